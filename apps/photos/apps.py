@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class PhotosConfig(AppConfig):
+    name = "apps.photos"
+    label = "photos"
+
+    def ready(self) -> None:
+        from django.conf import settings
+        from PIL import Image
+
+        # Pillow's own bomb guard (a warning above this, an error at twice it) backs up
+        # the explicit pixel check in check_image_upload.
+        Image.MAX_IMAGE_PIXELS = settings.PHOTO_MAX_PIXELS

@@ -1,0 +1,34 @@
+from django import forms
+from django.conf import settings
+
+from apps.photos.models import Photo, Visibility
+
+
+class PhotoUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Photo",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        error_messages={"required": "Choose a photo to upload.", "empty": "The file is empty."},
+    )
+    title = forms.CharField(max_length=200, required=False, help_text="Defaults to the file name.")
+    caption = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    alt_text = forms.CharField(
+        max_length=500, required=False, label="Alt text",
+        help_text="Describe the photo for people who cannot see it.",
+    )
+    visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PUBLIC)
+
+    def clean_file(self):  # type: ignore[no-untyped-def]
+        upload = self.cleaned_data["file"]
+        # The byte limit is checked again by the service; here it gives the form error early.
+        if upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
+            limit = settings.PHOTO_MAX_UPLOAD_BYTES / (1024 * 1024)
+            raise forms.ValidationError(f"The file is too big; the limit is {limit:.0f} MB.")
+        return upload
+
+
+class PhotoEditForm(forms.ModelForm):
+    class Meta:
+        model = Photo
+        fields = ("title", "caption", "alt_text", "visibility")
+        widgets = {"caption": forms.Textarea(attrs={"rows": 4})}

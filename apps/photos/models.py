@@ -1,0 +1,88 @@
+"""Photos and their renditions (the resized copies pages show)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public"
+    UNLISTED = "unlisted", "Unlisted (anyone with the link)"
+    PRIVATE = "private", "Private (only me)"
+
+
+class PhotoStatus(models.TextChoices):
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class Photo(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="photos"
+    )
+    # Names storage keys, so object paths never reveal row ids or owners.
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    caption = models.TextField(max_length=5000, blank=True)
+    alt_text = models.CharField(max_length=500, blank=True)
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+
+    original = models.FileField(max_length=300)
+    original_format = models.CharField(max_length=10)  # Pillow's name: JPEG, PNG, WEBP
+    original_sha256 = models.CharField(max_length=64)
+    original_bytes = models.PositiveBigIntegerField()
+    # As stored; EXIF orientation may swap them on display (the renditions know).
+    original_width = models.PositiveIntegerField()
+    original_height = models.PositiveIntegerField()
+
+    status = models.CharField(
+        max_length=12, choices=PhotoStatus.choices, default=PhotoStatus.PROCESSING
+    )
+    failure_reason = models.CharField(max_length=500, blank=True)
+    placeholder_color = models.CharField(max_length=7, blank=True)  # "#rrggbb"
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The home grid: newest public, ready photos.
+            models.Index(
+                fields=["visibility", "status", "-created_at", "-id"], name="photo_feed_idx"
+            ),
+            models.Index(fields=["owner", "-created_at", "-id"], name="photo_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.pk})"
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == PhotoStatus.READY
+
+
+class Rendition(models.Model):
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="renditions")
+    size = models.PositiveIntegerField()  # the long-edge target: 320, 640, 1280, 2048
+    format = models.CharField(max_length=10)  # "jpeg"
+    file = models.FileField(max_length=300)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["size"]
+        constraints = [
+            models.UniqueConstraint(fields=["photo", "size", "format"], name="one_rendition_per_size")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.photo_id} {self.size} {self.format}"

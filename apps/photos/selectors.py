@@ -1,0 +1,55 @@
+"""Reads for photos. Every function applies the visibility rules; views never filter by hand."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from apps.accounts.models import User
+from apps.photos.models import Photo, PhotoStatus, Rendition, Visibility
+
+HOME_PAGE_SIZE = 48
+
+
+def _with_card_data(photos: QuerySet[Photo]) -> QuerySet[Photo]:
+    return photos.select_related("owner").prefetch_related(
+        Prefetch("renditions", queryset=Rendition.objects.order_by("size"))
+    )
+
+
+def photo_list_home(*, limit: int = HOME_PAGE_SIZE) -> list[Photo]:
+    """Newest public photos whose renditions exist (what everyone sees on the home page)."""
+    photos = Photo.objects.filter(visibility=Visibility.PUBLIC, status=PhotoStatus.READY)
+    return list(_with_card_data(photos).order_by("-created_at", "-id")[:limit])
+
+
+def photo_list_unfinished_for_owner(*, owner: User | AnonymousUser) -> list[Photo]:
+    """The owner's own uploads still processing or failed, shown above the grid."""
+    if not owner.is_authenticated:
+        return []
+    photos = Photo.objects.filter(owner=owner).exclude(status=PhotoStatus.READY)
+    return list(photos.order_by("-created_at", "-id")[:24])
+
+
+def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser) -> Photo:
+    """A photo as this viewer may see it; 404 (not 403) for a private one, so ids leak nothing."""
+    photo = _with_card_data(Photo.objects.all()).filter(pk=photo_id).first()
+    if photo is None:
+        raise Http404("No such photo.")
+    is_owner = viewer.is_authenticated and photo.owner_id == viewer.pk
+    if photo.visibility == Visibility.PRIVATE and not is_owner:
+        raise Http404("No such photo.")
+    if photo.status != PhotoStatus.READY and not is_owner:
+        raise Http404("No such photo.")
+    return photo
+
+
+def photo_get_for_owner(*, photo_id: int, owner: User | AnonymousUser) -> Photo:
+    """A photo its owner is about to change; anyone else gets a 404."""
+    if not owner.is_authenticated:
+        raise Http404("No such photo.")
+    photo = Photo.objects.filter(pk=photo_id, owner=owner).first()
+    if photo is None:
+        raise Http404("No such photo.")
+    return photo

@@ -1,0 +1,365 @@
+"""Writes for photos: upload checks, create/edit/delete, and making renditions.
+
+HTML views, API views, admin actions and actors all call these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import IO
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from apps.accounts.models import User
+from apps.photos.models import Photo, PhotoStatus, Rendition, Visibility
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
+EXTENSION_FOR_FORMAT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+RENDITION_SIZES = (320, 640, 1280, 2048)  # long edge, in pixels
+JPEG_QUALITY = 85
+# Part of every rendition key: bump it when the pipeline's output changes, so new
+# renditions get new keys and cached copies of the old ones never shadow them.
+PIPELINE_VERSION = 1
+
+
+class UploadRejected(Exception):
+    """The upload is not acceptable; the message is shown to the person who sent it."""
+
+
+class RenditionFailed(Exception):
+    """The stored original cannot be rendered; the message is shown to the photo's owner."""
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    format: str
+    width: int
+    height: int
+    sha256: str
+    bytes: int
+
+    @property
+    def extension(self) -> str:
+        return EXTENSION_FOR_FORMAT[self.format]
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def check_image_upload(*, upload: IO[bytes], size: int) -> CheckedImage:
+    """Check an upload by its content before anything is stored.
+
+    Bounded cost: the byte size and pixel count are checked before any pixel is
+    decoded, and JPEGs are decoded at 1/8 scale (which still reads every byte, so a
+    truncated file is caught).
+    """
+    if size == 0:
+        raise UploadRejected("The file is empty.")
+    if size > settings.PHOTO_MAX_UPLOAD_BYTES:
+        raise UploadRejected(
+            f"The file is {_megabytes(size)}; the limit is {_megabytes(settings.PHOTO_MAX_UPLOAD_BYTES)}."
+        )
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in iter(lambda: upload.read(1024 * 1024), b""):
+        digest.update(chunk)
+    upload.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(upload, formats=ALLOWED_FORMATS) as image:
+                width, height = image.size
+                _check_pixels(width, height)
+                if image.format == "JPEG":
+                    image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                image.load()
+                image_format = str(image.format)
+    except UnidentifiedImageError:
+        raise UploadRejected("This file is not a JPEG, PNG or WebP image.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UploadRejected(_too_many_pixels_message()) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise UploadRejected(f"The image is damaged or incomplete ({error}).") from None
+    finally:
+        upload.seek(0)
+    return CheckedImage(
+        format=image_format, width=width, height=height, sha256=digest.hexdigest(), bytes=size
+    )
+
+
+def _too_many_pixels_message() -> str:
+    megapixels = settings.PHOTO_MAX_PIXELS / 1_000_000
+    return f"The image has too many pixels; the limit is {megapixels:g} megapixels."
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        raise UploadRejected("The image has no pixels.")
+    if width * height > settings.PHOTO_MAX_PIXELS:
+        raise UploadRejected(_too_many_pixels_message())
+
+
+def _title_from_filename(name: str) -> str:
+    stem = PurePath(name or "").stem.replace("_", " ").replace("-", " ").strip()
+    return (stem or "Untitled")[:200]
+
+
+@transaction.atomic
+def photo_create(
+    *,
+    owner: User,
+    upload: UploadedFile,
+    title: str = "",
+    caption: str = "",
+    alt_text: str = "",
+    visibility: str = Visibility.PUBLIC,
+) -> Photo:
+    """Check, store and record an upload, then queue its renditions once committed.
+
+    Either the object and the row both exist afterwards, or neither does.
+    """
+    checked = check_image_upload(upload=upload, size=upload.size or 0)
+    photo = Photo(
+        owner=owner,
+        title=title.strip() or _title_from_filename(upload.name or ""),
+        caption=caption,
+        alt_text=alt_text,
+        visibility=visibility,
+        original_format=checked.format,
+        original_sha256=checked.sha256,
+        original_bytes=checked.bytes,
+        original_width=checked.width,
+        original_height=checked.height,
+    )
+    stored_name = default_storage.save(f"originals/{photo.key}.{checked.extension}", upload)
+    try:
+        photo.original.name = stored_name
+        photo.save()
+    except BaseException:
+        default_storage.delete(stored_name)
+        raise
+    transaction.on_commit(lambda: _enqueue_renditions(photo.pk))
+    return photo
+
+
+def _enqueue_renditions(photo_id: int) -> None:
+    from apps.photos.tasks import make_renditions
+
+    make_renditions.send(photo_id)
+
+
+def photo_update(
+    *, photo: Photo, title: str, caption: str, alt_text: str, visibility: str
+) -> Photo:
+    photo.title = title.strip() or photo.title
+    photo.caption = caption
+    photo.alt_text = alt_text
+    photo.visibility = visibility
+    photo.save(update_fields=["title", "caption", "alt_text", "visibility", "updated_at"])
+    return photo
+
+
+def photo_delete(*, photo_id: int) -> None:
+    """Delete the row now (it vanishes from every page at once); a job removes the objects."""
+    with transaction.atomic():
+        # The row lock orders us after a rendition job that is recording its files,
+        # so the names collected below include every object that job stored.
+        photo = Photo.objects.select_for_update().filter(pk=photo_id).first()
+        if photo is None:
+            return
+        names = [photo.original.name, *photo.renditions.values_list("file", flat=True)]
+        photo.delete()
+        transaction.on_commit(lambda: _enqueue_storage_cleanup(names))
+
+
+def _enqueue_storage_cleanup(names: list[str]) -> None:
+    from apps.photos.tasks import delete_stored_files
+
+    delete_stored_files.send(names)
+
+
+def stored_files_delete(*, names: list[str]) -> None:
+    """Remove objects; deleting one that is already gone is not an error (safe to rerun)."""
+    for name in names:
+        if name:
+            default_storage.delete(name)
+
+
+def photo_mark_failed(*, photo_id: int, reason: str) -> None:
+    Photo.objects.filter(pk=photo_id).exclude(status=PhotoStatus.READY).update(
+        status=PhotoStatus.FAILED, failure_reason=reason[:500]
+    )
+
+
+def photo_retry_renditions(*, photo: Photo) -> None:
+    photo.status = PhotoStatus.PROCESSING
+    photo.failure_reason = ""
+    photo.save(update_fields=["status", "failure_reason", "updated_at"])
+    transaction.on_commit(lambda: _enqueue_renditions(photo.pk))
+
+
+def photo_requeue_unfinished() -> int:
+    """Queue renditions again for photos still processing (after an embedded-mode restart)."""
+    photo_ids = list(
+        Photo.objects.filter(status=PhotoStatus.PROCESSING).values_list("pk", flat=True)
+    )
+    for photo_id in photo_ids:
+        _enqueue_renditions(photo_id)
+    return len(photo_ids)
+
+
+# --- Renditions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    size: int
+    format: str
+    width: int
+    height: int
+    data: bytes
+
+
+def rendition_key_for(*, photo: Photo, size: int, fmt: str) -> str:
+    """Derived from the original's hash: the same input always lands on the same key."""
+    return (
+        f"renditions/{photo.key}/{photo.original_sha256[:16]}-v{PIPELINE_VERSION}-{size}.{fmt}"
+    )
+
+
+def rendition_target_sizes(*, width: int, height: int) -> list[tuple[int, int, int]]:
+    """(size label, width, height) for each rendition; never upscaled, no duplicates."""
+    long_edge = max(width, height)
+    targets: list[tuple[int, int, int]] = []
+    for size in RENDITION_SIZES:
+        edge = min(size, long_edge)
+        if targets and max(targets[-1][1], targets[-1][2]) == edge:
+            break  # the original is smaller than this size: the last one is already full size
+        scale = edge / long_edge
+        targets.append((size, max(1, round(width * scale)), max(1, round(height * scale))))
+    return targets
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """Flatten to RGB and convert an embedded colour profile to sRGB."""
+    icc = image.info.get("icc_profile")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    if icc and image.mode in ("RGB", "RGBA", "CMYK", "L"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            image = ImageCms.profileToProfile(
+                image, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+            ) or image
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            logger.info("ignoring an unreadable colour profile")
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    image.info.clear()  # nothing from the original's metadata may reach a rendition
+    return image
+
+
+def render_renditions(source: IO[bytes]) -> tuple[list[RenderedImage], str]:
+    """Make every rendition of an original, and its placeholder colour.
+
+    Speed: JPEGs are decoded at the smallest 1/2, 1/4 or 1/8 scale that still covers
+    the largest size, and each size is made from the next larger one.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(source, formats=ALLOWED_FORMATS) as original:
+                _check_pixels(*original.size)
+                raw_w, raw_h = original.size
+                largest = min(max(RENDITION_SIZES), max(raw_w, raw_h))
+                scale = largest / max(raw_w, raw_h)
+                if original.format == "JPEG":
+                    original.draft("RGB", (max(1, int(raw_w * scale)), max(1, int(raw_h * scale))))
+                # Sizes come from the full-resolution, oriented dimensions, not the draft's.
+                orientation = original.getexif().get(ExifTags.Base.Orientation, 1)
+                full_w, full_h = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
+                oriented = ImageOps.exif_transpose(original)
+                image = _to_srgb(oriented)
+    except UploadRejected as error:
+        raise RenditionFailed(str(error)) from None
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise RenditionFailed("The stored file is not an image we can read.") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise RenditionFailed(f"The image could not be decoded ({error}).") from None
+
+    placeholder = "#{:02x}{:02x}{:02x}".format(*image.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0)))
+    rendered: list[RenderedImage] = []
+    current = image
+    for size, width, height in reversed(rendition_target_sizes(width=full_w, height=full_h)):
+        if current.size != (width, height):
+            current = current.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        buffer = io.BytesIO()
+        current.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+        rendered.append(RenderedImage(size, "jpeg", width, height, buffer.getvalue()))
+    rendered.reverse()
+    return rendered, placeholder
+
+
+def rendition_make_all(*, photo_id: int) -> None:
+    """Make, store and record every rendition of a photo, then mark it ready.
+
+    Safe to run twice or concurrently: keys are deterministic, rows are upserted
+    under the photo's row lock, and a photo deleted meanwhile gets its files removed.
+    """
+    photo = Photo.objects.filter(pk=photo_id).first()
+    if photo is None:
+        return  # deleted before we ran; its cleanup job removes the original
+    expected = {
+        size for size, _, _ in rendition_target_sizes(width=photo.original_width, height=photo.original_height)
+    }
+    if photo.status == PhotoStatus.READY and expected <= set(
+        photo.renditions.filter(file__contains=f"-v{PIPELINE_VERSION}-").values_list("size", flat=True)
+    ):
+        return
+    try:
+        with photo.original.open("rb") as source:
+            rendered, placeholder = render_renditions(source)
+    except RenditionFailed as error:
+        photo_mark_failed(photo_id=photo_id, reason=str(error))
+        return
+    names = []
+    for item in rendered:
+        name = rendition_key_for(photo=photo, size=item.size, fmt="jpg")
+        names.append(default_storage.save(name, ContentFile(item.data)))
+
+    with transaction.atomic():
+        locked = Photo.objects.select_for_update().filter(pk=photo_id).first()
+        if locked is None:
+            transaction.on_commit(lambda: _enqueue_storage_cleanup(names))
+            return
+        for item, name in zip(rendered, names, strict=True):
+            Rendition.objects.update_or_create(
+                photo=locked,
+                size=item.size,
+                format=item.format,
+                defaults={"file": name, "width": item.width, "height": item.height, "bytes": len(item.data)},
+            )
+        stale = locked.renditions.exclude(file__in=names)
+        stale_names = list(stale.values_list("file", flat=True))
+        stale.delete()
+        if stale_names:
+            transaction.on_commit(lambda: _enqueue_storage_cleanup(stale_names))
+        locked.status = PhotoStatus.READY
+        locked.failure_reason = ""
+        locked.placeholder_color = placeholder
+        locked.save(update_fields=["status", "failure_reason", "placeholder_color", "updated_at"])

@@ -1,0 +1,35 @@
+"""Dramatiq actors for photos. Each takes ids, calls a service, and is safe to run twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+
+from apps.photos import services
+
+
+@dramatiq.actor(
+    max_retries=5,
+    min_backoff=1_000,
+    max_backoff=60_000,
+    time_limit=5 * 60 * 1000,
+    on_retry_exhausted="renditions_gave_up",
+)
+def make_renditions(photo_id: int) -> None:
+    services.rendition_make_all(photo_id=photo_id)
+
+
+@dramatiq.actor(max_retries=0)
+def renditions_gave_up(message_data: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    """Retries are spent (storage or database down for minutes): tell the owner."""
+    (photo_id,) = message_data["args"]
+    services.photo_mark_failed(
+        photo_id=photo_id,
+        reason="We could not process this photo after several tries. Please retry it.",
+    )
+
+
+@dramatiq.actor(max_retries=10, min_backoff=5_000, max_backoff=300_000)
+def delete_stored_files(names: list[str]) -> None:
+    services.stored_files_delete(names=names)

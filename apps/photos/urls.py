@@ -1,0 +1,15 @@
+from django.conf import settings
+from django.urls import path
+
+from apps.photos import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("upload/", views.photo_upload, name="photo_upload"),
+    path("photos/<int:photo_id>/", views.photo_detail, name="photo_detail"),
+    path("photos/<int:photo_id>/edit/", views.photo_edit, name="photo_edit"),
+    path("photos/<int:photo_id>/delete/", views.photo_delete, name="photo_delete"),
+    path("photos/<int:photo_id>/retry/", views.photo_retry, name="photo_retry"),
+]
+if settings.SERVE_LOCAL_MEDIA:
+    urlpatterns.append(path("media/<path:name>", views.local_media, name="local_media"))

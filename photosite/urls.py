@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from photosite import health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("apps.accounts.urls")),
+    path("healthz", health.healthz, name="healthz"),
+    path("", include("apps.photos.urls")),
+]
+
+handler400 = "photosite.errors.bad_request"
+handler403 = "photosite.errors.permission_denied"
+handler404 = "photosite.errors.page_not_found"
+handler500 = "photosite.errors.server_error"

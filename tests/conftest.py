@@ -1,0 +1,154 @@
+"""Shared fixtures: users, the real S3 bucket, Redis, and real Dramatiq worker processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from apps.accounts.models import User
+from photosite.localservices.seaweedfs import free_port
+from tests.factories import PASSWORD, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db: None) -> User:
+    return UserFactory()
+
+
+@pytest.fixture
+def logged_in_client(client, user: User):
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def _s3():  # -> botocore S3 client
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=os.environ["S3_ENDPOINT_URL"],
+        aws_access_key_id=os.environ["S3_ACCESS_KEY_ID"],
+        aws_secret_access_key=os.environ["S3_SECRET_ACCESS_KEY"],
+        region_name=os.environ["S3_REGION"],
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+
+
+class Bucket:
+    """The test bucket in SeaweedFS, as an operator would inspect it."""
+
+    def __init__(self) -> None:
+        self.client = _s3()
+        self.name = os.environ["S3_BUCKET"]
+
+    def keys(self, prefix: str = "") -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def get(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.name, Key=key)["Body"].read()
+
+    def empty(self) -> None:
+        for key in self.keys():
+            self.client.delete_object(Bucket=self.name, Key=key)
+
+
+@pytest.fixture
+def bucket() -> Iterator[Bucket]:
+    """The S3 bucket, emptied before the test so it can assert exactly what was stored."""
+    store = Bucket()
+    store.empty()
+    yield store
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def broker_redis() -> redis.Redis:
+    """The Redis database behind the Dramatiq broker, emptied so no stale job runs."""
+    connection = redis.Redis.from_url(settings.BROKER_URL)
+    connection.flushdb()
+    return connection
+
+
+def wait_for(condition: Callable[[], object], *, timeout: float = 60, what: str = "condition") -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def subprocess_env_for_test_database() -> dict[str, str]:
+    """The environment for a subprocess that must use this session's test database."""
+    from django.db import connection
+
+    url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+    return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+
+
+class WorkerProcess:
+    """`manage.py rundramatiq`, the command operators run, as a child process."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2"],
+            cwd=ROOT,
+            env=subprocess_env_for_test_database(),
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def worker(transactional_db: None, broker_redis: redis.Redis, tmp_path: Path) -> Iterator[WorkerProcess]:
+    process = WorkerProcess(tmp_path / "worker.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def free_tcp_port() -> int:
+    return free_port()

@@ -1,0 +1,196 @@
+"""apps/photos/services.py against the real S3 server (SeaweedFS) and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import ExifTags, Image
+
+from apps.photos import services
+from apps.photos.models import Photo, PhotoStatus, Rendition
+from tests.factories import uploaded_photo
+from tests.images import (
+    camera_exif,
+    decompression_bomb_png,
+    jpeg_bytes,
+    png_bytes,
+    truncated_jpeg_bytes,
+    webp_bytes,
+)
+
+
+def check(data: bytes) -> services.CheckedImage:
+    return services.check_image_upload(upload=io.BytesIO(data), size=len(data))
+
+
+@pytest.mark.parametrize(
+    ("data", "expected_format"),
+    [(jpeg_bytes(640, 480), "JPEG"), (png_bytes(640, 480), "PNG"), (webp_bytes(640, 480), "WEBP")],
+)
+def test_allowed_formats_are_accepted_with_their_size(data: bytes, expected_format: str) -> None:
+    checked = check(data)
+    assert (checked.format, checked.width, checked.height) == (expected_format, 640, 480)
+    assert len(checked.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "The file is empty."),
+        (b"%PDF-1.4 not a picture at all", "not a JPEG, PNG or WebP image"),
+        (truncated_jpeg_bytes(), "damaged or incomplete"),
+        (decompression_bomb_png(), "too many pixels"),
+    ],
+    ids=["empty", "not-an-image", "truncated-jpeg", "decompression-bomb"],
+)
+def test_bad_uploads_are_rejected_with_a_readable_reason(data: bytes, message: str) -> None:
+    with pytest.raises(services.UploadRejected, match=message):
+        check(data)
+
+
+def test_gif_is_refused_because_only_jpeg_png_webp_are_allowed() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10), "red").save(buffer, "GIF")
+    with pytest.raises(services.UploadRejected, match="not a JPEG, PNG or WebP"):
+        check(buffer.getvalue())
+
+
+def test_byte_limit_is_enforced_before_decoding(settings) -> None:
+    settings.PHOTO_MAX_UPLOAD_BYTES = 1000
+    with pytest.raises(services.UploadRejected, match="the limit is"):
+        check(jpeg_bytes(640, 480))
+
+
+def test_pixel_limit_is_configurable(settings) -> None:
+    settings.PHOTO_MAX_PIXELS = 640 * 480 - 1
+    with pytest.raises(services.UploadRejected, match="too many pixels"):
+        check(jpeg_bytes(640, 480))
+
+
+def test_rendition_sizes_never_upscale_and_skip_duplicates() -> None:
+    assert services.rendition_target_sizes(width=4000, height=3000) == [
+        (320, 320, 240), (640, 640, 480), (1280, 1280, 960), (2048, 2048, 1536),
+    ]
+    # 1000 px wide: 320 and 640 scaled, then one full-size rendition, nothing larger.
+    assert services.rendition_target_sizes(width=1000, height=500) == [
+        (320, 320, 160), (640, 640, 320), (1280, 1000, 500),
+    ]
+    assert services.rendition_target_sizes(width=100, height=300) == [(320, 100, 300)]
+
+
+def test_renditions_follow_exif_orientation_and_carry_no_metadata() -> None:
+    # Stored 1600x1200 with "rotate 90° clockwise" (6): people see it 1200x1600.
+    data = jpeg_bytes(1600, 1200, exif=camera_exif(orientation=6))
+    rendered, placeholder = services.render_renditions(io.BytesIO(data))
+    assert [(r.size, r.width, r.height) for r in rendered] == [
+        (320, 240, 320), (640, 480, 640), (1280, 960, 1280), (2048, 1200, 1600),
+    ]
+    assert placeholder.startswith("#") and len(placeholder) == 7
+    for item in rendered:
+        with Image.open(io.BytesIO(item.data)) as image:
+            assert image.format == "JPEG"
+            assert image.size == (item.width, item.height)
+            assert dict(image.getexif()) == {}
+            assert "exif" not in image.info and "icc_profile" not in image.info
+            assert ExifTags.IFD.GPSInfo not in image.getexif()
+
+
+def test_transparent_png_is_flattened_on_white() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGBA", (400, 300), (255, 0, 0, 0)).save(buffer, "PNG")
+    rendered, placeholder = services.render_renditions(io.BytesIO(buffer.getvalue()))
+    with Image.open(io.BytesIO(rendered[0].data)) as image:
+        assert image.mode == "RGB"
+        red, green, blue = image.getpixel((10, 10))
+        assert min(red, green, blue) > 245  # white, not black
+    assert placeholder == "#ffffff"
+
+
+def test_photo_create_stores_the_original_and_records_it(user, bucket) -> None:
+    data = jpeg_bytes(1600, 1200)
+    photo = uploaded_photo(owner=user, data=data, name="sunset_over-hills.jpg", title="")
+    assert photo.title == "sunset over hills"
+    assert photo.status == PhotoStatus.PROCESSING
+    assert (photo.original_width, photo.original_height, photo.original_bytes) == (1600, 1200, len(data))
+    assert bucket.keys() == [photo.original.name]
+    assert bucket.get(photo.original.name) == data
+
+
+def test_rejected_upload_leaves_no_row_and_no_object(user, bucket) -> None:
+    upload = SimpleUploadedFile("bad.jpg", truncated_jpeg_bytes(), content_type="image/jpeg")
+    with pytest.raises(services.UploadRejected):
+        services.photo_create(owner=user, upload=upload, title="broken")
+    assert Photo.objects.count() == 0
+    assert bucket.keys() == []
+
+
+def test_photo_create_queues_renditions_only_after_commit(user, bucket, django_capture_on_commit_callbacks, broker_redis) -> None:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        photo = uploaded_photo(owner=user)
+    assert len(callbacks) == 1
+    # The message sits in the Redis queue for a worker, naming the photo by id.
+    queued = broker_redis.hgetall("dramatiq:default.msgs")
+    assert len(queued) == 1
+    assert f'"args":[{photo.pk}]' in next(iter(queued.values())).decode()
+
+
+def test_making_renditions_stores_each_size_and_marks_ready(user, bucket) -> None:
+    photo = uploaded_photo(owner=user, data=jpeg_bytes(3000, 2000))
+    services.rendition_make_all(photo_id=photo.pk)
+    photo.refresh_from_db()
+    assert photo.status == PhotoStatus.READY
+    renditions = list(photo.renditions.order_by("size"))
+    assert [(r.size, r.width, r.height) for r in renditions] == [
+        (320, 320, 213), (640, 640, 427), (1280, 1280, 853), (2048, 2048, 1365),
+    ]
+    for rendition in renditions:
+        stored = bucket.get(rendition.file.name)
+        assert len(stored) == rendition.bytes
+        with Image.open(io.BytesIO(stored)) as image:
+            assert image.size == (rendition.width, rendition.height)
+
+
+def test_making_renditions_twice_changes_nothing(user, bucket) -> None:
+    photo = uploaded_photo(owner=user)
+    services.rendition_make_all(photo_id=photo.pk)
+    first = list(Rendition.objects.values_list("id", "file", "bytes").order_by("size"))
+    keys = bucket.keys()
+    # Forced rerun (as after a crash between storing and recording).
+    Photo.objects.filter(pk=photo.pk).update(status=PhotoStatus.PROCESSING)
+    services.rendition_make_all(photo_id=photo.pk)
+    assert list(Rendition.objects.values_list("id", "file", "bytes").order_by("size")) == first
+    assert bucket.keys() == keys
+    assert Photo.objects.get(pk=photo.pk).status == PhotoStatus.READY
+
+
+def test_unreadable_original_marks_the_photo_failed_with_a_reason(user, bucket) -> None:
+    photo = uploaded_photo(owner=user)
+    # The stored object was damaged after upload (a bad disk, a partial copy).
+    bucket.client.put_object(Bucket=bucket.name, Key=photo.original.name, Body=b"garbage")
+    services.rendition_make_all(photo_id=photo.pk)
+    photo.refresh_from_db()
+    assert photo.status == PhotoStatus.FAILED
+    assert "not an image" in photo.failure_reason
+
+
+def test_renditions_for_a_deleted_photo_do_nothing(user, bucket) -> None:
+    photo = uploaded_photo(owner=user)
+    services.photo_delete(photo_id=photo.pk)
+    services.rendition_make_all(photo_id=photo.pk)
+    assert Rendition.objects.count() == 0
+
+
+def test_deleting_a_photo_removes_the_row_at_once_and_objects_by_job(user, bucket, django_capture_on_commit_callbacks) -> None:
+    photo = uploaded_photo(owner=user)
+    services.rendition_make_all(photo_id=photo.pk)
+    assert len(bucket.keys()) == 5  # original + 4 sizes
+    names = [photo.original.name, *photo.renditions.values_list("file", flat=True)]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.photo_delete(photo_id=photo.pk)
+    assert not Photo.objects.filter(pk=photo.pk).exists()
+    assert len(callbacks) == 1  # the cleanup job, queued on commit
+    services.stored_files_delete(names=names)  # what that job runs
+    assert bucket.keys() == []
+    services.stored_files_delete(names=names)  # and running it again is harmless
