@@ -30,7 +30,11 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def uploaded_photo(
-    *, owner: User, data: bytes | None = None, name: str = "photo.jpg", visibility: str = Visibility.PUBLIC,
+    *,
+    owner: User,
+    data: bytes | None = None,
+    name: str = "photo.jpg",
+    visibility: str = Visibility.PUBLIC,
     title: str = "A photo",
 ) -> Photo:
     """A photo created through the real upload service (stored in the configured storage)."""

@@ -17,9 +17,18 @@ import pytest
 
 # Variables that switch a service on; the embedded-mode tests remove all of them.
 SERVICE_VARIABLES = (
-    "DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "BROKER_URL", "S3_BUCKET",
-    "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION",
-    "MEDIA_CDN_URL", "SENTRY_DSN", "LOG_FORMAT",
+    "DATABASE_URL",
+    "DATABASE_REPLICA_URLS",
+    "REDIS_URL",
+    "BROKER_URL",
+    "S3_BUCKET",
+    "S3_ENDPOINT_URL",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
+    "S3_REGION",
+    "MEDIA_CDN_URL",
+    "SENTRY_DSN",
+    "LOG_FORMAT",
 )
 TEST_BUCKET = "photosite-test"
 

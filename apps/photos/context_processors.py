@@ -4,6 +4,6 @@ from django.http import HttpRequest
 
 def upload_limits(request: HttpRequest) -> dict[str, object]:
     return {
-        "upload_max_mb": settings.PHOTO_MAX_UPLOAD_BYTES // (1024 * 1024),
-        "upload_max_megapixels": settings.PHOTO_MAX_PIXELS // 1_000_000,
+        "upload_max_bytes": settings.PHOTO_MAX_UPLOAD_BYTES,
+        "upload_max_megapixels": f"{settings.PHOTO_MAX_PIXELS / 1_000_000:g}",
     }

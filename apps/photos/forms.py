@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
 from apps.photos.models import Photo, Visibility
 
@@ -13,7 +14,9 @@ class PhotoUploadForm(forms.Form):
     title = forms.CharField(max_length=200, required=False, help_text="Defaults to the file name.")
     caption = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     alt_text = forms.CharField(
-        max_length=500, required=False, label="Alt text",
+        max_length=500,
+        required=False,
+        label="Alt text",
         help_text="Describe the photo for people who cannot see it.",
     )
     visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PUBLIC)
@@ -22,8 +25,10 @@ class PhotoUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         # The byte limit is checked again by the service; here it gives the form error early.
         if upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
-            limit = settings.PHOTO_MAX_UPLOAD_BYTES / (1024 * 1024)
-            raise forms.ValidationError(f"The file is too big; the limit is {limit:.0f} MB.")
+            raise forms.ValidationError(
+                f"The file is too big ({filesizeformat(upload.size)}); "
+                f"the limit is {filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)}."
+            )
         return upload
 
 

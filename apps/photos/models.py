@@ -21,17 +21,13 @@ class PhotoStatus(models.TextChoices):
 
 
 class Photo(models.Model):
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="photos"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="photos")
     # Names storage keys, so object paths never reveal row ids or owners.
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     title = models.CharField(max_length=200)
     caption = models.TextField(max_length=5000, blank=True)
     alt_text = models.CharField(max_length=500, blank=True)
-    visibility = models.CharField(
-        max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
-    )
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
 
     original = models.FileField(max_length=300)
     original_format = models.CharField(max_length=10)  # Pillow's name: JPEG, PNG, WEBP
@@ -41,9 +37,7 @@ class Photo(models.Model):
     original_width = models.PositiveIntegerField()
     original_height = models.PositiveIntegerField()
 
-    status = models.CharField(
-        max_length=12, choices=PhotoStatus.choices, default=PhotoStatus.PROCESSING
-    )
+    status = models.CharField(max_length=12, choices=PhotoStatus.choices, default=PhotoStatus.PROCESSING)
     failure_reason = models.CharField(max_length=500, blank=True)
     placeholder_color = models.CharField(max_length=7, blank=True)  # "#rrggbb"
 
@@ -54,9 +48,7 @@ class Photo(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             # The home grid: newest public, ready photos.
-            models.Index(
-                fields=["visibility", "status", "-created_at", "-id"], name="photo_feed_idx"
-            ),
+            models.Index(fields=["visibility", "status", "-created_at", "-id"], name="photo_feed_idx"),
             models.Index(fields=["owner", "-created_at", "-id"], name="photo_owner_idx"),
         ]
 
@@ -80,9 +72,7 @@ class Rendition(models.Model):
 
     class Meta:
         ordering = ["size"]
-        constraints = [
-            models.UniqueConstraint(fields=["photo", "size", "format"], name="one_rendition_per_size")
-        ]
+        constraints = [models.UniqueConstraint(fields=["photo", "size", "format"], name="one_rendition_per_size")]
 
     def __str__(self) -> str:
         return f"{self.photo_id} {self.size} {self.format}"

@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from apps.accounts.models import User
@@ -55,10 +56,6 @@ class CheckedImage:
         return EXTENSION_FOR_FORMAT[self.format]
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
 def check_image_upload(*, upload: IO[bytes], size: int) -> CheckedImage:
     """Check an upload by its content before anything is stored.
 
@@ -70,7 +67,8 @@ def check_image_upload(*, upload: IO[bytes], size: int) -> CheckedImage:
         raise UploadRejected("The file is empty.")
     if size > settings.PHOTO_MAX_UPLOAD_BYTES:
         raise UploadRejected(
-            f"The file is {_megabytes(size)}; the limit is {_megabytes(settings.PHOTO_MAX_UPLOAD_BYTES)}."
+            f"The file is too big ({filesizeformat(size)}); the limit is "
+            f"{filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)}."
         )
     digest = hashlib.sha256()
     upload.seek(0)
@@ -95,9 +93,7 @@ def check_image_upload(*, upload: IO[bytes], size: int) -> CheckedImage:
         raise UploadRejected(f"The image is damaged or incomplete ({error}).") from None
     finally:
         upload.seek(0)
-    return CheckedImage(
-        format=image_format, width=width, height=height, sha256=digest.hexdigest(), bytes=size
-    )
+    return CheckedImage(format=image_format, width=width, height=height, sha256=digest.hexdigest(), bytes=size)
 
 
 def _too_many_pixels_message() -> str:
@@ -161,9 +157,7 @@ def _enqueue_renditions(photo_id: int) -> None:
     make_renditions.send(photo_id)
 
 
-def photo_update(
-    *, photo: Photo, title: str, caption: str, alt_text: str, visibility: str
-) -> Photo:
+def photo_update(*, photo: Photo, title: str, caption: str, alt_text: str, visibility: str) -> Photo:
     photo.title = title.strip() or photo.title
     photo.caption = caption
     photo.alt_text = alt_text
@@ -213,9 +207,7 @@ def photo_retry_renditions(*, photo: Photo) -> None:
 
 def photo_requeue_unfinished() -> int:
     """Queue renditions again for photos still processing (after an embedded-mode restart)."""
-    photo_ids = list(
-        Photo.objects.filter(status=PhotoStatus.PROCESSING).values_list("pk", flat=True)
-    )
+    photo_ids = list(Photo.objects.filter(status=PhotoStatus.PROCESSING).values_list("pk", flat=True))
     for photo_id in photo_ids:
         _enqueue_renditions(photo_id)
     return len(photo_ids)
@@ -235,9 +227,7 @@ class RenderedImage:
 
 def rendition_key_for(*, photo: Photo, size: int, fmt: str) -> str:
     """Derived from the original's hash: the same input always lands on the same key."""
-    return (
-        f"renditions/{photo.key}/{photo.original_sha256[:16]}-v{PIPELINE_VERSION}-{size}.{fmt}"
-    )
+    return f"renditions/{photo.key}/{photo.original_sha256[:16]}-v{PIPELINE_VERSION}-{size}.{fmt}"
 
 
 def rendition_target_sizes(*, width: int, height: int) -> list[tuple[int, int, int]]:
@@ -263,9 +253,7 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     if icc and image.mode in ("RGB", "RGBA", "CMYK", "L"):
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            image = ImageCms.profileToProfile(
-                image, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
-            ) or image
+            image = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB") or image
         except (ImageCms.PyCMSError, OSError, ValueError):
             logger.info("ignoring an unreadable colour profile")
     if image.mode != "RGB":
@@ -324,9 +312,7 @@ def rendition_make_all(*, photo_id: int) -> None:
     photo = Photo.objects.filter(pk=photo_id).first()
     if photo is None:
         return  # deleted before we ran; its cleanup job removes the original
-    expected = {
-        size for size, _, _ in rendition_target_sizes(width=photo.original_width, height=photo.original_height)
-    }
+    expected = {size for size, _, _ in rendition_target_sizes(width=photo.original_width, height=photo.original_height)}
     if photo.status == PhotoStatus.READY and expected <= set(
         photo.renditions.filter(file__contains=f"-v{PIPELINE_VERSION}-").values_list("size", flat=True)
     ):

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.photos import selectors, services
@@ -47,10 +48,8 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
     declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
     if declared_length > settings.PHOTO_MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD_BYTES:
         # Refuse before Django reads (and spools to disk) a body we would reject anyway.
-        limit = settings.PHOTO_MAX_UPLOAD_BYTES // (1024 * 1024)
-        form = PhotoUploadForm()
-        form.add_error(None, f"The file is too big; the limit is {limit} MB.")
-        return render(request, "photos/upload.html", {"form": form}, status=413)
+        error = f"The file is too big; the limit is {filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)}."
+        return render(request, "photos/upload.html", {"form": PhotoUploadForm(), "error": error}, status=413)
     form = PhotoUploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:

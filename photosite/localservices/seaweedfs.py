@@ -24,10 +24,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def free_ports(count: int) -> list[int]:
+    """Distinct free loopback ports: all sockets stay open until every port is picked."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def weed_binary() -> str:
@@ -71,8 +83,22 @@ class SeaweedS3:
                 self.process.wait()
 
 
-def start(data_dir: Path, *, timeout: float = 60.0) -> SeaweedS3:
-    """Start master, volume, filer and S3 gateway in one process; wait until S3 answers."""
+def start(data_dir: Path, *, timeout: float = 60.0, attempts: int = 3) -> SeaweedS3:
+    """Start master, volume, filer and S3 gateway in one process; wait until S3 answers.
+
+    Another process may take a picked port before weed binds it, so a failed start
+    is retried on fresh ports.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return _start_once(data_dir, timeout=timeout)
+        except RuntimeError:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_once(data_dir: Path, *, timeout: float) -> SeaweedS3:
     data_dir.mkdir(parents=True, exist_ok=True)
     access_key, secret_key = "photosite", secrets.token_hex(16)
     config = {
@@ -86,23 +112,31 @@ def start(data_dir: Path, *, timeout: float = 60.0) -> SeaweedS3:
     }
     config_path = data_dir / "s3.json"
     config_path.write_text(json.dumps(config))
-    ports = {name: free_port() for name in (
-        "master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3", "s3.grpc"
-    )}
+    names = ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3", "s3.grpc")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     # Every listener is pinned to loopback and a free port (gRPC ports default to
     # port+10000, which may be taken); the optional catalog servers are disabled.
     args = [
-        weed_binary(), "server",
-        f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        "-master.telemetry=false", "-master.volumeSizeLimitMB=64", "-volume.max=0",
-        "-metricsPort=0", "-debug.port=0",
-        "-s3", f"-s3.config={config_path}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-    ] + [f"-{name.replace('.grpc', '.port.grpc') if '.grpc' in name else name + '.port'}={port}"
-         for name, port in ports.items()]
+        weed_binary(),
+        "server",
+        f"-dir={data_dir}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        "-master.volumeSizeLimitMB=64",
+        "-volume.max=0",
+        "-metricsPort=0",
+        "-debug.port=0",
+        "-s3",
+        f"-s3.config={config_path}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+    ] + [
+        f"-{name.replace('.grpc', '.port.grpc') if '.grpc' in name else name + '.port'}={port}"
+        for name, port in ports.items()
+    ]
     log_path = data_dir / "weed.log"
-    process = subprocess.Popen(
-        args, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
-    )
+    process = subprocess.Popen(args, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     server = SeaweedS3(
         data_dir=data_dir,
         endpoint_url=f"http://127.0.0.1:{ports['s3']}",

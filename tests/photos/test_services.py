@@ -71,11 +71,16 @@ def test_pixel_limit_is_configurable(settings) -> None:
 
 def test_rendition_sizes_never_upscale_and_skip_duplicates() -> None:
     assert services.rendition_target_sizes(width=4000, height=3000) == [
-        (320, 320, 240), (640, 640, 480), (1280, 1280, 960), (2048, 2048, 1536),
+        (320, 320, 240),
+        (640, 640, 480),
+        (1280, 1280, 960),
+        (2048, 2048, 1536),
     ]
     # 1000 px wide: 320 and 640 scaled, then one full-size rendition, nothing larger.
     assert services.rendition_target_sizes(width=1000, height=500) == [
-        (320, 320, 160), (640, 640, 320), (1280, 1000, 500),
+        (320, 320, 160),
+        (640, 640, 320),
+        (1280, 1000, 500),
     ]
     assert services.rendition_target_sizes(width=100, height=300) == [(320, 100, 300)]
 
@@ -85,7 +90,10 @@ def test_renditions_follow_exif_orientation_and_carry_no_metadata() -> None:
     data = jpeg_bytes(1600, 1200, exif=camera_exif(orientation=6))
     rendered, placeholder = services.render_renditions(io.BytesIO(data))
     assert [(r.size, r.width, r.height) for r in rendered] == [
-        (320, 240, 320), (640, 480, 640), (1280, 960, 1280), (2048, 1200, 1600),
+        (320, 240, 320),
+        (640, 480, 640),
+        (1280, 960, 1280),
+        (2048, 1200, 1600),
     ]
     assert placeholder.startswith("#") and len(placeholder) == 7
     for item in rendered:
@@ -126,7 +134,9 @@ def test_rejected_upload_leaves_no_row_and_no_object(user, bucket) -> None:
     assert bucket.keys() == []
 
 
-def test_photo_create_queues_renditions_only_after_commit(user, bucket, django_capture_on_commit_callbacks, broker_redis) -> None:
+def test_photo_create_queues_renditions_only_after_commit(
+    user, bucket, django_capture_on_commit_callbacks, broker_redis
+) -> None:
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         photo = uploaded_photo(owner=user)
     assert len(callbacks) == 1
@@ -143,7 +153,10 @@ def test_making_renditions_stores_each_size_and_marks_ready(user, bucket) -> Non
     assert photo.status == PhotoStatus.READY
     renditions = list(photo.renditions.order_by("size"))
     assert [(r.size, r.width, r.height) for r in renditions] == [
-        (320, 320, 213), (640, 640, 427), (1280, 1280, 853), (2048, 2048, 1365),
+        (320, 320, 213),
+        (640, 640, 427),
+        (1280, 1280, 853),
+        (2048, 2048, 1365),
     ]
     for rendition in renditions:
         stored = bucket.get(rendition.file.name)
@@ -182,7 +195,9 @@ def test_renditions_for_a_deleted_photo_do_nothing(user, bucket) -> None:
     assert Rendition.objects.count() == 0
 
 
-def test_deleting_a_photo_removes_the_row_at_once_and_objects_by_job(user, bucket, django_capture_on_commit_callbacks) -> None:
+def test_deleting_a_photo_removes_the_row_at_once_and_objects_by_job(
+    user, bucket, django_capture_on_commit_callbacks
+) -> None:
     photo = uploaded_photo(owner=user)
     services.rendition_make_all(photo_id=photo.pk)
     assert len(bucket.keys()) == 5  # original + 4 sizes

@@ -14,9 +14,15 @@ from apps.photos.services import photo_create
 DEMO_PASSWORD = "photosite-demo"
 DEMO_USERS = [("demo", "Demo Person"), ("alice", "Alice Lens"), ("bob", "Bob Shutter")]
 DEMO_PHOTOS = [
-    ("Evening ridge", 1600, 1067), ("Blue hour", 1200, 1600), ("Violet valley", 2400, 1350),
-    ("Dune line", 1600, 1200), ("Coastline", 2000, 1000), ("Morning fog", 1400, 1400),
-    ("Long light", 1800, 1200), ("Quiet peaks", 1280, 960), ("Last sun", 1080, 1350),
+    ("Evening ridge", 1600, 1067),
+    ("Blue hour", 1200, 1600),
+    ("Violet valley", 2400, 1350),
+    ("Dune line", 1600, 1200),
+    ("Coastline", 2000, 1000),
+    ("Morning fog", 1400, 1400),
+    ("Long light", 1800, 1200),
+    ("Quiet peaks", 1280, 960),
+    ("Last sun", 1080, 1350),
 ]
 
 

@@ -1,0 +1,169 @@
+"""Upload -> queue -> worker -> storage -> page, with every part real.
+
+1. Services mode: the Django test client uploads, a `manage.py rundramatiq` process
+   consumes the Redis broker, renditions land in SeaweedFS, and the page links to them.
+2. Embedded mode: the site runs as `make run` runs it, with no service variables at
+   all, and is driven over HTTP like a browser.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from django.urls import reverse
+from PIL import Image
+
+from apps.photos.models import Photo, PhotoStatus
+from tests.conftest import ROOT, wait_for
+from tests.images import camera_exif, jpeg_bytes
+from tests.pages import parse_page
+from tests.services_plugin import SERVICE_VARIABLES
+
+
+def assert_rendition_is_clean(data: bytes, width: int, height: int) -> None:
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "JPEG"
+        assert image.size == (width, height)
+        assert dict(image.getexif()) == {}, "a rendition must carry no EXIF (GPS, camera, author)"
+        assert "exif" not in image.info
+
+
+def test_upload_is_rendered_by_a_real_worker_into_s3_and_shown(client, user, bucket, worker) -> None:
+    client.force_login(user)
+    # A phone photo: stored landscape, EXIF says "rotate 90°", with GPS and an author.
+    original = jpeg_bytes(2400, 1800, exif=camera_exif(orientation=6))
+    response = client.post(
+        reverse("photo_upload"),
+        {"file": io.BytesIO(original), "title": "Harbour", "alt_text": "Boats", "visibility": "public"},
+    )
+    assert response.status_code == 302, response.content
+    photo = Photo.objects.get()
+
+    def rendered() -> bool:
+        photo.refresh_from_db()
+        return photo.status != PhotoStatus.PROCESSING
+
+    wait_for(rendered, timeout=60, what=f"the worker to render the photo; worker log:\n{worker.log()}")
+    assert photo.status == PhotoStatus.READY, photo.failure_reason
+
+    page = client.get(reverse("photo_detail", args=[photo.pk]))
+    links = parse_page(page.content.decode()).size_links
+    # Shown upright: 1800 wide, 2400 tall at full size, every size scaled from that.
+    assert [(link.size, link.width, link.height) for link in links] == [
+        (320, 240, 320),
+        (640, 480, 640),
+        (1280, 960, 1280),
+        (2048, 1536, 2048),
+    ]
+    for link in links:
+        fetched = requests.get(link.url, timeout=10)  # a signed URL, straight from S3
+        assert fetched.status_code == 200
+        assert_rendition_is_clean(fetched.content, link.width, link.height)
+        unsigned = requests.get(link.url.split("?")[0], timeout=10)
+        assert unsigned.status_code == 403, "objects are private; only signed URLs work"
+    assert len(bucket.keys("renditions/")) == 4
+
+    home = parse_page(client.get(reverse("home")).content.decode())
+    assert any(image.get("alt") == "Boats" for image in home.images)
+
+
+@pytest.fixture
+def embedded_site(tmp_path: Path, free_tcp_port: int):
+    """The site as `make run` starts it: no service variables, everything under one var dir."""
+    env = {key: value for key, value in os.environ.items() if key not in SERVICE_VARIABLES}
+    env.pop("DJANGO_SECRET_KEY", None)
+    env.update({"PHOTOSITE_VAR_DIR": str(tmp_path / "var"), "PYTHONUNBUFFERED": "1"})
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
+    seeded = subprocess.run(
+        [*manage, "seed_demo"], cwd=ROOT, env=env, check=True, timeout=120, capture_output=True, text=True
+    )
+    assert "Seeded 3 users and 9 photos." in seeded.stdout
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen(
+        [*manage, "runserver", "--noreload", f"127.0.0.1:{free_tcp_port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{free_tcp_port}"
+
+    def answering() -> bool:
+        try:
+            return requests.get(base + "/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_for(answering, timeout=30, what="the embedded server")
+        yield base, tmp_path / "var"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _post_form(session: requests.Session, url: str, data: dict[str, str], files=None) -> requests.Response:
+    token = parse_page(session.get(url, timeout=10).text).csrf_token
+    return session.post(
+        url, data={**data, "csrfmiddlewaretoken": token}, files=files, timeout=30, headers={"Referer": url}
+    )
+
+
+@pytest.mark.embedded
+def test_embedded_mode_serves_demo_content_and_renders_a_new_upload(embedded_site) -> None:
+    base, var_dir = embedded_site
+    assert (var_dir / "photosite.sqlite3").exists()
+    visitor = requests.Session()
+    home = parse_page(visitor.get(base + "/", timeout=10).text)
+    thumbnails = [image for image in home.images if "/media/renditions/" in image["src"]]
+    assert len(thumbnails) == 9, "the seeded demo photos show on the home grid"
+    assert visitor.get(base + thumbnails[0]["src"], timeout=10).status_code == 200
+
+    person = requests.Session()
+    signed_up = _post_form(
+        person,
+        base + "/accounts/signup/",
+        {
+            "username": "newcomer",
+            "email": "new@example.com",
+            "display_name": "New Comer",
+            "password1": "a fine long password",
+            "password2": "a fine long password",
+        },
+    )
+    assert signed_up.status_code == 200 and "New Comer" in signed_up.text
+    original = jpeg_bytes(1600, 1200, exif=camera_exif(orientation=1))
+    uploaded = _post_form(
+        person,
+        base + "/upload/",
+        {"title": "My first", "caption": "", "alt_text": "A test picture", "visibility": "private"},
+        files={"file": ("first.jpg", original, "image/jpeg")},
+    )
+    assert uploaded.status_code == 200 and "/photos/" in uploaded.url
+    photo_url = uploaded.url
+
+    def rendered_page() -> str | None:
+        text = person.get(photo_url, timeout=10).text
+        return None if "Processing…" in text else text
+
+    page = parse_page(str(wait_for(rendered_page, timeout=60, what="the in-process worker")))
+    assert [(link.size, link.width, link.height) for link in page.size_links] == [
+        (320, 320, 240),
+        (640, 640, 480),
+        (1280, 1280, 960),
+        (2048, 1600, 1200),
+    ]
+    for link in page.size_links:
+        fetched = person.get(base + link.url, timeout=10)
+        assert fetched.status_code == 200
+        assert_rendition_is_clean(fetched.content, link.width, link.height)
+        # The photo is private: a stranger holding the exact URL gets nothing.
+        assert visitor.get(base + link.url, timeout=10).status_code == 404
+    assert visitor.get(photo_url, timeout=10).status_code == 404

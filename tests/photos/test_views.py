@@ -1,0 +1,186 @@
+"""The photo pages as a person uses them, through Django's test client."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from apps.photos import services
+from apps.photos.models import Photo, PhotoStatus, Visibility
+from tests.factories import uploaded_photo
+from tests.images import decompression_bomb_png, jpeg_bytes, png_bytes, truncated_jpeg_bytes, webp_bytes
+
+
+def upload(client, data: bytes, name: str = "photo.jpg", **fields: str):
+    payload = {
+        "file": SimpleUploadedFile(name, data),
+        "title": "",
+        "caption": "",
+        "alt_text": "",
+        "visibility": "public",
+    }
+    payload.update(fields)
+    return client.post(reverse("photo_upload"), payload)
+
+
+def ready_photo(owner, **kwargs) -> Photo:
+    photo = uploaded_photo(owner=owner, **kwargs)
+    services.rendition_make_all(photo_id=photo.pk)
+    photo.refresh_from_db()
+    return photo
+
+
+@pytest.mark.parametrize(("data", "name"), [(jpeg_bytes(), "a.jpg"), (png_bytes(), "b.png"), (webp_bytes(), "c.webp")])
+def test_upload_stores_the_photo_and_shows_its_processing_page(logged_in_client, user, bucket, data, name) -> None:
+    response = upload(logged_in_client, data, name, title="My trip", caption="Hills", alt_text="Green hills")
+    photo = Photo.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("photo_detail", args=[photo.pk])
+    assert (photo.owner, photo.title, photo.caption, photo.alt_text) == (user, "My trip", "Hills", "Green hills")
+    assert bucket.keys() == [photo.original.name]
+    page = logged_in_client.get(response["Location"])
+    assert page.status_code == 200
+    assert "Processing…" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"this is plain text, not a photo", "This file is not a JPEG, PNG or WebP image."),
+        (b"", "The file is empty."),
+        (truncated_jpeg_bytes(), "The image is damaged or incomplete"),
+        (decompression_bomb_png(), "The image has too many pixels; the limit is 50 megapixels."),
+    ],
+    ids=["not-an-image", "empty", "truncated-jpeg", "decompression-bomb"],
+)
+def test_bad_upload_gets_a_400_page_with_the_reason_and_stores_nothing(logged_in_client, bucket, data, message) -> None:
+    response = upload(logged_in_client, data, "holiday.jpg")
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert Photo.objects.count() == 0
+    assert bucket.keys() == []
+
+
+def test_upload_over_the_byte_limit_is_refused_with_the_limit(logged_in_client, bucket, settings) -> None:
+    settings.PHOTO_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+    oversized = jpeg_bytes(640, 480) + b"\0" * (2 * 1024 * 1024)
+    response = upload(logged_in_client, oversized, "big.jpg")
+    assert response.status_code == 400
+    assert "The file is too big (2.0\xa0MB); the limit is 2.0\xa0MB." in response.content.decode()
+    assert Photo.objects.count() == 0 and bucket.keys() == []
+
+
+def test_request_body_far_over_the_limit_is_refused_before_it_is_read(logged_in_client, bucket, settings) -> None:
+    settings.PHOTO_MAX_UPLOAD_BYTES = 1024
+    response = upload(logged_in_client, b"\0" * (2 * 1024 * 1024), "huge.jpg")
+    assert response.status_code == 413
+    assert "The file is too big; the limit is 1.0\xa0KB." in response.content.decode()
+    assert Photo.objects.count() == 0 and bucket.keys() == []
+
+
+def test_upload_needs_a_login(client, db) -> None:
+    response = client.get(reverse("photo_upload"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_home_shows_newest_public_ready_photos_only(client, user, other_user, bucket) -> None:
+    older = ready_photo(user, title="Older public")
+    newer = ready_photo(other_user, title="Newer public")
+    ready_photo(user, title="Secret one", visibility=Visibility.PRIVATE)
+    ready_photo(user, title="Link only", visibility=Visibility.UNLISTED)
+    uploaded_photo(owner=user, title="Still processing")
+    body = client.get(reverse("home")).content.decode()
+    assert body.index("Newer public") < body.index("Older public")
+    for hidden in ("Secret one", "Link only", "Still processing"):
+        assert hidden not in body
+    assert f'href="{reverse("photo_detail", args=[newer.pk])}"' in body
+    assert older.renditions.get(size=320).file.name in body  # a real thumbnail, not the original
+
+
+def test_home_query_count_does_not_grow_with_photos(client, user, bucket, django_assert_max_num_queries) -> None:
+    ready_photo(user)
+    with django_assert_max_num_queries(2) as one:  # photos with owners, then their renditions
+        client.get(reverse("home"))
+    for _ in range(4):
+        ready_photo(user)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        response = client.get(reverse("home"))
+    assert response.content.decode().count('class="card"') == 5
+
+
+def test_private_photo_is_a_404_for_everyone_but_its_owner(client, user, other_user, bucket) -> None:
+    photo = ready_photo(user, title="Diary", visibility=Visibility.PRIVATE)
+    url = reverse("photo_detail", args=[photo.pk])
+    assert client.get(url).status_code == 404
+    client.force_login(other_user)
+    response = client.get(url)
+    assert response.status_code == 404 and "Diary" not in response.content.decode()
+    client.force_login(user)
+    assert "Diary" in client.get(url).content.decode()
+
+
+def test_unlisted_photo_opens_by_link(client, user, bucket) -> None:
+    photo = ready_photo(user, title="For friends", visibility=Visibility.UNLISTED)
+    assert "For friends" in client.get(reverse("photo_detail", args=[photo.pk])).content.decode()
+
+
+def test_owner_edits_title_caption_and_alt_text(logged_in_client, user, bucket) -> None:
+    photo = ready_photo(user)
+    response = logged_in_client.post(
+        reverse("photo_edit", args=[photo.pk]),
+        {"title": "Renamed", "caption": "New words", "alt_text": "A red barn", "visibility": "public"},
+    )
+    assert response.status_code == 302
+    photo.refresh_from_db()
+    assert (photo.title, photo.caption, photo.alt_text) == ("Renamed", "New words", "A red barn")
+    assert 'alt="A red barn"' in logged_in_client.get(reverse("photo_detail", args=[photo.pk])).content.decode()
+
+
+def test_edit_with_an_empty_title_is_refused_and_changes_nothing(logged_in_client, user, bucket) -> None:
+    photo = ready_photo(user, title="Keep me")
+    response = logged_in_client.post(
+        reverse("photo_edit", args=[photo.pk]), {"title": "", "caption": "x", "alt_text": "", "visibility": "public"}
+    )
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    photo.refresh_from_db()
+    assert (photo.title, photo.caption) == ("Keep me", "")
+
+
+def test_others_cannot_edit_or_delete_a_photo(client, user, other_user, bucket) -> None:
+    photo = ready_photo(user, title="Mine")
+    client.force_login(other_user)
+    edit = client.post(reverse("photo_edit", args=[photo.pk]), {"title": "Hacked", "visibility": "public"})
+    delete = client.post(reverse("photo_delete", args=[photo.pk]))
+    assert (edit.status_code, delete.status_code) == (404, 404)
+    photo.refresh_from_db()
+    assert photo.title == "Mine"
+
+
+def test_owner_deletes_a_photo_and_it_disappears_at_once(logged_in_client, user, bucket) -> None:
+    photo = ready_photo(user, title="Gone soon")
+    response = logged_in_client.post(reverse("photo_delete", args=[photo.pk]))
+    assert response.status_code == 302
+    assert logged_in_client.get(reverse("photo_detail", args=[photo.pk])).status_code == 404
+    assert "Gone soon" not in logged_in_client.get(reverse("home")).content.decode()
+
+
+def test_failed_photo_shows_the_reason_and_retry_to_its_owner(
+    logged_in_client, user, bucket, django_capture_on_commit_callbacks
+) -> None:
+    photo = uploaded_photo(owner=user)
+    services.photo_mark_failed(photo_id=photo.pk, reason="The image could not be decoded (bad huffman).")
+    page = logged_in_client.get(reverse("photo_detail", args=[photo.pk])).content.decode()
+    assert "could not be decoded (bad huffman)" in page and "Retry" in page
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        logged_in_client.post(reverse("photo_retry", args=[photo.pk]))
+    photo.refresh_from_db()
+    assert photo.status == PhotoStatus.PROCESSING and len(callbacks) == 1
+
+
+def test_unknown_page_gets_the_sites_404(client, db) -> None:
+    response = client.get("/photos/999999/")
+    assert response.status_code == 404
+    assert "not shared with you" in response.content.decode()
