@@ -152,3 +152,39 @@ def worker(transactional_db: None, broker_redis: redis.Redis, tmp_path: Path) ->
 @pytest.fixture
 def free_tcp_port() -> int:
     return free_port()
+
+
+class SiteServer:
+    def __init__(self, url: str, log_path: Path) -> None:
+        self.url = url
+        self.log_path = log_path
+
+
+@pytest.fixture
+def site_server(transactional_db: None, tmp_path: Path, free_tcp_port: int) -> Iterator[SiteServer]:
+    """The site under gunicorn (as deployed: WhiteNoise, hashed static files) on the test database."""
+    log_path = tmp_path / "gunicorn.log"
+    env = {**subprocess_env_for_test_database(), "GUNICORN_BIND": f"127.0.0.1:{free_tcp_port}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "photosite/gunicorn.conf.py", "--workers", "1", "--threads", "4"],
+        cwd=ROOT,
+        env=env,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{free_tcp_port}"
+
+    def answering() -> bool:
+        import requests
+
+        try:
+            return requests.get(url + "/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_for(answering, timeout=30, what=f"gunicorn; log: {log_path}")
+        yield SiteServer(url, log_path)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

@@ -32,4 +32,12 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
   wait_for Redis "redis-cli -h 127.0.0.1 -p 6379 ping"
 fi
-echo "PostgreSQL and Redis are up"
+
+
+# Page tests drive Debian's Chromium through Playwright (Playwright's own browser
+# download cannot work here, and is not needed).
+if ! command -v chromium >/dev/null; then
+  echo "installing Chromium for the page tests"
+  apt_install chromium
+fi
+echo "PostgreSQL, Redis and Chromium are ready"

@@ -1,0 +1,64 @@
+"""A new person signs up and uploads a photo in a real browser, against real services."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from PIL import Image, ImageStat
+
+from tests.browser import chromium, page  # noqa: F401  (fixtures)
+from tests.images import jpeg_bytes
+
+SCREENSHOTS = Path(os.environ.get("PHOTOSITE_SCREENSHOT_DIR", "var/screenshots"))
+
+
+def looks_like_a_picture(png: bytes) -> bool:
+    """Not blank: the screenshot has real variation in colour, not one flat fill."""
+    with Image.open(io.BytesIO(png)) as shot:
+        stats = ImageStat.Stat(shot.convert("RGB"))
+        return max(stats.stddev) > 20 and len(shot.convert("RGB").getcolors(1_000_000) or []) > 500
+
+
+def test_new_person_signs_up_uploads_and_sees_their_photo(site_server, worker, bucket, page) -> None:  # noqa: F811
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(site_server.url + "/")
+    page.get_by_role("navigation").get_by_role("link", name="Sign up").click()
+    page.fill("#id_username", "ada")
+    page.fill("#id_display_name", "Ada Browser")
+    page.fill("#id_password1", "a long browser password")
+    page.fill("#id_password2", "a long browser password")
+    page.get_by_role("button", name="Sign up").click()
+    assert page.get_by_text("Ada Browser").is_visible()
+    # The stylesheet (hashed name, served by WhiteNoise) applies.
+    assert page.locator(".topbar").evaluate("el => getComputedStyle(el).position") == "sticky"
+
+    page.get_by_role("navigation").get_by_role("link", name="Upload").click()
+    # A wrong file first: the reason is shown next to the field.
+    page.set_input_files("#id_file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hi"}])
+    page.get_by_role("button", name="Upload").last.click()
+    assert page.get_by_text("This file is not a JPEG, PNG or WebP image.").is_visible()
+
+    page.set_input_files(
+        "#id_file", files=[{"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(2000, 1300, seed=2)}]
+    )
+    page.fill("#id_title", "Mountain lake")
+    page.fill("#id_alt_text", "A lake below green hills")
+    page.get_by_role("button", name="Upload").last.click()
+    assert page.get_by_text("Processing…").is_visible() or page.locator("img.hero").count() == 1
+
+    # The page refreshes itself until the worker has made the renditions.
+    hero = page.locator("img.hero")
+    hero.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=hero.element_handle())
+    assert hero.get_attribute("alt") == "A lake below green hills"
+    assert hero.evaluate("img => img.currentSrc").startswith(os.environ["S3_ENDPOINT_URL"])
+    page.screenshot(path=str(SCREENSHOTS / "photo-page.png"))
+
+    page.goto(site_server.url + "/")
+    card = page.locator(".card img").first
+    card.wait_for(state="visible")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=card.element_handle())
+    shot = page.screenshot(path=str(SCREENSHOTS / "home-grid.png"), full_page=True)
+    assert looks_like_a_picture(shot), "the home grid screenshot is blank"
