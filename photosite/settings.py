@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "photosite.db.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "photosite.db.ReplicaFailoverMiddleware",  # last: its retry re-runs only the view
 ]
 
 ROOT_URLCONF = "photosite.urls"
@@ -108,9 +110,41 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# Read replicas: replica_0, replica_1, ... in DATABASE_REPLICA_URLS order.
+DATABASE_REPLICAS: list[str] = []
+for _index, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
+    DATABASES[f"replica_{_index}"] = {**env.db_url_config(_url), "TEST": {"MIRROR": "default"}}
+    DATABASE_REPLICAS.append(f"replica_{_index}")
+DATABASE_ROUTERS = ["photosite.db.PrimaryReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=5.0)
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=3.0)
+DATABASE_REPLICA_CONNECT_TIMEOUT = env.float("DATABASE_REPLICA_CONNECT_TIMEOUT", default=1.0)
+# Longer than the largest lag a replica in rotation can have, so a writer never reads stale rows.
+DATABASE_PIN_SECONDS = env.int(
+    "DATABASE_PIN_SECONDS", default=int(DATABASE_REPLICA_MAX_LAG_SECONDS + DATABASE_REPLICA_CHECK_SECONDS) + 2
+)
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
+
+for _alias, _database in DATABASES.items():
+    if _database["ENGINE"] != "django.db.backends.postgresql":
+        continue
+    _options = _database.setdefault("OPTIONS", {})
+    _options.setdefault("connect_timeout", 3 if _alias == "default" else int(DATABASE_REPLICA_CONNECT_TIMEOUT) or 1)
+    if DATABASE_POOL_MAX_SIZE:
+        # psycopg's pool: one per process and alias; see docs/SCALING.md for sizing.
+        from psycopg_pool import ConnectionPool
+
+        _options["pool"] = {
+            "min_size": 1,
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            "timeout": 10,  # seconds a request waits for a free connection before erroring
+            "check": ConnectionPool.check_connection,
+        }
+        _database["CONN_MAX_AGE"] = 0  # the pool, not Django, keeps connections
+    else:
+        _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        _database["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

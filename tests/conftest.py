@@ -188,3 +188,130 @@ def site_server(transactional_db: None, tmp_path: Path, free_tcp_port: int) -> I
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+# --- A real streaming replica of the test database server ---------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_replica(django_db_setup, django_db_blocker):  # -> Replica
+    """pg_basebackup of the test PostgreSQL, started on a free loopback port for this session.
+
+    Registered as the `replica_0` alias for the whole session (session fixtures are
+    set up before a test's database access rules, which must name the alias), but
+    reads are routed to it only inside the `replica` fixture.
+    """
+    import tempfile
+
+    from django.db import connection, connections
+
+    from photosite.localservices.postgres_replica import create_replica
+
+    base = Path(tempfile.mkdtemp(prefix="photosite-replica-"))
+    base.chmod(0o755)  # the postgres user must reach its data directory
+    primary = connection.settings_dict
+    replica = create_replica(
+        primary_host=primary["HOST"] or "127.0.0.1",
+        primary_port=int(primary["PORT"] or 5432),
+        base_dir=base / "replica",
+        port=free_port(),
+    )
+    connections.settings[ReplicaHandle.alias] = {
+        **primary,
+        "HOST": "127.0.0.1",
+        "PORT": str(replica.port),
+        # A mirror in Django's test machinery: never flushed or created, only read.
+        "TEST": {**primary["TEST"], "MIRROR": "default"},
+    }
+    yield replica
+    connections[ReplicaHandle.alias].close()
+    del connections[ReplicaHandle.alias]
+    del connections.settings[ReplicaHandle.alias]
+    replica.remove()
+    import shutil
+
+    shutil.rmtree(base, ignore_errors=True)
+
+
+class ReplicaHandle:
+    """The replica as a test sees it: its alias, its server, and ways to hurt it."""
+
+    alias = "replica_0"
+
+    def __init__(self, server) -> None:  # server: photosite.localservices.postgres_replica.Replica
+        self.server = server
+
+    def _primary(self):
+        import psycopg
+        from django.db import connection
+
+        params = connection.settings_dict
+        return psycopg.connect(
+            host=params["HOST"], port=params["PORT"], user=params["USER"], dbname=params["NAME"], autocommit=True
+        )
+
+    def _replica(self):
+        import psycopg
+        from django.db import connection
+
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=self.server.port,
+            user="postgres",
+            dbname=connection.settings_dict["NAME"],
+            autocommit=True,
+            connect_timeout=3,
+        )
+
+    def wait_until_caught_up(self, timeout: float = 15) -> None:
+        with self._primary() as primary:
+            target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+
+        def replayed() -> bool:
+            with self._replica() as replica:
+                return bool(replica.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target]).fetchone()[0])
+
+        wait_for(replayed, timeout=timeout, what="the replica to replay the primary's WAL")
+
+    def pause_replay(self) -> None:
+        with self._replica() as replica:
+            replica.execute("SELECT pg_wal_replay_pause()")
+
+    def resume_replay(self) -> None:
+        with self._replica() as replica:
+            replica.execute("SELECT pg_wal_replay_resume()")
+
+    def is_in_recovery_via_django(self) -> bool:
+        from django.db import connections
+
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute("SELECT pg_is_in_recovery()")
+            return bool(cursor.fetchone()[0])
+
+
+@pytest.fixture
+def replica(pg_replica, transactional_db, settings) -> Iterator[ReplicaHandle]:
+    """Route reads to the real replica for this test only. The test module needs
+    `pytest.mark.django_db(transaction=True, databases=["default", "replica_0"])`.
+
+    Replicas stay off for the rest of the suite: a test inside a rolled-back
+    transaction has rows no replica can ever see.
+    """
+    from django.db import connections
+
+    from photosite.db import monitor
+
+    handle = ReplicaHandle(pg_replica)
+    if not pg_replica.is_running():
+        pg_replica.start()
+    handle.resume_replay()
+    settings.DATABASE_REPLICAS = [handle.alias]
+    settings.DATABASE_REPLICA_CHECK_SECONDS = 0.2
+    settings.DATABASE_REPLICA_MAX_LAG_SECONDS = 5
+    monitor.forget()
+    yield handle
+    monitor.forget()
+    connections[handle.alias].close()
+    if not pg_replica.is_running():
+        pg_replica.start()
+    handle.resume_replay()

@@ -8,8 +8,26 @@ from django.http import Http404
 
 from apps.accounts.models import User
 from apps.photos.models import Photo, PhotoStatus, Rendition, Visibility
+from photosite import cache
 
 HOME_PAGE_SIZE = 48
+HOME_GRID_TTL = 30  # seconds; writes bump the version, so this only bounds a stale refill
+HOME_GRID_STALE_TTL = 300
+PHOTO_CARD_TTL = 300
+
+
+def home_grid_key() -> str:
+    return f"photos:home:v{cache.version_get('photos')}"
+
+
+def photo_card_key(photo_id: int) -> str:
+    return f"photos:card:{photo_id}"
+
+
+def photo_cache_invalidate(*, photo_id: int) -> None:
+    """Forget everything cached that shows this photo (its card and every grid)."""
+    cache.delete(photo_card_key(photo_id))
+    cache.version_bump("photos")
 
 
 def _with_card_data(photos: QuerySet[Photo]) -> QuerySet[Photo]:
@@ -19,9 +37,16 @@ def _with_card_data(photos: QuerySet[Photo]) -> QuerySet[Photo]:
 
 
 def photo_list_home(*, limit: int = HOME_PAGE_SIZE) -> list[Photo]:
-    """Newest public photos whose renditions exist (what everyone sees on the home page)."""
-    photos = Photo.objects.filter(visibility=Visibility.PUBLIC, status=PhotoStatus.READY)
-    return list(_with_card_data(photos).order_by("-created_at", "-id")[:limit])
+    """Newest public photos whose renditions exist (what everyone sees on the home page).
+
+    Cached for everyone alike: it holds public photos only.
+    """
+
+    def newest() -> list[Photo]:
+        photos = Photo.objects.filter(visibility=Visibility.PUBLIC, status=PhotoStatus.READY)
+        return list(_with_card_data(photos).order_by("-created_at", "-id")[:limit])
+
+    return cache.get_or_compute(home_grid_key(), newest, ttl=HOME_GRID_TTL, stale_ttl=HOME_GRID_STALE_TTL)
 
 
 def photo_list_unfinished_for_owner(*, owner: User | AnonymousUser) -> list[Photo]:
@@ -33,8 +58,15 @@ def photo_list_unfinished_for_owner(*, owner: User | AnonymousUser) -> list[Phot
 
 
 def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser) -> Photo:
-    """A photo as this viewer may see it; 404 (not 403) for a private one, so ids leak nothing."""
-    photo = _with_card_data(Photo.objects.all()).filter(pk=photo_id).first()
+    """A photo as this viewer may see it; 404 (not 403) for a private one, so ids leak nothing.
+
+    The card is cached whatever its visibility; the checks below run on every call.
+    """
+    photo = cache.get_or_compute(
+        photo_card_key(photo_id),
+        lambda: _with_card_data(Photo.objects.all()).filter(pk=photo_id).first(),
+        ttl=PHOTO_CARD_TTL,
+    )
     if photo is None:
         raise Http404("No such photo.")
     is_owner = viewer.is_authenticated and photo.owner_id == viewer.pk

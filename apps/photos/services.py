@@ -23,6 +23,7 @@ from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from apps.accounts.models import User
 from apps.photos.models import Photo, PhotoStatus, Rendition, Visibility
+from apps.photos.selectors import photo_cache_invalidate
 
 logger = logging.getLogger(__name__)
 
@@ -147,8 +148,14 @@ def photo_create(
     except BaseException:
         default_storage.delete(stored_name)
         raise
+    _invalidate_on_commit(photo.pk)
     transaction.on_commit(lambda: _enqueue_renditions(photo.pk))
     return photo
+
+
+def _invalidate_on_commit(photo_id: int) -> None:
+    # After commit: invalidating earlier would let a concurrent read cache the old rows again.
+    transaction.on_commit(lambda: photo_cache_invalidate(photo_id=photo_id))
 
 
 def _enqueue_renditions(photo_id: int) -> None:
@@ -163,6 +170,7 @@ def photo_update(*, photo: Photo, title: str, caption: str, alt_text: str, visib
     photo.alt_text = alt_text
     photo.visibility = visibility
     photo.save(update_fields=["title", "caption", "alt_text", "visibility", "updated_at"])
+    _invalidate_on_commit(photo.pk)
     return photo
 
 
@@ -176,6 +184,7 @@ def photo_delete(*, photo_id: int) -> None:
             return
         names = [photo.original.name, *photo.renditions.values_list("file", flat=True)]
         photo.delete()
+        _invalidate_on_commit(photo_id)
         transaction.on_commit(lambda: _enqueue_storage_cleanup(names))
 
 
@@ -196,12 +205,14 @@ def photo_mark_failed(*, photo_id: int, reason: str) -> None:
     Photo.objects.filter(pk=photo_id).exclude(status=PhotoStatus.READY).update(
         status=PhotoStatus.FAILED, failure_reason=reason[:500]
     )
+    _invalidate_on_commit(photo_id)
 
 
 def photo_retry_renditions(*, photo: Photo) -> None:
     photo.status = PhotoStatus.PROCESSING
     photo.failure_reason = ""
     photo.save(update_fields=["status", "failure_reason", "updated_at"])
+    _invalidate_on_commit(photo.pk)
     transaction.on_commit(lambda: _enqueue_renditions(photo.pk))
 
 
@@ -349,3 +360,4 @@ def rendition_make_all(*, photo_id: int) -> None:
         locked.failure_reason = ""
         locked.placeholder_color = placeholder
         locked.save(update_fields=["status", "failure_reason", "placeholder_color", "updated_at"])
+        _invalidate_on_commit(photo_id)

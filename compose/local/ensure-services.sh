@@ -24,6 +24,16 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   wait_for PostgreSQL "pg_isready -q -h 127.0.0.1 -p 5432"
 fi
 
+# The replica tests copy the test database server with pg_basebackup, which needs a
+# replication entry in pg_hba.conf (Debian's default has none for TCP).
+version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+hba="/etc/postgresql/$version/main/pg_hba.conf"
+if [ -n "$version" ] && [ -w "$hba" ] && ! grep -qE "^host\s+replication\s+all\s+127\.0\.0\.1/32\s+trust" "$hba"; then
+  echo "allowing local replication connections in $hba"
+  echo "host replication all 127.0.0.1/32 trust" >> "$hba"
+  psql -h 127.0.0.1 -U postgres -Atqc "SELECT pg_reload_conf()" >/dev/null
+fi
+
 if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   command -v redis-server >/dev/null || apt_install redis-server
   echo "starting Redis"

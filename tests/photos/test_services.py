@@ -137,9 +137,11 @@ def test_rejected_upload_leaves_no_row_and_no_object(user, bucket) -> None:
 def test_photo_create_queues_renditions_only_after_commit(
     user, bucket, django_capture_on_commit_callbacks, broker_redis
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         photo = uploaded_photo(owner=user)
-    assert len(callbacks) == 1
+        assert broker_redis.hlen("dramatiq:default.msgs") == 0  # nothing before the commit
+    for callback in callbacks:
+        callback()
     # The message sits in the Redis queue for a worker, naming the photo by id.
     queued = broker_redis.hgetall("dramatiq:default.msgs")
     assert len(queued) == 1
@@ -196,16 +198,18 @@ def test_renditions_for_a_deleted_photo_do_nothing(user, bucket) -> None:
 
 
 def test_deleting_a_photo_removes_the_row_at_once_and_objects_by_job(
-    user, bucket, django_capture_on_commit_callbacks
+    user, bucket, django_capture_on_commit_callbacks, broker_redis
 ) -> None:
     photo = uploaded_photo(owner=user)
     services.rendition_make_all(photo_id=photo.pk)
     assert len(bucket.keys()) == 5  # original + 4 sizes
     names = [photo.original.name, *photo.renditions.values_list("file", flat=True)]
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         services.photo_delete(photo_id=photo.pk)
     assert not Photo.objects.filter(pk=photo.pk).exists()
-    assert len(callbacks) == 1  # the cleanup job, queued on commit
+    (message,) = broker_redis.hgetall("dramatiq:default.msgs").values()  # the cleanup job, queued on commit
+    assert '"actor_name":"delete_stored_files"' in message.decode()
+    assert all(name in message.decode() for name in names)
     services.stored_files_delete(names=names)  # what that job runs
     assert bucket.keys() == []
     services.stored_files_delete(names=names)  # and running it again is harmless

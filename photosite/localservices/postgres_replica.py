@@ -1,0 +1,157 @@
+"""Build and run a real streaming replica of a local PostgreSQL (tests and `make stack`).
+
+pg_basebackup copies the primary into a fresh data directory with standby.signal,
+and the copy is started on its own loopback port. The primary must allow
+replication connections from 127.0.0.1 (compose/local/ensure-services.sh adds
+the pg_hba.conf line on this machine kind).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+
+def postgres_bin_dir(primary_dsn: str) -> Path:
+    """The server binaries matching the primary's major version (Debian keeps several)."""
+    with psycopg.connect(primary_dsn, autocommit=True) as connection:
+        major = int(connection.execute("SHOW server_version_num").fetchone()[0]) // 10000
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/{major}/bin")) or [
+        str(Path(found).parent) for found in [shutil.which("pg_ctl")] if found
+    ]
+    if not candidates:
+        raise RuntimeError(f"no PostgreSQL {major} server binaries (pg_ctl) found")
+    return Path(candidates[0])
+
+
+def _run_checked(args: list[str]) -> None:
+    result = subprocess.run(args, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root; CI runs as root, a developer usually not.
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@dataclass
+class Replica:
+    data_dir: Path
+    port: int
+    bin_dir: Path
+    log_path: Path
+
+    @property
+    def dsn(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres connect_timeout=3"
+
+    def is_running(self) -> bool:
+        result = subprocess.run(
+            _as_postgres_user([str(self.bin_dir / "pg_ctl"), "status", "-D", str(self.data_dir)]),
+            capture_output=True,
+        )
+        return result.returncode == 0
+
+    def start(self, *, timeout: float = 30) -> None:
+        _run_checked(
+            _as_postgres_user(
+                [
+                    str(self.bin_dir / "pg_ctl"),
+                    "start",
+                    "-w",
+                    "-t",
+                    str(int(timeout)),
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_path),
+                ]
+            )
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(psycopg.OperationalError):
+                with psycopg.connect(self.dsn, autocommit=True) as connection:
+                    if connection.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                        return
+            time.sleep(0.2)
+        raise RuntimeError(f"replica on port {self.port} did not accept connections; see {self.log_path}")
+
+    def stop(self, mode: str = "fast") -> None:
+        if self.is_running():
+            subprocess.run(
+                _as_postgres_user([str(self.bin_dir / "pg_ctl"), "stop", "-w", "-m", mode, "-D", str(self.data_dir)]),
+                capture_output=True,
+            )
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+
+
+def create_replica(*, primary_host: str, primary_port: int, base_dir: Path, port: int) -> Replica:
+    """Copy the primary with pg_basebackup and configure the copy as a hot standby on `port`.
+
+    `base_dir` and its parents must be traversable by the postgres user.
+    """
+    primary_dsn = f"host={primary_host} port={primary_port} user=postgres dbname=postgres"
+    bin_dir = postgres_bin_dir(primary_dsn)
+    base_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = base_dir / "data"
+    socket_dir = base_dir / "socket"
+    socket_dir.mkdir(exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(base_dir, "postgres")
+        shutil.chown(socket_dir, "postgres")
+    _run_checked(
+        _as_postgres_user(
+            [
+                str(bin_dir / "pg_basebackup"),
+                "-h",
+                primary_host,
+                "-p",
+                str(primary_port),
+                "-U",
+                "postgres",
+                "-D",
+                str(data_dir),
+                "--write-recovery-conf",
+                "--wal-method=stream",
+                "--checkpoint=fast",
+            ]
+        )
+    )
+    # Debian keeps the primary's configuration outside its data directory, so the
+    # copy gets a minimal one of its own.
+    (data_dir / "postgresql.conf").write_text(
+        f"port = {port}\n"
+        "listen_addresses = '127.0.0.1'\n"
+        f"unix_socket_directories = '{socket_dir}'\n"
+        "hot_standby = on\n"
+        "hot_standby_feedback = on\n"
+        "max_connections = 100\n"
+        "shared_buffers = 32MB\n"
+        "fsync = off\n"  # throwaway copy: durability buys nothing here
+        "ssl = off\n"
+    )
+    (data_dir / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+    (data_dir / "pg_ident.conf").write_text("")
+    if os.geteuid() == 0:
+        for path in (data_dir / "postgresql.conf", data_dir / "pg_hba.conf", data_dir / "pg_ident.conf"):
+            shutil.chown(path, "postgres")
+    log_path = base_dir / "replica.log"
+    log_path.touch()
+    if os.geteuid() == 0:
+        shutil.chown(log_path, "postgres")
+    replica = Replica(data_dir=data_dir, port=port, bin_dir=bin_dir, log_path=log_path)
+    replica.start()
+    return replica

@@ -1,0 +1,179 @@
+"""photosite/cache.py and the cached selectors, against real Redis servers.
+
+Outage tests use a Redis server of their own on a free port, so stopping it
+cannot disturb the broker or other tests.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.core.cache import cache
+from django.urls import reverse
+
+from apps.photos import services
+from apps.photos.models import Visibility
+from photosite import cache as site_cache
+from tests.conftest import wait_for
+from tests.factories import PASSWORD, uploaded_photo
+
+
+class RedisServer:
+    def __init__(self, port: int, tmp_path) -> None:
+        self.port = port
+        self.dir = tmp_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is missing: make test installs it"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(self._answers, timeout=10, what="redis-server")
+
+    def _answers(self) -> bool:
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.2).ping())
+        except redis.ConnectionError:
+            return False
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(tmp_path, free_tcp_port, settings) -> Iterator[RedisServer]:
+    """A private Redis behind the cache and sessions for this test."""
+    server = RedisServer(free_tcp_port, tmp_path)
+    server.start()
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": server.url},
+    }
+    yield server
+    server.stop()
+
+
+def test_sessions_survive_a_redis_flush(client, user, own_redis) -> None:
+    assert client.login(username=user.username, password=PASSWORD)
+    assert "Log out" in client.get(reverse("home")).content.decode()
+    redis.Redis(port=own_redis.port).flushall()
+    assert "Log out" in client.get(reverse("home")).content.decode()
+
+
+def test_pages_render_and_nobody_is_logged_out_while_redis_is_down(client, user, own_redis, bucket) -> None:
+    photo = uploaded_photo(owner=user, title="Through the outage")
+    services.rendition_make_all(photo_id=photo.pk)
+    assert client.login(username=user.username, password=PASSWORD)
+    own_redis.stop()
+    for url in (reverse("home"), reverse("photo_detail", args=[photo.pk]), reverse("photo_upload")):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Log out" in response.content.decode()
+    assert "Through the outage" in client.get(reverse("home")).content.decode()
+    own_redis.start()  # back, and empty
+    assert "Log out" in client.get(reverse("home")).content.decode()
+
+
+def test_concurrent_misses_compute_a_hot_key_once() -> None:
+    calls = []
+
+    def slow_grid() -> list[int]:
+        calls.append(1)
+        time.sleep(0.2)
+        return [1, 2, 3]
+
+    results: list[object] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(site_cache.get_or_compute("hot", slow_grid, ttl=30)))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [[1, 2, 3]] * 8
+    assert len(calls) == 1
+
+
+def test_an_expired_hot_key_is_served_stale_while_one_caller_refreshes() -> None:
+    site_cache.get_or_compute("grid", lambda: "old", ttl=0, stale_ttl=60)
+    cache.add("grid:lock", 1, timeout=10)  # another process is already refreshing it
+    assert site_cache.get_or_compute("grid", lambda: "new", ttl=30, stale_ttl=60) == "old"
+    cache.delete("grid:lock")
+    assert site_cache.get_or_compute("grid", lambda: "new", ttl=30, stale_ttl=60) == "new"
+
+
+def test_cached_home_grid_follows_every_change(client, user, bucket, django_capture_on_commit_callbacks) -> None:
+    def home() -> str:
+        return client.get(reverse("home")).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = uploaded_photo(owner=user, title="First light")
+        services.rendition_make_all(photo_id=first.pk)
+    assert "First light" in home()  # now cached
+
+    with django_capture_on_commit_callbacks(execute=True):
+        second = uploaded_photo(owner=user, title="Second look")
+        services.rendition_make_all(photo_id=second.pk)
+    assert "Second look" in home()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.photo_update(photo=first, title="Renamed light", caption="", alt_text="", visibility="public")
+    assert "Renamed light" in home() and "First light" not in home()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.photo_update(photo=first, title="Renamed light", caption="", alt_text="", visibility="private")
+    assert "Renamed light" not in home()
+    assert client.get(reverse("photo_detail", args=[first.pk])).status_code == 404
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.photo_delete(photo_id=second.pk)
+    assert "Second look" not in home()
+    assert client.get(reverse("photo_detail", args=[second.pk])).status_code == 404
+
+
+def test_a_private_photo_cached_for_its_owner_is_never_served_to_others(client, user, other_user, bucket) -> None:
+    photo = uploaded_photo(owner=user, title="My secret", visibility=Visibility.PRIVATE)
+    services.rendition_make_all(photo_id=photo.pk)
+    client.force_login(user)
+    assert "My secret" in client.get(reverse("photo_detail", args=[photo.pk])).content.decode()  # card cached
+    client.force_login(other_user)
+    response = client.get(reverse("photo_detail", args=[photo.pk]))
+    assert response.status_code == 404 and "My secret" not in response.content.decode()
+    client.logout()
+    assert client.get(reverse("photo_detail", args=[photo.pk])).status_code == 404
+
+
+def test_photo_page_is_served_from_cache_when_warm(client, user, bucket, django_assert_num_queries) -> None:
+    photo = uploaded_photo(owner=user)
+    services.rendition_make_all(photo_id=photo.pk)
+    with django_assert_num_queries(2):  # the photo with its owner; its renditions
+        client.get(reverse("photo_detail", args=[photo.pk]))
+    with django_assert_num_queries(0):
+        assert client.get(reverse("photo_detail", args=[photo.pk])).status_code == 200

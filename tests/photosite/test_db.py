@@ -1,0 +1,166 @@
+"""photosite/db.py against a real streaming replica of the test PostgreSQL.
+
+Which server answered is read from the servers themselves: queries are counted
+per connection, and the replica's connection reports pg_is_in_recovery().
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from apps.photos import services
+from apps.photos.models import Photo
+from photosite.db import PIN_COOKIE, PrimaryReplicaRouter, monitor
+from tests.conftest import wait_for
+from tests.factories import UserFactory, uploaded_photo
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica_0"])
+
+
+@contextlib.contextmanager
+def count_queries(*aliases: str):
+    contexts = {alias: CaptureQueriesContext(connections[alias]) for alias in aliases}
+    with contextlib.ExitStack() as stack:
+        for context in contexts.values():
+            stack.enter_context(context)
+        counts: dict[str, int] = {}
+        yield counts
+    counts.update({alias: len(context.captured_queries) for alias, context in contexts.items()})
+
+
+def ready_public_photo(owner, title: str) -> Photo:
+    photo = uploaded_photo(owner=owner, title=title)
+    services.rendition_make_all(photo_id=photo.pk)
+    return photo
+
+
+def test_anonymous_reads_hit_the_replica_and_writes_hit_the_primary(client, replica, bucket) -> None:
+    owner = UserFactory()
+    photo = ready_public_photo(owner, "Seen from the replica")
+    replica.wait_until_caught_up()
+    assert replica.is_in_recovery_via_django(), "replica_0 must be a real standby"
+    with count_queries("default", replica.alias) as counts:
+        home = client.get(reverse("home"))
+        detail = client.get(reverse("photo_detail", args=[photo.pk]))
+    assert "Seen from the replica" in home.content.decode()
+    assert detail.status_code == 200
+    assert counts["default"] == 0
+    assert counts[replica.alias] >= 3  # grid, its renditions, the photo card
+
+
+def test_a_writers_next_read_is_fresh_while_others_may_read_the_lagging_replica(
+    client, replica, bucket, settings
+) -> None:
+    settings.DATABASE_REPLICA_MAX_LAG_SECONDS = 3600  # keep the stale replica in rotation for this test
+    owner = UserFactory()
+    photo = ready_public_photo(owner, "Old title")
+    replica.wait_until_caught_up()
+    replica.pause_replay()  # from here on the replica misses every write
+
+    client.force_login(owner)
+    response = client.post(
+        reverse("photo_edit", args=[photo.pk]),
+        {"title": "New title", "caption": "", "alt_text": "", "visibility": "public"},
+    )
+    assert response.status_code == 302
+    assert response.cookies[PIN_COOKIE]["max-age"] == settings.DATABASE_PIN_SECONDS
+
+    with count_queries("default", replica.alias) as counts:
+        page = client.get(reverse("photo_detail", args=[photo.pk]))
+    assert "New title" in page.content.decode()
+    assert counts[replica.alias] == 0, "the writer must be served by the primary"
+
+    stranger = client.__class__()
+    with count_queries("default", replica.alias) as counts:
+        seen_by_stranger = stranger.get(reverse("photo_detail", args=[photo.pk])).content.decode()
+    assert counts[replica.alias] > 0
+    assert "Old title" in seen_by_stranger  # proof that the replica really was stale
+
+
+def test_stopped_replica_leaves_pages_working_then_rejoins(client, replica, bucket, settings, caplog) -> None:
+    owner = UserFactory()
+    photo = ready_public_photo(owner, "Still here")
+    replica.wait_until_caught_up()
+    client.get(reverse("home"))  # the monitor has seen the replica healthy
+    settings.DATABASE_REPLICA_CHECK_SECONDS = 3600  # so it does not notice the stop by itself
+
+    replica.server.stop("immediate")
+    caplog.set_level(logging.WARNING, logger="photosite.db")
+    for url in (reverse("home"), reverse("photo_detail", args=[photo.pk])):
+        from django.core.cache import cache
+
+        cache.clear()
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Still here" in response.content.decode()
+    assert not monitor.states[replica.alias].healthy
+    assert "replica replica_0 left the read rotation" in caplog.text
+    with count_queries("default") as counts:
+        cache.clear()
+        client.get(reverse("home"))
+    assert counts["default"] > 0  # reads moved to the primary
+
+    replica.server.start()
+    settings.DATABASE_REPLICA_CHECK_SECONDS = 0.2
+    connections[replica.alias].close()
+    wait_for(lambda: monitor.state(replica.alias).healthy, timeout=20, what="the replica to rejoin")
+    with count_queries("default", replica.alias) as counts:
+        cache.clear()
+        client.get(reverse("home"))
+    assert counts[replica.alias] > 0 and counts["default"] == 0
+    assert monitor.transitions[(replica.alias, "joined")] >= 2
+
+
+def test_replica_whose_replay_is_paused_beyond_the_lag_limit_is_skipped(client, replica, bucket, settings) -> None:
+    settings.DATABASE_REPLICA_MAX_LAG_SECONDS = 1
+    owner = UserFactory()
+    ready_public_photo(owner, "Before the pause")
+    replica.wait_until_caught_up()
+    replica.pause_replay()
+    ready_public_photo(owner, "After the pause")  # WAL the replica receives but does not apply
+
+    wait_for(lambda: not monitor.state(replica.alias).healthy, timeout=15, what="the lag to be noticed")
+    assert "lagging" in monitor.states[replica.alias].reason
+    with count_queries("default", replica.alias) as counts:
+        body = client.get(reverse("home")).content.decode()
+    assert counts[replica.alias] == 0
+    assert "After the pause" in body  # served fresh by the primary
+
+    replica.resume_replay()
+    wait_for(lambda: monitor.state(replica.alias).healthy, timeout=15, what="the replica to catch up")
+
+
+def test_migrations_run_only_on_the_primary() -> None:
+    router = PrimaryReplicaRouter()
+    assert router.allow_migrate("default", "photos")
+    assert not router.allow_migrate("replica_0", "photos")
+
+
+def test_jobs_read_from_the_primary(replica, bucket) -> None:
+    """Outside a web request (a worker thread here) every read goes to the primary,
+    so an actor always finds the row its sender just committed."""
+    import threading
+
+    photo = uploaded_photo(owner=UserFactory(), title="Fresh")
+    seen: dict[str, object] = {}
+
+    def worker_thread() -> None:  # a fresh thread, as Dramatiq's worker threads are
+        with count_queries("default", replica.alias) as counts:
+            services.rendition_make_all(photo_id=photo.pk)
+        seen["counts"] = counts
+        for alias in ("default", replica.alias):
+            connections[alias].close()
+
+    thread = threading.Thread(target=worker_thread)
+    thread.start()
+    thread.join(timeout=60)
+    counts = seen["counts"]
+    assert counts[replica.alias] == 0 and counts["default"] > 0
+    photo.refresh_from_db()
+    assert photo.is_ready
