@@ -131,15 +131,15 @@ for _alias, _database in DATABASES.items():
         continue
     _options = _database.setdefault("OPTIONS", {})
     _options.setdefault("connect_timeout", 3 if _alias == "default" else int(DATABASE_REPLICA_CONNECT_TIMEOUT) or 1)
+    # Shown in pg_stat_activity, so operators can tell web, worker and job connections apart.
+    _options.setdefault("application_name", env.str("DATABASE_APPLICATION_NAME", default="photosite"))
     if DATABASE_POOL_MAX_SIZE:
-        # psycopg's pool: one per process and alias; see docs/SCALING.md for sizing.
-        from psycopg_pool import ConnectionPool
-
+        # psycopg's pool, one per process and alias (Django adds the health check on
+        # checkout itself); see docs/SCALING.md for sizing.
         _options["pool"] = {
             "min_size": 1,
             "max_size": DATABASE_POOL_MAX_SIZE,
             "timeout": 10,  # seconds a request waits for a free connection before erroring
-            "check": ConnectionPool.check_connection,
         }
         _database["CONN_MAX_AGE"] = 0  # the pool, not Django, keeps connections
     else:
@@ -171,6 +171,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+if not env.bool("CACHE_ENABLED", default=True):
+    # Every read goes to the database: for measuring the cache's worth, or ruling it out.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Files ----------------------------------------------------------------------
 MEDIA_ROOT = VAR_DIR / "media"
@@ -178,7 +182,7 @@ MEDIA_URL = "/media/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-S3_SETTINGS = storage.S3Settings.from_env(env)
+S3_SETTINGS = storage.S3Settings.from_env(env)  # also reads MEDIA_CDN_URL
 STORAGES = storage.storages_config(s3=S3_SETTINGS, media_root=MEDIA_ROOT)
 # Local media is served by Django itself only in embedded mode; S3 serves its own URLs.
 SERVE_LOCAL_MEDIA = S3_SETTINGS is None

@@ -1,12 +1,29 @@
-"""The object-storage seam: local files in embedded mode, S3 (django-storages) when S3_BUCKET is set."""
+"""The object-storage seam: local files in embedded mode, S3 (django-storages) when S3_BUCKET is set.
+
+Keys say who may read them:
+
+- `private/...`: originals, and renditions of private photos. Served only through
+  short-lived signed URLs (S3) or a permission-checking view (embedded).
+- `public/...`: renditions of public and unlisted photos, under unguessable,
+  content-addressed keys. Readable without a signature (a bucket policy on the
+  prefix, see `bucket_policy_apply`), cached forever by the CDN, and linked without
+  signing, which also keeps pages cheap to render.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import environ
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, default_storage, storages
+
+PUBLIC_PREFIX = "public/"
+PRIVATE_PREFIX = "private/"
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 @dataclass(frozen=True)
@@ -17,6 +34,7 @@ class S3Settings:
     secret_access_key: str | None
     region: str
     signed_url_seconds: int
+    cdn_url: str | None
 
     @classmethod
     def from_env(cls, env: environ.Env) -> S3Settings | None:
@@ -31,35 +49,125 @@ class S3Settings:
             secret_access_key=env.str("S3_SECRET_ACCESS_KEY", default="") or None,
             region=env.str("S3_REGION", default="us-east-1"),
             signed_url_seconds=env.int("S3_SIGNED_URL_SECONDS", default=3600),
+            cdn_url=env.str("MEDIA_CDN_URL", default="").rstrip("/") or None,
         )
+
+    def public_base_url(self) -> str:
+        """Where unsigned public objects are fetched: the CDN, else the bucket itself."""
+        if self.cdn_url:
+            return self.cdn_url
+        endpoint = (self.endpoint_url or f"https://s3.{self.region}.amazonaws.com").rstrip("/")
+        return f"{endpoint}/{self.bucket}"
 
 
 def storages_config(*, s3: S3Settings | None, media_root: Path) -> dict[str, dict[str, Any]]:
-    """The STORAGES setting. Every object is private; pages link to short-lived signed URLs."""
+    """The STORAGES setting: `default` signs its URLs, `public` does not."""
     staticfiles = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
     if s3 is None:
-        default: dict[str, Any] = {
+        # Rendition keys are deterministic, so a rerun job overwrites with identical bytes.
+        local = {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            # Rendition keys are deterministic, so a rerun job overwrites with identical bytes.
             "OPTIONS": {"location": str(media_root), "allow_overwrite": True},
         }
-    else:
-        default = {
+        return {"default": local, "public": local, "staticfiles": staticfiles}
+    common = {
+        "bucket_name": s3.bucket,
+        "endpoint_url": s3.endpoint_url,
+        "access_key": s3.access_key_id,
+        "secret_key": s3.secret_access_key,
+        "region_name": s3.region,
+        # Path-style works with every S3-compatible server (SeaweedFS, MinIO).
+        "addressing_style": "path",
+        "signature_version": "s3v4",
+        "default_acl": None,  # the bucket's default: private; the public prefix opens by policy
+        # Keys are content-addressed, so an overwrite writes the same bytes.
+        "file_overwrite": True,
+    }
+    base = s3.public_base_url()
+    scheme, _, rest = base.partition("://")
+    return {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {**common, "querystring_auth": True, "querystring_expire": s3.signed_url_seconds},
+        },
+        "public": {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
-                "bucket_name": s3.bucket,
-                "endpoint_url": s3.endpoint_url,
-                "access_key": s3.access_key_id,
-                "secret_key": s3.secret_access_key,
-                "region_name": s3.region,
-                # Path-style works with every S3-compatible server (SeaweedFS, MinIO).
-                "addressing_style": "path",
-                "signature_version": "s3v4",
-                "default_acl": None,  # the bucket's default: private
-                "querystring_auth": True,
-                "querystring_expire": s3.signed_url_seconds,
-                # Keys are unique per upload; an overwrite would be a bug, so never rename silently.
-                "file_overwrite": True,
+                **common,
+                "querystring_auth": False,
+                "custom_domain": rest,  # host[:port][/bucket]: URLs are built, not signed
+                "url_protocol": f"{scheme}:",
+                "object_parameters": {"CacheControl": IMMUTABLE},
             },
-        }
-    return {"default": default, "staticfiles": staticfiles}
+        },
+        "staticfiles": staticfiles,
+    }
+
+
+def public_storage() -> Storage:
+    return storages["public"]
+
+
+def storage_for_key(key: str) -> Storage:
+    return public_storage() if key.startswith(PUBLIC_PREFIX) else default_storage
+
+
+def media_url(key: str) -> str:
+    """The URL a page links to for a stored key: plain for public keys, signed otherwise."""
+    return storage_for_key(key).url(key)
+
+
+def object_save(key: str, data: bytes) -> str:
+    return storage_for_key(key).save(key, ContentFile(data))
+
+
+def object_copy(source: str, destination: str) -> None:
+    """Copy within the bucket (server-side on S3), with the destination's own headers."""
+    target = storage_for_key(destination)
+    client = _s3_client(target)
+    if client is None:
+        with default_storage.open(source, "rb") as handle:
+            target.save(destination, ContentFile(handle.read()))
+        return
+    bucket = target.bucket_name  # type: ignore[attr-defined]
+    content_type = client.head_object(Bucket=bucket, Key=source).get("ContentType", "application/octet-stream")
+    client.copy_object(
+        Bucket=bucket,
+        Key=destination,
+        CopySource={"Bucket": bucket, "Key": source},
+        # REPLACE, so the copy gets the destination's Cache-Control, not the source's.
+        MetadataDirective="REPLACE",
+        ContentType=content_type,
+        **(getattr(target, "object_parameters", None) or {}),
+    )
+
+
+def object_delete(key: str) -> None:
+    storage_for_key(key).delete(key)
+
+
+def _s3_client(storage: Storage) -> Any:
+    connection = getattr(storage, "connection", None)
+    return connection.meta.client if connection is not None else None
+
+
+def bucket_policy_apply() -> bool:
+    """Let anyone read `public/*` and nothing else. Returns False in embedded mode."""
+    client = _s3_client(default_storage)
+    if client is None:
+        return False
+    bucket = default_storage.bucket_name  # type: ignore[attr-defined]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicRenditions",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::{bucket}/{PUBLIC_PREFIX}*"],
+            }
+        ],
+    }
+    client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    return True

@@ -14,7 +14,7 @@ import redis
 from django.conf import settings
 
 from apps.accounts.models import User
-from photosite.localservices.seaweedfs import free_port
+from photosite.localservices.net import free_port, wait_until_healthy
 from tests.factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +67,14 @@ class Bucket:
     def empty(self) -> None:
         for key in self.keys():
             self.client.delete_object(Bucket=self.name, Key=key)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _public_prefix_policy() -> None:
+    """The bucket policy a deployment applies (`manage.py storage_init`): public/* readable."""
+    from photosite.storage import bucket_policy_apply
+
+    assert bucket_policy_apply()
 
 
 @pytest.fixture
@@ -161,33 +169,46 @@ class SiteServer:
 
 
 @pytest.fixture
-def site_server(transactional_db: None, tmp_path: Path, free_tcp_port: int) -> Iterator[SiteServer]:
-    """The site under gunicorn (as deployed: WhiteNoise, hashed static files) on the test database."""
-    log_path = tmp_path / "gunicorn.log"
-    env = {**subprocess_env_for_test_database(), "GUNICORN_BIND": f"127.0.0.1:{free_tcp_port}"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "photosite/gunicorn.conf.py", "--workers", "1", "--threads", "4"],
-        cwd=ROOT,
-        env=env,
-        stdout=log_path.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{free_tcp_port}"
+def site_server_factory(transactional_db: None, tmp_path: Path) -> Iterator[Callable[..., SiteServer]]:
+    """Starts the site under gunicorn (as deployed: WhiteNoise, hashed static files) on the test database."""
+    processes: list[subprocess.Popen[bytes]] = []
 
-    def answering() -> bool:
-        import requests
+    def start(*, workers: int = 1, threads: int = 4, **extra_env: str) -> SiteServer:
+        port = free_port()
+        log_path = tmp_path / f"gunicorn-{port}.log"
+        env = {**subprocess_env_for_test_database(), "GUNICORN_BIND": f"127.0.0.1:{port}", **extra_env}
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "photosite/gunicorn.conf.py",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(url + "/healthz", process=process)
+        return SiteServer(url, log_path)
 
-        try:
-            return requests.get(url + "/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-    try:
-        wait_for(answering, timeout=30, what=f"gunicorn; log: {log_path}")
-        yield SiteServer(url, log_path)
-    finally:
+    yield start
+    for process in processes:
         process.terminate()
+    for process in processes:
         process.wait(timeout=15)
+
+
+@pytest.fixture
+def site_server(site_server_factory: Callable[..., SiteServer]) -> SiteServer:
+    return site_server_factory()
 
 
 # --- A real streaming replica of the test database server ---------------------------

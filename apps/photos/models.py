@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from photosite.storage import media_url
+
 
 class Visibility(models.TextChoices):
     PUBLIC = "public", "Public"
@@ -59,6 +61,10 @@ class Photo(models.Model):
     def is_ready(self) -> bool:
         return self.status == PhotoStatus.READY
 
+    @property
+    def is_private(self) -> bool:
+        return self.visibility == Visibility.PRIVATE
+
 
 class Rendition(models.Model):
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="renditions")
@@ -76,3 +82,8 @@ class Rendition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.photo_id} {self.size} {self.format}"
+
+    @property
+    def url(self) -> str:
+        """Plain URL for public keys (CDN-cacheable), signed for private ones."""
+        return media_url(self.file.name)

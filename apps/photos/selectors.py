@@ -16,8 +16,9 @@ HOME_GRID_STALE_TTL = 300
 PHOTO_CARD_TTL = 300
 
 
-def home_grid_key() -> str:
-    return f"photos:home:v{cache.version_get('photos')}"
+def home_grid_key(kind: str = "rows") -> str:
+    """`rows` for the photo list, `html` for the rendered grid (the same for every viewer)."""
+    return f"photos:home:{kind}:v{cache.version_get('photos')}"
 
 
 def photo_card_key(photo_id: int) -> str:

@@ -14,7 +14,6 @@ from pathlib import PurePath
 from typing import IO
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -24,6 +23,7 @@ from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 from apps.accounts.models import User
 from apps.photos.models import Photo, PhotoStatus, Rendition, Visibility
 from apps.photos.selectors import photo_cache_invalidate
+from photosite.storage import PRIVATE_PREFIX, PUBLIC_PREFIX, object_copy, object_delete, object_save
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def photo_create(
         original_width=checked.width,
         original_height=checked.height,
     )
-    stored_name = default_storage.save(f"originals/{photo.key}.{checked.extension}", upload)
+    stored_name = default_storage.save(f"{PRIVATE_PREFIX}originals/{photo.key}.{checked.extension}", upload)
     try:
         photo.original.name = stored_name
         photo.save()
@@ -165,13 +165,43 @@ def _enqueue_renditions(photo_id: int) -> None:
 
 
 def photo_update(*, photo: Photo, title: str, caption: str, alt_text: str, visibility: str) -> Photo:
-    photo.title = title.strip() or photo.title
-    photo.caption = caption
-    photo.alt_text = alt_text
-    photo.visibility = visibility
-    photo.save(update_fields=["title", "caption", "alt_text", "visibility", "updated_at"])
-    _invalidate_on_commit(photo.pk)
+    """Change what people see about a photo; crossing into or out of private moves its files."""
+    with transaction.atomic():
+        # The lock orders this after a rendition job that is recording files for the old visibility.
+        locked = Photo.objects.select_for_update().get(pk=photo.pk)
+        was_private = locked.is_private
+        photo.title = title.strip() or locked.title
+        photo.caption = caption
+        photo.alt_text = alt_text
+        photo.visibility = visibility
+        photo.save(update_fields=["title", "caption", "alt_text", "visibility", "updated_at"])
+        if photo.is_private != was_private:
+            _renditions_move_to_match_visibility(photo)
+        _invalidate_on_commit(photo.pk)
     return photo
+
+
+def _renditions_move_to_match_visibility(photo: Photo) -> None:
+    """Copy each rendition to the key its photo's visibility calls for; old objects go after commit.
+
+    Call while holding the photo's row lock. Copy first, delete later: a failure
+    midway leaves every recorded file in place.
+    """
+    old_names = []
+    for rendition in photo.renditions.all():
+        new_name = rendition_key_for(photo=photo, size=rendition.size, fmt=_extension(rendition.file.name))
+        if new_name == rendition.file.name:
+            continue
+        object_copy(rendition.file.name, new_name)
+        old_names.append(rendition.file.name)
+        rendition.file.name = new_name
+        rendition.save(update_fields=["file"])
+    if old_names:
+        transaction.on_commit(lambda: _enqueue_storage_cleanup(old_names))
+
+
+def _extension(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
 
 
 def photo_delete(*, photo_id: int) -> None:
@@ -198,7 +228,7 @@ def stored_files_delete(*, names: list[str]) -> None:
     """Remove objects; deleting one that is already gone is not an error (safe to rerun)."""
     for name in names:
         if name:
-            default_storage.delete(name)
+            object_delete(name)
 
 
 def photo_mark_failed(*, photo_id: int, reason: str) -> None:
@@ -237,8 +267,13 @@ class RenderedImage:
 
 
 def rendition_key_for(*, photo: Photo, size: int, fmt: str) -> str:
-    """Derived from the original's hash: the same input always lands on the same key."""
-    return f"renditions/{photo.key}/{photo.original_sha256[:16]}-v{PIPELINE_VERSION}-{size}.{fmt}"
+    """Derived from the original's hash: the same input always lands on the same key.
+
+    Private photos' renditions live under the private prefix (signed URLs only);
+    the rest under the public one, where the CDN may cache them forever.
+    """
+    prefix = PRIVATE_PREFIX if photo.is_private else PUBLIC_PREFIX
+    return f"{prefix}renditions/{photo.key}/{photo.original_sha256[:16]}-v{PIPELINE_VERSION}-{size}.{fmt}"
 
 
 def rendition_target_sizes(*, width: int, height: int) -> list[tuple[int, int, int]]:
@@ -334,16 +369,20 @@ def rendition_make_all(*, photo_id: int) -> None:
     except RenditionFailed as error:
         photo_mark_failed(photo_id=photo_id, reason=str(error))
         return
-    names = []
-    for item in rendered:
-        name = rendition_key_for(photo=photo, size=item.size, fmt="jpg")
-        names.append(default_storage.save(name, ContentFile(item.data)))
+    names = [object_save(rendition_key_for(photo=photo, size=item.size, fmt="jpg"), item.data) for item in rendered]
 
     with transaction.atomic():
         locked = Photo.objects.select_for_update().filter(pk=photo_id).first()
         if locked is None:
             transaction.on_commit(lambda: _enqueue_storage_cleanup(names))
             return
+        if locked.is_private != photo.is_private:
+            # The owner changed the visibility while we rendered: store where it now belongs.
+            wrong_place = names
+            names = [rendition_key_for(photo=locked, size=item.size, fmt="jpg") for item in rendered]
+            for source, destination in zip(wrong_place, names, strict=True):
+                object_copy(source, destination)
+            transaction.on_commit(lambda: _enqueue_storage_cleanup(wrong_place))
         for item, name in zip(rendered, names, strict=True):
             Rendition.objects.update_or_create(
                 photo=locked,

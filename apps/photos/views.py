@@ -11,11 +11,15 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.photos import selectors, services
 from apps.photos.forms import PhotoEditForm, PhotoUploadForm
-from apps.photos.models import Photo, Rendition, Visibility
+from apps.photos.models import Photo, Rendition
+from photosite import cache
+from photosite.storage import IMMUTABLE, PUBLIC_PREFIX
 
 # Room for the form fields and multipart framing on top of the file itself.
 UPLOAD_OVERHEAD_BYTES = 1024 * 1024
@@ -23,13 +27,18 @@ UPLOAD_OVERHEAD_BYTES = 1024 * 1024
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    # The grid shows public photos only and nothing about the viewer, so its HTML is
+    # cached once for everyone; rendering 48 cards costs more than fetching them.
+    grid = cache.get_or_compute(
+        selectors.home_grid_key("html"),
+        lambda: render_to_string("photos/_grid.html", {"photos": selectors.photo_list_home()}),
+        ttl=selectors.HOME_GRID_TTL,
+        stale_ttl=selectors.HOME_GRID_STALE_TTL,
+    )
     return render(
         request,
         "photos/home.html",
-        {
-            "photos": selectors.photo_list_home(),
-            "unfinished": selectors.photo_list_unfinished_for_owner(owner=request.user),
-        },
+        {"grid": mark_safe(grid), "unfinished": selectors.photo_list_unfinished_for_owner(owner=request.user)},  # noqa: S308
     )
 
 
@@ -113,8 +122,8 @@ def local_media(request: HttpRequest, name: str) -> HttpResponse:
     if rendition is None and viewable.owner_id != request.user.pk:
         raise Http404("No such file.")  # originals are for their owner only
     response = FileResponse(default_storage.open(name, "rb"), content_type=mimetypes.guess_type(name)[0])
-    if rendition is not None and photo.visibility == Visibility.PUBLIC:
-        response["Cache-Control"] = "public, max-age=31536000, immutable"
+    if name.startswith(PUBLIC_PREFIX):
+        response["Cache-Control"] = IMMUTABLE
     else:
         response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,23 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free loopback ports: all sockets stay open until every port is picked."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def free_port() -> int:
-    return free_ports(1)[0]
+from photosite.localservices.net import free_ports
 
 
 def weed_binary() -> str:

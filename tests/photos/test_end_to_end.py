@@ -20,6 +20,7 @@ from django.urls import reverse
 from PIL import Image
 
 from apps.photos.models import Photo, PhotoStatus
+from photosite.localservices.net import wait_until_healthy
 from tests.conftest import ROOT, wait_for
 from tests.images import camera_exif, jpeg_bytes
 from tests.pages import parse_page
@@ -62,12 +63,14 @@ def test_upload_is_rendered_by_a_real_worker_into_s3_and_shown(client, user, buc
         (2048, 1536, 2048),
     ]
     for link in links:
-        fetched = requests.get(link.url, timeout=10)  # a signed URL, straight from S3
+        assert "Signature=" not in link.url, "public renditions are linked unsigned, for the CDN"
+        fetched = requests.get(link.url, timeout=10)  # straight from S3, as a browser would
         assert fetched.status_code == 200
+        assert fetched.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert_rendition_is_clean(fetched.content, link.width, link.height)
-        unsigned = requests.get(link.url.split("?")[0], timeout=10)
-        assert unsigned.status_code == 403, "objects are private; only signed URLs work"
-    assert len(bucket.keys("renditions/")) == 4
+    assert len(bucket.keys("public/renditions/")) == 4
+    original = requests.get(f"{os.environ['S3_ENDPOINT_URL']}/{bucket.name}/{photo.original.name}", timeout=10)
+    assert original.status_code == 403, "originals are never readable without a signature"
 
     home = parse_page(client.get(reverse("home")).content.decode())
     assert any(image.get("alt") == "Boats" for image in home.images)
@@ -94,15 +97,8 @@ def embedded_site(tmp_path: Path, free_tcp_port: int):
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{free_tcp_port}"
-
-    def answering() -> bool:
-        try:
-            return requests.get(base + "/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
-            return False
-
     try:
-        wait_for(answering, timeout=30, what="the embedded server")
+        wait_until_healthy(base + "/healthz", process=server)
         yield base, tmp_path / "var"
     finally:
         server.terminate()
@@ -122,7 +118,7 @@ def test_embedded_mode_serves_demo_content_and_renders_a_new_upload(embedded_sit
     assert (var_dir / "photosite.sqlite3").exists()
     visitor = requests.Session()
     home = parse_page(visitor.get(base + "/", timeout=10).text)
-    thumbnails = [image for image in home.images if "/media/renditions/" in image["src"]]
+    thumbnails = [image for image in home.images if "/media/public/renditions/" in image["src"]]
     assert len(thumbnails) == 9, "the seeded demo photos show on the home grid"
     assert visitor.get(base + thumbnails[0]["src"], timeout=10).status_code == 200
 

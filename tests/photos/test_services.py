@@ -213,3 +213,45 @@ def test_deleting_a_photo_removes_the_row_at_once_and_objects_by_job(
     services.stored_files_delete(names=names)  # what that job runs
     assert bucket.keys() == []
     services.stored_files_delete(names=names)  # and running it again is harmless
+
+
+def _run_queued_cleanup(broker_redis) -> None:
+    """Run the delete_stored_files jobs waiting in Redis, as a worker would."""
+    import json
+
+    from apps.photos.tasks import delete_stored_files
+
+    for raw in broker_redis.hgetall("dramatiq:default.msgs").values():
+        message = json.loads(raw)
+        if message["actor_name"] == "delete_stored_files":
+            delete_stored_files.fn(*message["args"])
+    broker_redis.flushdb()
+
+
+def test_making_a_photo_private_puts_its_renditions_behind_signatures_and_back(
+    user, bucket, broker_redis, django_capture_on_commit_callbacks
+) -> None:
+    import requests
+
+    photo = uploaded_photo(owner=user)
+    services.rendition_make_all(photo_id=photo.pk)
+    public_urls = [rendition.url for rendition in photo.renditions.all()]
+    assert all("Signature=" not in url and requests.get(url, timeout=10).status_code == 200 for url in public_urls)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.photo_update(photo=photo, title="Now private", caption="", alt_text="", visibility="private")
+    _run_queued_cleanup(broker_redis)
+    renditions = list(photo.renditions.all())
+    assert all(rendition.file.name.startswith("private/renditions/") for rendition in renditions)
+    for rendition in renditions:
+        assert requests.get(rendition.url, timeout=10).status_code == 200  # signed, for the owner's page
+        assert requests.get(rendition.url.split("?")[0], timeout=10).status_code == 403
+    assert all(requests.get(url, timeout=10).status_code in (403, 404) for url in public_urls)
+    assert bucket.keys("public/") == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.photo_update(photo=photo, title="Public again", caption="", alt_text="", visibility="public")
+    _run_queued_cleanup(broker_redis)
+    assert sorted(rendition.url for rendition in photo.renditions.all()) == sorted(public_urls)
+    assert bucket.keys("private/renditions/") == []
+    assert all(requests.get(url, timeout=10).status_code == 200 for url in public_urls)

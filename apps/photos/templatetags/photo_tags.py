@@ -20,7 +20,7 @@ def photo_img(photo: Photo, sizes: str, max_size: int = 4096, css_class: str = "
     return {
         "photo": photo,
         "fallback": fallback,
-        "srcset": ", ".join(f"{r.file.url} {r.width}w" for r in renditions),
+        "srcset": ", ".join(f"{r.url} {r.width}w" for r in renditions),
         "sizes": sizes,
         "css_class": css_class,
         "eager": eager,

@@ -1,0 +1,29 @@
+"""The framework's ceiling: Django with no middleware, no database, one tiny view."""
+
+from __future__ import annotations
+
+import django
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import path
+
+settings.configure(
+    DEBUG=False,
+    SECRET_KEY="bare-benchmark",
+    ALLOWED_HOSTS=["*"],
+    ROOT_URLCONF=__name__,
+    MIDDLEWARE=[],
+    INSTALLED_APPS=[],
+)
+django.setup()
+
+
+def hello(request):  # type: ignore[no-untyped-def]
+    return HttpResponse("<!doctype html><title>hello</title><p>Hello, world.</p>")
+
+
+urlpatterns = [path("", hello), path("healthz", hello)]
+
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+
+application = get_wsgi_application()

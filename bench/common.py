@@ -1,0 +1,150 @@
+"""Shared pieces for the benchmarks: a throwaway environment on this machine's
+services, gunicorn, and wrk. Loopback only; every run is bounded in time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from photosite.localservices import seaweedfs  # noqa: E402
+from photosite.localservices.net import free_port, wait_until_healthy  # noqa: E402
+
+BENCH_DB = "photosite_bench"
+
+
+@dataclass
+class BenchEnvironment:
+    env: dict[str, str]
+    seaweed: seaweedfs.SeaweedS3
+
+
+@contextlib.contextmanager
+def bench_environment(*, redis_db: int = 13) -> Iterator[BenchEnvironment]:
+    """A fresh PostgreSQL database, a Redis database and a SeaweedFS server for one run."""
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {BENCH_DB}")
+    import redis
+
+    redis.Redis(host="127.0.0.1", db=redis_db).flushdb()
+    data_dir = Path(tempfile.mkdtemp(prefix="photosite-bench-s3-"))
+    server = seaweedfs.start(data_dir)
+    seaweedfs.create_bucket(server, "photosite-bench")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "BROKER_URL": f"redis://127.0.0.1:6379/{redis_db - 1}",
+        "DJANGO_SECRET_KEY": "benchmark-only",
+        "LOG_LEVEL": "WARNING",
+        **server.env("photosite-bench"),
+    }
+    try:
+        yield BenchEnvironment(env=env, seaweed=server)
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return result.stdout
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 1, app: str | None = None) -> Iterator[str]:
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "photosite/gunicorn.conf.py",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--access-logfile",
+        "/dev/null",
+        "--bind",
+        f"127.0.0.1:{port}",
+    ]
+    if app:
+        args.append(app)
+    process = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url + "/healthz", process=process)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+def _milliseconds(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, *, seconds: int = 10, connections: int = 32, threads: int = 2) -> WrkResult:
+    binary = shutil.which("wrk")
+    if not binary:
+        raise SystemExit("wrk is missing: apt-get install wrk (bench/run installs it)")
+    output = subprocess.run(
+        [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _milliseconds(re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    p99 = _milliseconds(re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    errors = 0
+    for pattern in (
+        r"Non-2xx or 3xx responses: (\d+)",
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+    ):
+        found = re.search(pattern, output)
+        if found:
+            errors += sum(int(group) for group in found.groups())
+    return WrkResult(rps, p50, p99, total, errors)
+
+
+def machine_line() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}"
