@@ -13,6 +13,7 @@ Keys say who may read them:
 from __future__ import annotations
 
 import json
+import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,11 @@ from typing import Any
 import environ
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage, storages
+
+# Older Pythons' tables lack these; S3 uploads and local serving take types from here.
+mimetypes.add_type("image/avif", ".avif")
+mimetypes.add_type("image/webp", ".webp")
+mimetypes.add_type("image/heic", ".heic")
 
 PUBLIC_PREFIX = "public/"
 PRIVATE_PREFIX = "private/"

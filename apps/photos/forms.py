@@ -8,7 +8,9 @@ from apps.photos.models import Photo, Visibility
 class PhotoUploadForm(forms.Form):
     file = forms.FileField(
         label="Photo",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,image/avif,image/gif,.heic"}
+        ),
         error_messages={"required": "Choose a photo to upload.", "empty": "The file is empty."},
     )
     title = forms.CharField(max_length=200, required=False, help_text="Defaults to the file name.")
@@ -35,5 +37,6 @@ class PhotoUploadForm(forms.Form):
 class PhotoEditForm(forms.ModelForm):
     class Meta:
         model = Photo
-        fields = ("title", "caption", "alt_text", "visibility")
+        fields = ("title", "caption", "alt_text", "visibility", "show_camera_facts")
+        labels = {"show_camera_facts": "Show camera and exposure details"}
         widgets = {"caption": forms.Textarea(attrs={"rows": 4})}

@@ -39,6 +39,10 @@ class Photo(models.Model):
     original_width = models.PositiveIntegerField()
     original_height = models.PositiveIntegerField()
 
+    # Camera, lens and exposure, read at upload from a fixed whitelist (never GPS).
+    camera_facts = models.JSONField(default=dict, blank=True)
+    show_camera_facts = models.BooleanField(default=True)
+
     status = models.CharField(max_length=12, choices=PhotoStatus.choices, default=PhotoStatus.PROCESSING)
     failure_reason = models.CharField(max_length=500, blank=True)
     placeholder_color = models.CharField(max_length=7, blank=True)  # "#rrggbb"
@@ -69,7 +73,7 @@ class Photo(models.Model):
 class Rendition(models.Model):
     photo = models.ForeignKey(Photo, on_delete=models.CASCADE, related_name="renditions")
     size = models.PositiveIntegerField()  # the long-edge target: 320, 640, 1280, 2048
-    format = models.CharField(max_length=10)  # "jpeg"
+    format = models.CharField(max_length=10)  # "jpg", "webp", "avif": the key's extension
     file = models.FileField(max_length=300)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()

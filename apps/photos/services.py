@@ -27,13 +27,32 @@ from photosite.storage import PRIVATE_PREFIX, PUBLIC_PREFIX, object_copy, object
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
-EXTENSION_FOR_FORMAT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+# Pillow's names. HEIF (iPhone photos) comes from pillow-heif; GIFs give their first frame.
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF")
+ALLOWED_FORMATS_TEXT = "a JPEG, PNG, WebP, HEIC, AVIF or GIF image"
+EXTENSION_FOR_FORMAT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic", "AVIF": "avif", "GIF": "gif"}
 RENDITION_SIZES = (320, 640, 1280, 2048)  # long edge, in pixels
-JPEG_QUALITY = 85
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    name: str  # Rendition.format and the key's extension
+    pillow_name: str
+    mime_type: str
+    min_size: int  # made for sizes from this label up
+    options: dict[str, object]
+
+
+# Browsers take the first <source> they support: AVIF, then WebP, then JPEG, which
+# every browser reads. AVIF pays off on large images; small ones are already tiny.
+OUTPUT_FORMATS = (
+    OutputFormat("avif", "AVIF", "image/avif", 1280, {"quality": 60, "speed": 8}),
+    OutputFormat("webp", "WEBP", "image/webp", 0, {"quality": 80, "method": 2}),
+    OutputFormat("jpg", "JPEG", "image/jpeg", 0, {"quality": 85, "optimize": True, "progressive": True}),
+)
 # Part of every rendition key: bump it when the pipeline's output changes, so new
 # renditions get new keys and cached copies of the old ones never shadow them.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 
 
 class UploadRejected(Exception):
@@ -51,6 +70,7 @@ class CheckedImage:
     height: int
     sha256: str
     bytes: int
+    camera_facts: dict[str, str]
 
     @property
     def extension(self) -> str:
@@ -86,15 +106,61 @@ def check_image_upload(*, upload: IO[bytes], size: int) -> CheckedImage:
                     image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
                 image.load()
                 image_format = str(image.format)
+                camera_facts = camera_facts_from(image.getexif())
     except UnidentifiedImageError:
-        raise UploadRejected("This file is not a JPEG, PNG or WebP image.") from None
+        raise UploadRejected(f"This file is not {ALLOWED_FORMATS_TEXT}.") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UploadRejected(_too_many_pixels_message()) from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise UploadRejected(f"The image is damaged or incomplete ({error}).") from None
     finally:
         upload.seek(0)
-    return CheckedImage(format=image_format, width=width, height=height, sha256=digest.hexdigest(), bytes=size)
+    return CheckedImage(
+        format=image_format,
+        width=width,
+        height=height,
+        sha256=digest.hexdigest(),
+        bytes=size,
+        camera_facts=camera_facts,
+    )
+
+
+def camera_facts_from(exif: Image.Exif) -> dict[str, str]:
+    """The few camera facts a photo page shows, as display text; nothing else is kept.
+
+    GPS, serial numbers, names and everything else in the EXIF are never read.
+    """
+    facts: dict[str, str] = {}
+    details = exif.get_ifd(ExifTags.IFD.Exif)
+
+    def text(value: object) -> str:
+        return str(value).strip("\x00 ").strip()[:100] if value is not None else ""
+
+    for key, tag in (("make", ExifTags.Base.Make), ("model", ExifTags.Base.Model)):
+        if text(exif.get(tag)):
+            facts[key] = text(exif.get(tag))
+    if text(details.get(ExifTags.Base.LensModel)):
+        facts["lens"] = text(details.get(ExifTags.Base.LensModel))
+    try:
+        exposure = details.get(ExifTags.Base.ExposureTime)
+        if exposure:
+            seconds = float(exposure)
+            facts["exposure"] = f"1/{round(1 / seconds)} s" if 0 < seconds < 1 else f"{seconds:g} s"
+        aperture = details.get(ExifTags.Base.FNumber)
+        if aperture:
+            facts["aperture"] = f"f/{float(aperture):.1f}".replace(".0", "")
+        focal = details.get(ExifTags.Base.FocalLength)
+        if focal:
+            facts["focal_length"] = f"{float(focal):g} mm"
+        iso = details.get(ExifTags.Base.ISOSpeedRatings)
+        if iso:
+            facts["iso"] = str(int(iso[0] if isinstance(iso, tuple) else iso))
+    except (TypeError, ValueError, ZeroDivisionError):
+        pass  # a malformed value is skipped, never a reason to refuse the photo
+    taken = text(details.get(ExifTags.Base.DateTimeOriginal))
+    if len(taken) >= 19 and taken[4] == ":":
+        facts["taken_at"] = f"{taken[:4]}-{taken[5:7]}-{taken[8:10]} {taken[11:16]}"
+    return facts
 
 
 def _too_many_pixels_message() -> str:
@@ -140,6 +206,7 @@ def photo_create(
         original_bytes=checked.bytes,
         original_width=checked.width,
         original_height=checked.height,
+        camera_facts=checked.camera_facts,
     )
     stored_name = default_storage.save(f"{PRIVATE_PREFIX}originals/{photo.key}.{checked.extension}", upload)
     try:
@@ -164,7 +231,9 @@ def _enqueue_renditions(photo_id: int) -> None:
     make_renditions.send(photo_id)
 
 
-def photo_update(*, photo: Photo, title: str, caption: str, alt_text: str, visibility: str) -> Photo:
+def photo_update(
+    *, photo: Photo, title: str, caption: str, alt_text: str, visibility: str, show_camera_facts: bool = True
+) -> Photo:
     """Change what people see about a photo; crossing into or out of private moves its files."""
     with transaction.atomic():
         # The lock orders this after a rendition job that is recording files for the old visibility.
@@ -174,7 +243,8 @@ def photo_update(*, photo: Photo, title: str, caption: str, alt_text: str, visib
         photo.caption = caption
         photo.alt_text = alt_text
         photo.visibility = visibility
-        photo.save(update_fields=["title", "caption", "alt_text", "visibility", "updated_at"])
+        photo.show_camera_facts = show_camera_facts
+        photo.save(update_fields=["title", "caption", "alt_text", "visibility", "show_camera_facts", "updated_at"])
         if photo.is_private != was_private:
             _renditions_move_to_match_visibility(photo)
         _invalidate_on_commit(photo.pk)
@@ -342,11 +412,23 @@ def render_renditions(source: IO[bytes]) -> tuple[list[RenderedImage], str]:
     for size, width, height in reversed(rendition_target_sizes(width=full_w, height=full_h)):
         if current.size != (width, height):
             current = current.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
-        buffer = io.BytesIO()
-        current.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
-        rendered.append(RenderedImage(size, "jpeg", width, height, buffer.getvalue()))
-    rendered.reverse()
+        for output in OUTPUT_FORMATS:
+            if size >= output.min_size:
+                buffer = io.BytesIO()
+                current.save(buffer, output.pillow_name, **output.options)
+                rendered.append(RenderedImage(size, output.name, width, height, buffer.getvalue()))
+    rendered.sort(key=lambda item: (item.size, item.format))
     return rendered, placeholder
+
+
+def renditions_expected(*, width: int, height: int) -> set[tuple[int, str]]:
+    """The (size, format) pairs a complete set of renditions has for an original of this size."""
+    return {
+        (size, output.name)
+        for size, _, _ in rendition_target_sizes(width=width, height=height)
+        for output in OUTPUT_FORMATS
+        if size >= output.min_size
+    }
 
 
 def rendition_make_all(*, photo_id: int) -> None:
@@ -358,9 +440,9 @@ def rendition_make_all(*, photo_id: int) -> None:
     photo = Photo.objects.filter(pk=photo_id).first()
     if photo is None:
         return  # deleted before we ran; its cleanup job removes the original
-    expected = {size for size, _, _ in rendition_target_sizes(width=photo.original_width, height=photo.original_height)}
+    expected = renditions_expected(width=photo.original_width, height=photo.original_height)
     if photo.status == PhotoStatus.READY and expected <= set(
-        photo.renditions.filter(file__contains=f"-v{PIPELINE_VERSION}-").values_list("size", flat=True)
+        photo.renditions.filter(file__contains=f"-v{PIPELINE_VERSION}-").values_list("size", "format")
     ):
         return
     try:
@@ -369,7 +451,9 @@ def rendition_make_all(*, photo_id: int) -> None:
     except RenditionFailed as error:
         photo_mark_failed(photo_id=photo_id, reason=str(error))
         return
-    names = [object_save(rendition_key_for(photo=photo, size=item.size, fmt="jpg"), item.data) for item in rendered]
+    names = [
+        object_save(rendition_key_for(photo=photo, size=item.size, fmt=item.format), item.data) for item in rendered
+    ]
 
     with transaction.atomic():
         locked = Photo.objects.select_for_update().filter(pk=photo_id).first()
@@ -379,7 +463,7 @@ def rendition_make_all(*, photo_id: int) -> None:
         if locked.is_private != photo.is_private:
             # The owner changed the visibility while we rendered: store where it now belongs.
             wrong_place = names
-            names = [rendition_key_for(photo=locked, size=item.size, fmt="jpg") for item in rendered]
+            names = [rendition_key_for(photo=locked, size=item.size, fmt=item.format) for item in rendered]
             for source, destination in zip(wrong_place, names, strict=True):
                 object_copy(source, destination)
             transaction.on_commit(lambda: _enqueue_storage_cleanup(wrong_place))

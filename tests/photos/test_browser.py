@@ -38,7 +38,7 @@ def test_new_person_signs_up_uploads_and_sees_their_photo(site_server, worker, b
     # A wrong file first: the reason is shown next to the field.
     page.set_input_files("#id_file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hi"}])
     page.get_by_role("button", name="Upload").last.click()
-    assert page.get_by_text("This file is not a JPEG, PNG or WebP image.").is_visible()
+    assert page.get_by_text("This file is not a JPEG, PNG, WebP, HEIC, AVIF or GIF image.").is_visible()
 
     page.set_input_files(
         "#id_file", files=[{"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(2000, 1300, seed=2)}]

@@ -39,7 +39,7 @@ def test_allowed_formats_are_accepted_with_their_size(data: bytes, expected_form
     ("data", "message"),
     [
         (b"", "The file is empty."),
-        (b"%PDF-1.4 not a picture at all", "not a JPEG, PNG or WebP image"),
+        (b"%PDF-1.4 not a picture at all", "not a JPEG, PNG, WebP, HEIC, AVIF or GIF image"),
         (truncated_jpeg_bytes(), "damaged or incomplete"),
         (decompression_bomb_png(), "too many pixels"),
     ],
@@ -50,11 +50,43 @@ def test_bad_uploads_are_rejected_with_a_readable_reason(data: bytes, message: s
         check(data)
 
 
-def test_gif_is_refused_because_only_jpeg_png_webp_are_allowed() -> None:
+def test_gif_gives_its_first_frame_and_heic_is_read() -> None:
     buffer = io.BytesIO()
-    Image.new("RGB", (10, 10), "red").save(buffer, "GIF")
-    with pytest.raises(services.UploadRejected, match="not a JPEG, PNG or WebP"):
-        check(buffer.getvalue())
+    frames = [Image.new("RGB", (64, 48), colour) for colour in ("red", "blue")]
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    rendered, placeholder = services.render_renditions(io.BytesIO(buffer.getvalue()))
+    assert placeholder == "#fe0000" or placeholder.startswith("#f")  # red, the first frame
+    assert (rendered[0].width, rendered[0].height) == (64, 48)
+
+    from pillow_heif import from_pillow
+
+    heic = io.BytesIO()
+    from_pillow(Image.new("RGB", (400, 300), "green")).save(heic, quality=80)
+    checked = check(heic.getvalue())
+    assert (checked.format, checked.width, checked.height, checked.extension) == ("HEIF", 400, 300, "heic")
+
+
+def test_camera_facts_are_read_from_a_whitelist_and_gps_is_not() -> None:
+    exif = camera_exif()
+    details = exif.get_ifd(ExifTags.IFD.Exif)
+    details[ExifTags.Base.ExposureTime] = 0.004
+    details[ExifTags.Base.FNumber] = 2.8
+    details[ExifTags.Base.ISOSpeedRatings] = 400
+    details[ExifTags.Base.FocalLength] = 35.0
+    details[ExifTags.Base.LensModel] = "TC 35mm"
+    details[ExifTags.Base.DateTimeOriginal] = "2025:06:01 18:45:10"
+    checked = check(jpeg_bytes(640, 480, exif=exif))
+    assert checked.camera_facts == {
+        "make": "TestCam",
+        "model": "TC-1",
+        "lens": "TC 35mm",
+        "exposure": "1/250 s",
+        "aperture": "f/2.8",
+        "focal_length": "35 mm",
+        "iso": "400",
+        "taken_at": "2025-06-01 18:45",
+    }
+    assert "52" not in str(checked.camera_facts) and "Someone Private" not in str(checked.camera_facts)
 
 
 def test_byte_limit_is_enforced_before_decoding(settings) -> None:
@@ -89,16 +121,22 @@ def test_renditions_follow_exif_orientation_and_carry_no_metadata() -> None:
     # Stored 1600x1200 with "rotate 90° clockwise" (6): people see it 1200x1600.
     data = jpeg_bytes(1600, 1200, exif=camera_exif(orientation=6))
     rendered, placeholder = services.render_renditions(io.BytesIO(data))
-    assert [(r.size, r.width, r.height) for r in rendered] == [
-        (320, 240, 320),
-        (640, 480, 640),
-        (1280, 960, 1280),
-        (2048, 1200, 1600),
+    assert [(r.size, r.format, r.width, r.height) for r in rendered] == [
+        (320, "jpg", 240, 320),
+        (320, "webp", 240, 320),
+        (640, "jpg", 480, 640),
+        (640, "webp", 480, 640),
+        (1280, "avif", 960, 1280),
+        (1280, "jpg", 960, 1280),
+        (1280, "webp", 960, 1280),
+        (2048, "avif", 1200, 1600),
+        (2048, "jpg", 1200, 1600),
+        (2048, "webp", 1200, 1600),
     ]
     assert placeholder.startswith("#") and len(placeholder) == 7
     for item in rendered:
         with Image.open(io.BytesIO(item.data)) as image:
-            assert image.format == "JPEG"
+            assert image.format == {"jpg": "JPEG", "webp": "WEBP", "avif": "AVIF"}[item.format]
             assert image.size == (item.width, item.height)
             assert dict(image.getexif()) == {}
             assert "exif" not in image.info and "icc_profile" not in image.info
@@ -153,12 +191,18 @@ def test_making_renditions_stores_each_size_and_marks_ready(user, bucket) -> Non
     services.rendition_make_all(photo_id=photo.pk)
     photo.refresh_from_db()
     assert photo.status == PhotoStatus.READY
-    renditions = list(photo.renditions.order_by("size"))
-    assert [(r.size, r.width, r.height) for r in renditions] == [
-        (320, 320, 213),
-        (640, 640, 427),
-        (1280, 1280, 853),
-        (2048, 2048, 1365),
+    renditions = list(photo.renditions.order_by("size", "format"))
+    assert [(r.size, r.format, r.width, r.height) for r in renditions] == [
+        (320, "jpg", 320, 213),
+        (320, "webp", 320, 213),
+        (640, "jpg", 640, 427),
+        (640, "webp", 640, 427),
+        (1280, "avif", 1280, 853),
+        (1280, "jpg", 1280, 853),
+        (1280, "webp", 1280, 853),
+        (2048, "avif", 2048, 1365),
+        (2048, "jpg", 2048, 1365),
+        (2048, "webp", 2048, 1365),
     ]
     for rendition in renditions:
         stored = bucket.get(rendition.file.name)
@@ -202,7 +246,7 @@ def test_deleting_a_photo_removes_the_row_at_once_and_objects_by_job(
 ) -> None:
     photo = uploaded_photo(owner=user)
     services.rendition_make_all(photo_id=photo.pk)
-    assert len(bucket.keys()) == 5  # original + 4 sizes
+    assert len(bucket.keys()) == 11  # original + 4 sizes in JPEG and WebP + 2 in AVIF
     names = [photo.original.name, *photo.renditions.values_list("file", flat=True)]
     with django_capture_on_commit_callbacks(execute=True):
         services.photo_delete(photo_id=photo.pk)

@@ -48,7 +48,7 @@ def test_upload_stores_the_photo_and_shows_its_processing_page(logged_in_client,
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"this is plain text, not a photo", "This file is not a JPEG, PNG or WebP image."),
+        (b"this is plain text, not a photo", "This file is not a JPEG, PNG, WebP, HEIC, AVIF or GIF image."),
         (b"", "The file is empty."),
         (truncated_jpeg_bytes(), "The image is damaged or incomplete"),
         (decompression_bomb_png(), "The image has too many pixels; the limit is 50 megapixels."),
@@ -97,7 +97,7 @@ def test_home_shows_newest_public_ready_photos_only(client, user, other_user, bu
     for hidden in ("Secret one", "Link only", "Still processing"):
         assert hidden not in body
     assert f'href="{reverse("photo_detail", args=[newer.pk])}"' in body
-    assert older.renditions.get(size=320).file.name in body  # a real thumbnail, not the original
+    assert older.renditions.get(size=320, format="jpg").file.name in body  # a real thumbnail, not the original
 
 
 def test_home_query_count_does_not_grow_with_photos(client, user, bucket, django_assert_num_queries) -> None:
@@ -191,3 +191,30 @@ def test_unknown_page_gets_the_sites_404(client, db) -> None:
     response = client.get("/photos/999999/")
     assert response.status_code == 404
     assert "not shared with you" in response.content.decode()
+
+
+def test_camera_facts_show_on_the_photo_page_until_the_owner_hides_them(logged_in_client, user, bucket) -> None:
+    from PIL import ExifTags
+
+    from tests.images import camera_exif
+
+    exif = camera_exif()
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.FNumber] = 4.0
+    photo = ready_photo(user, data=jpeg_bytes(800, 600, exif=exif))
+    url = reverse("photo_detail", args=[photo.pk])
+    page = logged_in_client.get(url).content.decode()
+    assert "TestCam TC-1" in page and "f/4" in page
+    logged_in_client.post(
+        reverse("photo_edit", args=[photo.pk]),
+        {"title": "Same", "caption": "", "alt_text": "", "visibility": "public"},  # checkbox left unticked
+    )
+    cache.clear()
+    page = logged_in_client.get(url).content.decode()
+    assert "TestCam" not in page and "f/4" not in page
+
+
+def test_photo_page_offers_avif_and_webp_before_jpeg(client, user, bucket) -> None:
+    photo = ready_photo(user)
+    page = client.get(reverse("photo_detail", args=[photo.pk])).content.decode()
+    avif, webp, img = page.index('type="image/avif"'), page.index('type="image/webp"'), page.index('<img class="hero"')
+    assert avif < webp < img
