@@ -8,7 +8,6 @@ class PhotosConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
         from PIL import Image
-
         from pillow_heif import register_heif_opener
 
         register_heif_opener()  # HEIC/HEIF uploads (iPhone photos) open like any other format
