@@ -29,12 +29,20 @@ MIDDLEWARE = [
 ]
 
 
-def dramatiq_broker_config(url: str) -> dict[str, Any]:
-    """The DRAMATIQ_BROKER setting that django_dramatiq turns into the process's broker."""
+def dramatiq_broker_config(
+    url: str, *, heartbeat_timeout_ms: int = 60_000, maintenance_chance: int = 1000
+) -> dict[str, Any]:
+    """The DRAMATIQ_BROKER setting that django_dramatiq turns into the process's broker.
+
+    On Redis, a job whose worker died (SIGKILL, OOM, a lost box) is handed to another
+    worker once the dead one has missed heartbeats for `heartbeat_timeout_ms`; the
+    check runs on `maintenance_chance` in a million broker commands.
+    """
     if not url:
         broker, options = "photosite.broker.EmbeddedBroker", {}
     elif url.startswith(("redis://", "rediss://", "unix://")):
-        broker, options = "dramatiq.brokers.redis.RedisBroker", {"url": url}
+        broker = "dramatiq.brokers.redis.RedisBroker"
+        options = {"url": url, "heartbeat_timeout": heartbeat_timeout_ms, "maintenance_chance": maintenance_chance}
     elif url.startswith(("amqp://", "amqps://")):
         broker, options = "dramatiq.brokers.rabbitmq.RabbitmqBroker", {"url": url}
     else:

@@ -195,7 +195,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Background jobs --------------------------------------------------------------
 BROKER_URL = env.str("BROKER_URL", default="")
-DRAMATIQ_BROKER = broker.dramatiq_broker_config(BROKER_URL)
+DRAMATIQ_BROKER = broker.dramatiq_broker_config(
+    BROKER_URL,
+    heartbeat_timeout_ms=env.int("BROKER_HEARTBEAT_TIMEOUT_MS", default=60_000),
+    maintenance_chance=env.int("BROKER_MAINTENANCE_CHANCE", default=1000),
+)
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 
 # --- Auth -----------------------------------------------------------------------

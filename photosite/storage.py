@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +152,27 @@ def object_copy(source: str, destination: str) -> None:
 
 def object_delete(key: str) -> None:
     storage_for_key(key).delete(key)
+
+
+def object_list(prefix: str) -> Iterator[tuple[str, datetime]]:
+    """Every stored key under `prefix`, with its last-modified time (UTC)."""
+    client = _s3_client(default_storage)
+    if client is not None:
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=default_storage.bucket_name,  # type: ignore[attr-defined]
+            Prefix=prefix,
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield item["Key"], item["LastModified"]
+        return
+    root = Path(default_storage.location)  # type: ignore[attr-defined]
+    base = root / prefix
+    if not base.exists():
+        return
+    for path in sorted(base.rglob("*")):
+        if path.is_file():
+            yield path.relative_to(root).as_posix(), datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
 
 
 def _s3_client(storage: Storage) -> Any:

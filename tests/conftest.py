@@ -122,15 +122,16 @@ def subprocess_env_for_test_database() -> dict[str, str]:
 class WorkerProcess:
     """`manage.py rundramatiq`, the command operators run, as a child process."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, **extra_env: str) -> None:
         self.log_path = log_path
+        self.extra_env = extra_env
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2"],
             cwd=ROOT,
-            env=subprocess_env_for_test_database(),
+            env={**subprocess_env_for_test_database(), **self.extra_env},
             stdout=self.log_path.open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -147,6 +148,14 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process tree, as the OOM killer or a lost box would."""
+        import signal
+
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
 
 @pytest.fixture

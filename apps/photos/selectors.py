@@ -86,3 +86,23 @@ def photo_get_for_owner(*, photo_id: int, owner: User | AnonymousUser) -> Photo:
     if photo is None:
         raise Http404("No such photo.")
     return photo
+
+
+def photo_ids_needing_renditions(*, include_failed: bool = False) -> list[int]:
+    """Photos whose renditions are missing or were made by an older pipeline."""
+    from apps.photos.services import PIPELINE_VERSION, renditions_expected
+
+    statuses = [PhotoStatus.READY, PhotoStatus.FAILED] if include_failed else [PhotoStatus.READY]
+    needing = []
+    photos = Photo.objects.filter(status__in=statuses).only("id", "status", "original_width", "original_height")
+    current = f"-v{PIPELINE_VERSION}-"
+    for photo in photos.prefetch_related(
+        Prefetch("renditions", queryset=Rendition.objects.only("photo_id", "size", "format", "file"))
+    ).iterator(chunk_size=500):
+        have = {(r.size, r.format) for r in photo.renditions.all() if current in r.file.name}
+        if (
+            photo.status != PhotoStatus.READY
+            or not renditions_expected(width=photo.original_width, height=photo.original_height) <= have
+        ):
+            needing.append(photo.pk)
+    return needing

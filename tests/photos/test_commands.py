@@ -1,0 +1,70 @@
+"""The operators' bulk commands, against SeaweedFS and the Redis broker."""
+
+from __future__ import annotations
+
+import io
+
+from django.core.management import call_command
+
+from apps.photos import services
+from apps.photos.models import PhotoStatus
+from tests.factories import uploaded_photo
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_sweep_reports_then_removes_orphans_and_mends_rows(
+    user, bucket, broker_redis, django_capture_on_commit_callbacks
+) -> None:
+    photo = uploaded_photo(owner=user)
+    services.rendition_make_all(photo_id=photo.pk)
+    orphan = "public/renditions/00000000-dead-beef-0000-000000000000/abc-v2-320.jpg"
+    bucket.client.put_object(Bucket=bucket.name, Key=orphan, Body=b"left behind by a job that never ran")
+    lost = photo.renditions.get(size=640, format="webp")
+    bucket.client.delete_object(Bucket=bucket.name, Key=lost.file.name)
+
+    report = run("storage_sweep", "--grace-minutes", "0")
+    assert "Orphaned objects (no row): 1" in report and orphan in report
+    assert "Renditions whose file is missing: 1" in report
+    assert orphan in bucket.keys()  # a report changes nothing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run("storage_sweep", "--grace-minutes", "0", "--delete")
+    assert orphan not in bucket.keys()
+    assert photo.original.name in bucket.keys()  # nothing that belongs to a photo is touched
+    photo.refresh_from_db()
+    assert photo.status == PhotoStatus.PROCESSING and not photo.renditions.filter(pk=lost.pk).exists()
+    (message,) = broker_redis.hgetall("dramatiq:default.msgs").values()
+    assert '"actor_name":"make_renditions"' in message.decode()
+
+
+def test_sweep_leaves_young_objects_alone(user, bucket) -> None:
+    bucket.client.put_object(Bucket=bucket.name, Key="private/originals/in-flight.jpg", Body=b"an upload committing")
+    report = run("storage_sweep", "--delete")  # default grace: an hour
+    assert "Orphaned objects (no row): 0" in report
+    assert "private/originals/in-flight.jpg" in bucket.keys()
+
+
+def test_rebuild_makes_missing_renditions(user, bucket, broker_redis) -> None:
+    photo = uploaded_photo(owner=user)
+    services.rendition_make_all(photo_id=photo.pk)
+    photo.renditions.filter(format="avif").delete()  # as if AVIF had been added to the pipeline since
+    assert "1 photo(s) need renditions." in run("renditions_rebuild", "--dry-run")
+    run("renditions_rebuild", "--inline")
+    assert photo.renditions.filter(format="avif").count() == 2
+    assert "0 photo(s) need renditions." in run("renditions_rebuild", "--dry-run")
+
+
+def test_rebuild_queues_jobs_for_the_workers(user, bucket, broker_redis) -> None:
+    photo = uploaded_photo(owner=user)
+    services.rendition_make_all(photo_id=photo.pk)
+    photo.renditions.filter(size=2048).delete()
+    run("renditions_rebuild", "--no-wait")
+    photo.refresh_from_db()
+    assert photo.status == PhotoStatus.PROCESSING
+    (message,) = broker_redis.hgetall("dramatiq:default.msgs").values()
+    assert f'"args":[{photo.pk}]' in message.decode()
