@@ -150,6 +150,24 @@ def object_copy(source: str, destination: str) -> None:
     )
 
 
+def presigned_upload(key: str, *, max_bytes: int, expires_seconds: int = 900) -> dict[str, Any] | None:
+    """A presigned POST letting a browser upload one object of at most `max_bytes` to `key`.
+
+    S3 enforces the size in the policy, so the web tier never carries the bytes.
+    None in embedded mode: the browser posts to Django instead.
+    """
+    client = _s3_client(default_storage)
+    if client is None:
+        return None
+    post = client.generate_presigned_post(
+        Bucket=default_storage.bucket_name,  # type: ignore[attr-defined]
+        Key=key,
+        Conditions=[["content-length-range", 1, max_bytes]],
+        ExpiresIn=expires_seconds,
+    )
+    return {"url": post["url"], "fields": post["fields"]}
+
+
 def object_delete(key: str) -> None:
     storage_for_key(key).delete(key)
 

@@ -5,14 +5,9 @@ from django.template.defaultfilters import filesizeformat
 from apps.photos.models import Photo, Visibility
 
 
-class PhotoUploadForm(forms.Form):
-    file = forms.FileField(
-        label="Photo",
-        widget=forms.ClearableFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,image/avif,image/gif,.heic"}
-        ),
-        error_messages={"required": "Choose a photo to upload.", "empty": "The file is empty."},
-    )
+class PhotoDetailsForm(forms.Form):
+    """What a person writes about a photo at upload, without the file itself."""
+
     title = forms.CharField(max_length=200, required=False, help_text="Defaults to the file name.")
     caption = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     alt_text = forms.CharField(
@@ -22,6 +17,17 @@ class PhotoUploadForm(forms.Form):
         help_text="Describe the photo for people who cannot see it.",
     )
     visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PUBLIC)
+
+
+class PhotoUploadForm(PhotoDetailsForm):
+    field_order = ["file", "title", "caption", "alt_text", "visibility"]
+    file = forms.FileField(
+        label="Photo",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,image/avif,image/gif,.heic"}
+        ),
+        error_messages={"required": "Choose a photo to upload.", "empty": "The file is empty."},
+    )
 
     def clean_file(self):  # type: ignore[no-untyped-def]
         upload = self.cleaned_data["file"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -195,9 +196,63 @@ def photo_create(
     Either the object and the row both exist afterwards, or neither does.
     """
     checked = check_image_upload(upload=upload, size=upload.size or 0)
-    photo = Photo(
+    photo = _photo_for(
+        owner, checked, title.strip() or _title_from_filename(upload.name or ""), caption, alt_text, visibility
+    )
+    stored_name = default_storage.save(original_key_for(photo=photo, checked=checked), upload)
+    return _photo_record(photo, stored_name)
+
+
+INCOMING_PREFIX = f"{PRIVATE_PREFIX}incoming/"
+
+
+def incoming_key_new() -> str:
+    """Where a browser may upload one original directly (presigned POST); unguessable."""
+    return f"{INCOMING_PREFIX}{uuid.uuid4()}"
+
+
+@transaction.atomic
+def photo_create_from_incoming(
+    *,
+    owner: User,
+    incoming_key: str,
+    filename: str = "",
+    title: str = "",
+    caption: str = "",
+    alt_text: str = "",
+    visibility: str = Visibility.PUBLIC,
+) -> Photo:
+    """Check an original the browser uploaded straight to storage, then record it like any upload.
+
+    A refused object is deleted at once; an accepted one moves to the originals prefix.
+    """
+    if not incoming_key.startswith(INCOMING_PREFIX) or not default_storage.exists(incoming_key):
+        raise UploadRejected("The upload did not arrive. Please try again.")
+    try:
+        size = default_storage.size(incoming_key)
+        if size > settings.PHOTO_MAX_UPLOAD_BYTES:
+            check_image_upload(upload=io.BytesIO(), size=size)  # raises the size message
+        with default_storage.open(incoming_key, "rb") as upload:
+            checked = check_image_upload(upload=upload, size=size)
+    except UploadRejected:
+        object_delete(incoming_key)
+        raise
+    photo = _photo_for(owner, checked, title.strip() or _title_from_filename(filename), caption, alt_text, visibility)
+    stored_name = original_key_for(photo=photo, checked=checked)
+    object_copy(incoming_key, stored_name)
+    photo = _photo_record(photo, stored_name)
+    transaction.on_commit(lambda: object_delete(incoming_key))
+    return photo
+
+
+def original_key_for(*, photo: Photo, checked: CheckedImage) -> str:
+    return f"{PRIVATE_PREFIX}originals/{photo.key}.{checked.extension}"
+
+
+def _photo_for(owner: User, checked: CheckedImage, title: str, caption: str, alt_text: str, visibility: str) -> Photo:
+    return Photo(
         owner=owner,
-        title=title.strip() or _title_from_filename(upload.name or ""),
+        title=title.strip()[:200] or "Untitled",
         caption=caption,
         alt_text=alt_text,
         visibility=visibility,
@@ -208,12 +263,15 @@ def photo_create(
         original_height=checked.height,
         camera_facts=checked.camera_facts,
     )
-    stored_name = default_storage.save(f"{PRIVATE_PREFIX}originals/{photo.key}.{checked.extension}", upload)
+
+
+def _photo_record(photo: Photo, stored_name: str) -> Photo:
+    """Save the row for a stored original; remove the object if the row cannot be saved."""
     try:
         photo.original.name = stored_name
         photo.save()
     except BaseException:
-        default_storage.delete(stored_name)
+        object_delete(stored_name)
         raise
     _invalidate_on_commit(photo.pk)
     transaction.on_commit(lambda: _enqueue_renditions(photo.pk))

@@ -6,6 +6,8 @@ from apps.photos import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("upload/", views.photo_upload, name="photo_upload"),
+    path("upload/direct/", views.upload_direct_start, name="upload_direct_start"),
+    path("upload/direct/complete/", views.upload_direct_complete, name="upload_direct_complete"),
     path("photos/<int:photo_id>/", views.photo_detail, name="photo_detail"),
     path("photos/<int:photo_id>/edit/", views.photo_edit, name="photo_edit"),
     path("photos/<int:photo_id>/delete/", views.photo_delete, name="photo_delete"),

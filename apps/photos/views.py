@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import mimetypes
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.photos import selectors, services
-from apps.photos.forms import PhotoEditForm, PhotoUploadForm
+from apps.photos.forms import PhotoDetailsForm, PhotoEditForm, PhotoUploadForm
 from apps.photos.models import Photo, Rendition
 from photosite import cache
-from photosite.storage import IMMUTABLE, PUBLIC_PREFIX
+from photosite.storage import IMMUTABLE, PUBLIC_PREFIX, presigned_upload
 
 # Room for the form fields and multipart framing on top of the file itself.
 UPLOAD_OVERHEAD_BYTES = 1024 * 1024
@@ -49,15 +52,27 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
     return render(request, "photos/detail.html", {"photo": photo, "is_owner": is_owner})
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _json_error(message: str, status: int = 400, **fields: object) -> JsonResponse:
+    return JsonResponse({"error": message, **fields}, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def photo_upload(request: HttpRequest) -> HttpResponse:
+    """The upload page; its script sends each file on its own (direct to S3 when configured),
+    and without JavaScript the form below posts here, one file at a time."""
     if request.method == "GET":
         return render(request, "photos/upload.html", {"form": PhotoUploadForm()})
     declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
     if declared_length > settings.PHOTO_MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD_BYTES:
         # Refuse before Django reads (and spools to disk) a body we would reject anyway.
         error = f"The file is too big; the limit is {filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)}."
+        if _wants_json(request):
+            return _json_error(error, status=413)
         return render(request, "photos/upload.html", {"form": PhotoUploadForm(), "error": error}, status=413)
     form = PhotoUploadForm(request.POST, request.FILES)
     if form.is_valid():
@@ -73,9 +88,81 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
         except services.UploadRejected as rejection:
             form.add_error("file", str(rejection))
         else:
+            if _wants_json(request):
+                return JsonResponse({"id": photo.pk, "url": reverse("photo_detail", args=[photo.pk])}, status=201)
             messages.success(request, "Uploaded. Your photo will appear once it is processed.")
             return redirect("photo_detail", photo_id=photo.pk)
+    if _wants_json(request):
+        first_error = next(iter(form.errors.values()))[0]
+        return _json_error(str(first_error), fields=form.errors.get_json_data())
     return render(request, "photos/upload.html", {"form": form}, status=400)
+
+
+DIRECT_UPLOAD_SALT = "photosite.direct-upload"
+DIRECT_UPLOAD_MAX_AGE = 3600
+
+
+def _json_body(request: HttpRequest) -> dict[str, object] | None:
+    if len(request.body) > 64 * 1024:
+        return None
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+@login_required
+@require_POST
+def upload_direct_start(request: HttpRequest) -> HttpResponse:
+    """Hand the browser a presigned POST for one file, after checking its declared size."""
+    body = _json_body(request)
+    if body is None:
+        return _json_error("Send a JSON object with the file's name and size.")
+    size = body.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+        return _json_error("The file is empty." if size == 0 else "Send the file's size in bytes.")
+    if size > settings.PHOTO_MAX_UPLOAD_BYTES:
+        return _json_error(
+            f"The file is too big ({filesizeformat(size)}); the limit is "
+            f"{filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)}.",
+            status=413,
+        )
+    key = services.incoming_key_new()
+    post = presigned_upload(key, max_bytes=settings.PHOTO_MAX_UPLOAD_BYTES)
+    if post is None:
+        return _json_error("Direct uploads need S3; post the file to the upload page instead.", status=404)
+    token = signing.dumps({"key": key, "user": request.user.pk}, salt=DIRECT_UPLOAD_SALT)
+    return JsonResponse({**post, "token": token})
+
+
+@login_required
+@require_POST
+def upload_direct_complete(request: HttpRequest) -> HttpResponse:
+    """The browser's file is in storage: check it by content and record the photo."""
+    body = _json_body(request)
+    if body is None:
+        return _json_error("Send a JSON object with the upload token and the photo's details.")
+    try:
+        claim = signing.loads(str(body.get("token", "")), salt=DIRECT_UPLOAD_SALT, max_age=DIRECT_UPLOAD_MAX_AGE)
+    except signing.BadSignature:
+        return _json_error("This upload has expired or is not yours. Please upload the file again.", status=403)
+    if claim.get("user") != request.user.pk:
+        return _json_error("This upload has expired or is not yours. Please upload the file again.", status=403)
+    details = PhotoDetailsForm(body)
+    if not details.is_valid():
+        first_error = next(iter(details.errors.values()))[0]
+        return _json_error(str(first_error), fields=details.errors.get_json_data())
+    try:
+        photo = services.photo_create_from_incoming(
+            owner=request.user,  # type: ignore[arg-type]
+            incoming_key=claim["key"],
+            filename=str(body.get("filename", ""))[:255],
+            **details.cleaned_data,
+        )
+    except services.UploadRejected as rejection:
+        return _json_error(str(rejection))
+    return JsonResponse({"id": photo.pk, "url": reverse("photo_detail", args=[photo.pk])}, status=201)
 
 
 @login_required

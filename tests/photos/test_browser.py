@@ -35,18 +35,26 @@ def test_new_person_signs_up_uploads_and_sees_their_photo(site_server, worker, b
     assert page.locator(".topbar").evaluate("el => getComputedStyle(el).position") == "sticky"
 
     page.get_by_role("navigation").get_by_role("link", name="Upload").click()
-    # A wrong file first: the reason is shown next to the field.
-    page.set_input_files("#id_file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hi"}])
-    page.get_by_role("button", name="Upload").last.click()
-    assert page.get_by_text("This file is not a JPEG, PNG, WebP, HEIC, AVIF or GIF image.").is_visible()
-
+    # Two files at once, straight to S3: a wrong one and a photo. Each gets its own verdict.
     page.set_input_files(
-        "#id_file", files=[{"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(2000, 1300, seed=2)}]
+        "#uploader-files",
+        files=[
+            {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a photo at all"},
+            {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(2000, 1300, seed=2)},
+        ],
     )
-    page.fill("#id_title", "Mountain lake")
-    page.fill("#id_alt_text", "A lake below green hills")
-    page.get_by_role("button", name="Upload").last.click()
-    assert page.get_by_text("Processing…").is_visible() or page.locator("img.hero").count() == 1
+    items = page.locator(".upload-item")
+    assert items.count() == 2
+    items.nth(1).locator(".upload-title").fill("Mountain lake")
+    items.nth(1).locator(".upload-alt").fill("A lake below green hills")
+    page.click("#uploader-start")
+    items.nth(1).get_by_role("link", name="View photo").wait_for(timeout=30_000)
+    assert items.nth(1).locator("progress").evaluate("el => el.value") == 100
+    assert "This file is not a JPEG, PNG, WebP, HEIC, AVIF or GIF image." in items.nth(0).inner_text()
+    assert items.nth(0).locator(".upload-retry").is_hidden()  # retrying cannot help a wrong file
+    assert bucket.keys("private/incoming/") == [], "the refused and the accepted upload both left incoming/"
+    page.screenshot(path=str(SCREENSHOTS / "upload-page.png"), full_page=True)
+    items.nth(1).get_by_role("link", name="View photo").click()
 
     # The page refreshes itself until the worker has made the renditions.
     hero = page.locator("img.hero")

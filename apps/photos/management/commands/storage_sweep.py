@@ -34,7 +34,13 @@ class Command(BaseCommand):
         )
         stored: set[str] = set()
         orphans: list[str] = []
-        for prefix in (f"{PRIVATE_PREFIX}originals/", f"{PRIVATE_PREFIX}renditions/", f"{PUBLIC_PREFIX}renditions/"):
+        prefixes = (
+            f"{PRIVATE_PREFIX}originals/",
+            f"{PRIVATE_PREFIX}renditions/",
+            f"{PUBLIC_PREFIX}renditions/",
+            f"{PRIVATE_PREFIX}incoming/",  # direct uploads whose browser never said it was done
+        )
+        for prefix in prefixes:
             for key, modified_at in object_list(prefix):
                 stored.add(key)
                 if key not in known and modified_at < cutoff:

@@ -1,0 +1,156 @@
+// Multi-file uploader: drag and drop, per-file details, progress, errors and retry.
+// With S3 each file goes straight to storage (presigned POST) and the site only
+// checks it; without S3 each file is posted to the upload page. Without this
+// script the plain one-file form still works.
+(function () {
+  "use strict";
+  const root = document.getElementById("uploader");
+  if (!root || !window.XMLHttpRequest) return;
+  const singleForm = document.getElementById("single-upload");
+  const csrfToken = singleForm.querySelector("[name=csrfmiddlewaretoken]").value;
+  const maxBytes = Number(root.dataset.maxBytes);
+  const direct = root.dataset.direct === "1";
+  const list = root.querySelector(".upload-list");
+  const template = document.getElementById("upload-item");
+  const input = document.getElementById("uploader-files");
+  const startButton = document.getElementById("uploader-start");
+  const visibility = document.getElementById("uploader-visibility");
+  const items = [];
+
+  root.hidden = false;
+  singleForm.hidden = true;
+
+  function formatBytes(bytes) {
+    const units = ["bytes", "KB", "MB", "GB"];
+    let value = bytes, unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    return (unit ? value.toFixed(1) : value) + " " + units[unit];
+  }
+
+  function addFiles(files) {
+    for (const file of files) {
+      const node = template.content.firstElementChild.cloneNode(true);
+      const item = { file, node, state: "ready" };
+      node.querySelector(".upload-name").textContent = file.name + " · " + formatBytes(file.size);
+      if (file.type.startsWith("image/")) node.querySelector(".upload-preview").src = URL.createObjectURL(file);
+      node.querySelector(".upload-retry").addEventListener("click", () => send(item));
+      list.appendChild(node);
+      items.push(item);
+      if (file.size > maxBytes) {
+        fail(item, "Too big: " + formatBytes(file.size) + "; the limit is " + formatBytes(maxBytes) + ".", false);
+      } else if (file.size === 0) {
+        fail(item, "The file is empty.", false);
+      }
+    }
+    startButton.disabled = !items.some((item) => item.state === "ready");
+  }
+
+  function setStatus(item, text, kind) {
+    const status = item.node.querySelector(".upload-status");
+    status.textContent = text;
+    status.className = "upload-status " + (kind || "");
+  }
+
+  function fail(item, message, retryable) {
+    item.state = "failed";
+    item.node.classList.add("failed");
+    setStatus(item, message, "error");
+    item.node.querySelector(".upload-retry").hidden = !retryable;
+  }
+
+  function details(item) {
+    return {
+      title: item.node.querySelector(".upload-title").value,
+      caption: item.node.querySelector(".upload-caption").value,
+      alt_text: item.node.querySelector(".upload-alt").value,
+      visibility: visibility.value,
+    };
+  }
+
+  function request(method, url, body, { json = true, onProgress } = {}) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      if (json) {
+        xhr.setRequestHeader("Accept", "application/json");
+        xhr.setRequestHeader("X-CSRFToken", csrfToken);
+      }
+      if (onProgress) xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable) onProgress(event.loaded / event.total);
+      });
+      xhr.onload = () => {
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (error) { data = null; }
+        resolve({ status: xhr.status, data, text: xhr.responseText });
+      };
+      xhr.onerror = () => reject(new Error("The connection failed."));
+      xhr.send(body);
+    });
+  }
+
+  function errorFrom(response, fallback) {
+    if (response.data && response.data.error) return response.data.error;
+    const s3Message = /<Message>([^<]*)<\/Message>/.exec(response.text || "");
+    if (s3Message && /too large|EntityTooLarge/i.test(response.text)) return "Too big for the upload limit.";
+    return s3Message ? s3Message[1] : fallback;
+  }
+
+  async function send(item) {
+    const progress = item.node.querySelector(".upload-progress");
+    item.node.classList.remove("failed");
+    item.node.querySelector(".upload-retry").hidden = true;
+    item.state = "sending";
+    setStatus(item, "Uploading…");
+    const onProgress = (fraction) => { progress.value = Math.round(fraction * 100); };
+    try {
+      let done;
+      if (direct) {
+        const start = await request("POST", root.dataset.directStartUrl,
+          JSON.stringify({ filename: item.file.name, size: item.file.size }));
+        if (start.status !== 200) return fail(item, errorFrom(start, "The upload could not start."), start.status >= 500);
+        const form = new FormData();
+        for (const [name, value] of Object.entries(start.data.fields)) form.append(name, value);
+        form.append("file", item.file);
+        const stored = await request("POST", start.data.url, form, { json: false, onProgress });
+        if (stored.status < 200 || stored.status >= 300) {
+          return fail(item, errorFrom(stored, "Storage refused the file."), stored.status >= 500);
+        }
+        setStatus(item, "Checking…");
+        done = await request("POST", root.dataset.directCompleteUrl,
+          JSON.stringify({ token: start.data.token, filename: item.file.name, ...details(item) }));
+      } else {
+        const form = new FormData();
+        form.append("file", item.file);
+        for (const [name, value] of Object.entries(details(item))) form.append(name, value);
+        done = await request("POST", root.dataset.postUrl, form, { onProgress });
+      }
+      if (done.status !== 201) return fail(item, errorFrom(done, "The upload failed."), done.status >= 500);
+      progress.value = 100;
+      item.state = "done";
+      item.node.classList.add("done");
+      const status = item.node.querySelector(".upload-status");
+      status.className = "upload-status ok";
+      status.textContent = "Uploaded. ";
+      const link = document.createElement("a");
+      link.href = done.data.url;
+      link.textContent = "View photo";
+      status.appendChild(link);
+    } catch (error) {
+      fail(item, error.message + " Check your connection and retry.", true);
+    }
+  }
+
+  input.addEventListener("change", () => { addFiles(input.files); input.value = ""; });
+  const zone = root.querySelector(".dropzone");
+  ["dragenter", "dragover"].forEach((name) => zone.addEventListener(name, (event) => {
+    event.preventDefault(); zone.classList.add("over");
+  }));
+  ["dragleave", "drop"].forEach((name) => zone.addEventListener(name, (event) => {
+    event.preventDefault(); zone.classList.remove("over");
+  }));
+  zone.addEventListener("drop", (event) => addFiles(event.dataTransfer.files));
+  startButton.addEventListener("click", async () => {
+    startButton.disabled = true;
+    for (const item of items.filter((candidate) => candidate.state === "ready")) await send(item);
+  });
+})();
