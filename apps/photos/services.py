@@ -436,7 +436,9 @@ def _to_srgb(image: Image.Image) -> Image.Image:
     return image
 
 
-def render_renditions(source: IO[bytes]) -> tuple[list[RenderedImage], str]:
+def render_renditions(
+    source: IO[bytes], *, formats: tuple[OutputFormat, ...] = OUTPUT_FORMATS
+) -> tuple[list[RenderedImage], str]:
     """Make every rendition of an original, and its placeholder colour.
 
     Speed: JPEGs are decoded at the smallest 1/2, 1/4 or 1/8 scale that still covers
@@ -470,7 +472,7 @@ def render_renditions(source: IO[bytes]) -> tuple[list[RenderedImage], str]:
     for size, width, height in reversed(rendition_target_sizes(width=full_w, height=full_h)):
         if current.size != (width, height):
             current = current.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
-        for output in OUTPUT_FORMATS:
+        for output in formats:
             if size >= output.min_size:
                 buffer = io.BytesIO()
                 current.save(buffer, output.pillow_name, **output.options)
