@@ -180,7 +180,9 @@ if not env.bool("CACHE_ENABLED", default=True):
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
-STATIC_URL = "/static/"
+# Hashed names (collectstatic) and far-future headers: WhiteNoise serves them, or a CDN
+# pulling from this site (or a bucket the files are synced to) at STATIC_CDN_URL.
+STATIC_URL = env.str("STATIC_CDN_URL", default="").rstrip("/") + "/static/" if "STATIC_CDN_URL" in env else "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 S3_SETTINGS = storage.S3Settings.from_env(env)  # also reads MEDIA_CDN_URL
 STORAGES = storage.storages_config(s3=S3_SETTINGS, media_root=MEDIA_ROOT)

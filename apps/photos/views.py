@@ -22,7 +22,7 @@ from apps.photos import selectors, services
 from apps.photos.forms import PhotoDetailsForm, PhotoEditForm, PhotoUploadForm
 from apps.photos.models import Photo, Rendition
 from photosite import cache
-from photosite.storage import IMMUTABLE, PUBLIC_PREFIX, presigned_upload
+from photosite.storage import IMMUTABLE, PUBLIC_PREFIX, media_url, presigned_upload
 
 # Room for the form fields and multipart framing on top of the file itself.
 UPLOAD_OVERHEAD_BYTES = 1024 * 1024
@@ -188,6 +188,16 @@ def photo_delete(request: HttpRequest, photo_id: int) -> HttpResponse:
         messages.success(request, f"Deleted “{photo.title}”.")
         return redirect("home")
     return render(request, "photos/delete.html", {"photo": photo})
+
+
+@login_required
+@require_GET
+def photo_original(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """The owner's own upload, as sent: a short-lived signed URL (or the checked local view)."""
+    photo = selectors.photo_get_for_owner(photo_id=photo_id, owner=request.user)
+    response = redirect(media_url(photo.original.name))
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

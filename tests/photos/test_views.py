@@ -218,3 +218,31 @@ def test_photo_page_offers_avif_and_webp_before_jpeg(client, user, bucket) -> No
     page = client.get(reverse("photo_detail", args=[photo.pk])).content.decode()
     avif, webp, img = page.index('type="image/avif"'), page.index('type="image/webp"'), page.index('<img class="hero"')
     assert avif < webp < img
+
+
+def test_owner_downloads_the_original_and_nobody_else_can(client, user, other_user, bucket) -> None:
+    import requests
+
+    data = jpeg_bytes(900, 600)
+    photo = ready_photo(user, data=data)
+    url = reverse("photo_original", args=[photo.pk])
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 302 and "Signature=" in response["Location"]
+    assert requests.get(response["Location"], timeout=10).content == data
+    client.force_login(other_user)
+    assert client.get(url).status_code == 404
+    client.logout()
+    assert client.get(url).status_code == 302  # to the login page
+    assert "Signature" not in client.get(url)["Location"]
+
+
+def test_static_files_have_hashed_names_and_far_future_headers(client, db) -> None:
+    page = client.get(reverse("login")).content.decode()
+    import re
+
+    stylesheet = re.search(r'href="(/static/css/site\.[0-9a-f]{12}\.css)"', page)
+    assert stylesheet, "the stylesheet link carries a content hash"
+    served = client.get(stylesheet.group(1))
+    assert served.status_code == 200
+    assert "immutable" in served["Cache-Control"] and "max-age=315360000" in served["Cache-Control"]
