@@ -26,6 +26,8 @@ MIDDLEWARE = [
     "dramatiq.middleware.Retries",
     # Closes the worker thread's stale DB connections around every message.
     "django_dramatiq.middleware.DbConnectionsMiddleware",
+    # The sender's request id rides in each message and tags the job's log lines.
+    "photosite.requestlog.RequestIdInJobs",
 ]
 
 

@@ -10,5 +10,18 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = 200
-accesslog = "-"
 wsgi_app = "photosite.wsgi:application"
+
+if os.environ.get("LOG_FORMAT") == "json":
+    # Every line on stdout is one ECS object for Filebeat: the site logs its own access
+    # lines (with request id and user), so gunicorn's plain access log is off.
+    accesslog = None
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"ecs": {"()": "ecs_logging.StdlibFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "ecs", "stream": "ext://sys.stdout"}},
+        "loggers": {"gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    }
+else:
+    accesslog = "-"

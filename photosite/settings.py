@@ -11,7 +11,7 @@ from pathlib import Path
 
 import environ
 
-from photosite import broker, storage
+from photosite import broker, requestlog, storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "photosite.requestlog.RequestIdMiddleware",
     "photosite.db.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -204,6 +205,10 @@ DRAMATIQ_BROKER = broker.dramatiq_broker_config(
 )
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 
+# --- Probes -----------------------------------------------------------------------
+READYZ_REQUIRED = env.list("READYZ_REQUIRED", default=["database"])
+READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=1.0)
+
 # --- Auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -222,14 +227,8 @@ USE_TZ = True
 
 # --- Logging and errors -------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"console": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "console"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+LOG_FORMAT = env.str("LOG_FORMAT", default="console")  # "json": one ECS object per line, for Filebeat
+LOGGING = requestlog.logging_config(json=LOG_FORMAT == "json", level=LOG_LEVEL)
 
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:

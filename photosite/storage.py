@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from botocore.config import Config
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage, storages
 
@@ -90,6 +91,8 @@ def storages_config(*, s3: S3Settings | None, media_root: Path) -> dict[str, dic
         "default_acl": None,  # the bucket's default: private; the public prefix opens by policy
         # Keys are content-addressed, so an overwrite writes the same bytes.
         "file_overwrite": True,
+        # Fail fast when S3 is unreachable: a page or probe should not hang for a minute.
+        "client_config": Config(connect_timeout=2, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"}),
     }
     base = s3.public_base_url()
     scheme, _, rest = base.partition("://")

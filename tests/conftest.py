@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -345,3 +346,61 @@ def replica(pg_replica, transactional_db, settings) -> Iterator[ReplicaHandle]:
     if not pg_replica.is_running():
         pg_replica.start()
     handle.resume_replay()
+
+
+# --- A private Redis a test may stop ---------------------------------------------
+
+
+class RedisServer:
+    def __init__(self, port: int, tmp_path: Path) -> None:
+        self.port = port
+        self.dir = tmp_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is missing: make test installs it"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(self._answers, timeout=10, what="redis-server")
+
+    def _answers(self) -> bool:
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.2).ping())
+        except redis.ConnectionError:
+            return False
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(tmp_path, free_tcp_port, settings) -> Iterator[RedisServer]:
+    """A private Redis behind the cache and sessions for this test."""
+    server = RedisServer(free_tcp_port, tmp_path)
+    server.start()
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": server.url},
+    }
+    yield server
+    server.stop()

@@ -360,6 +360,7 @@ def stored_files_delete(*, names: list[str]) -> None:
 
 
 def photo_mark_failed(*, photo_id: int, reason: str) -> None:
+    logger.warning("photo %s failed: %s", photo_id, reason, extra={"labels.photo_id": photo_id})
     Photo.objects.filter(pk=photo_id).exclude(status=PhotoStatus.READY).update(
         status=PhotoStatus.FAILED, failure_reason=reason[:500]
     )
@@ -544,3 +545,9 @@ def rendition_make_all(*, photo_id: int) -> None:
         locked.placeholder_color = placeholder
         locked.save(update_fields=["status", "failure_reason", "placeholder_color", "updated_at"])
         _invalidate_on_commit(photo_id)
+    logger.info(
+        "renditions made for photo %s: %d files",
+        photo_id,
+        len(names),
+        extra={"labels.photo_id": photo_id, "event.action": "renditions-made"},
+    )

@@ -6,13 +6,9 @@ cannot disturb the broker or other tests.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
-import pytest
 import redis
 from django.core.cache import cache
 from django.urls import reverse
@@ -20,63 +16,7 @@ from django.urls import reverse
 from apps.photos import services
 from apps.photos.models import Visibility
 from photosite import cache as site_cache
-from tests.conftest import wait_for
 from tests.factories import PASSWORD, uploaded_photo
-
-
-class RedisServer:
-    def __init__(self, port: int, tmp_path) -> None:
-        self.port = port
-        self.dir = tmp_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is missing: make test installs it"
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.dir),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_for(self._answers, timeout=10, what="redis-server")
-
-    def _answers(self) -> bool:
-        try:
-            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.2).ping())
-        except redis.ConnectionError:
-            return False
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def own_redis(tmp_path, free_tcp_port, settings) -> Iterator[RedisServer]:
-    """A private Redis behind the cache and sessions for this test."""
-    server = RedisServer(free_tcp_port, tmp_path)
-    server.start()
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "LOCATION": server.url},
-    }
-    yield server
-    server.stop()
 
 
 def test_sessions_survive_a_redis_flush(client, user, own_redis) -> None:

@@ -164,3 +164,20 @@ def test_jobs_read_from_the_primary(replica, bucket) -> None:
     assert counts[replica.alias] == 0 and counts["default"] > 0
     photo.refresh_from_db()
     assert photo.is_ready
+
+
+def test_readyz_shows_a_stopped_replica_as_degraded(client, replica) -> None:
+    from photosite.health import readiness_forget
+
+    readiness_forget()
+    body = client.get("/readyz").json()
+    assert body["checks"]["replica:replica_0"]["state"] == "up"
+    replica.server.stop("immediate")
+    monitor.forget()
+    readiness_forget()
+    response = client.get("/readyz")
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "degraded"
+    assert body["checks"]["replica:replica_0"]["state"] == "down"
+    assert "unreachable" in body["checks"]["replica:replica_0"]["reason"]
+    readiness_forget()

@@ -1,0 +1,140 @@
+"""The logging seam: a request id on every log line of a request and of the jobs it enqueues.
+
+The id comes from the X-Request-ID header (set by nginx or the load balancer) when
+it looks sane, or is made here; it is echoed in the response, carried inside each
+Dramatiq message the request sends, and set again while a worker runs that message.
+With LOG_FORMAT=json every line is one Elastic Common Schema object (ecs-logging).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from dramatiq.middleware import Middleware as DramatiqMiddleware
+
+if TYPE_CHECKING:  # settings import this module; keep it free of Django imports at run time
+    from django.http import HttpRequest, HttpResponse
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+_context: ContextVar[dict[str, Any] | None] = ContextVar("photosite_log_context", default=None)
+access_logger = logging.getLogger("photosite.access")
+
+
+def current_request_id() -> str | None:
+    context = _context.get()
+    return context.get("http.request.id") if context else None
+
+
+class ContextFilter(logging.Filter):
+    """Copies the current request's (or job's) fields onto every record, in ECS names."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = _context.get()
+        if context:
+            for key, value in context.items():
+                if not hasattr(record, key):
+                    setattr(record, key, value)
+        return True
+
+
+class RequestIdMiddleware:
+    """First in MIDDLEWARE: ids the request, logs one access line with status and duration."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        offered = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = offered if _SANE_ID.match(offered) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        context = {
+            "http.request.id": request_id,
+            "http.request.method": request.method,
+            "url.path": request.path,
+        }
+        token = _context.set(context)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                context["user.id"] = user.pk
+            elapsed = time.perf_counter() - started
+            response[REQUEST_ID_HEADER] = request_id
+            access_logger.info(
+                "%s %s %s %.1fms",
+                request.method,
+                request.path,
+                response.status_code,
+                elapsed * 1000,
+                extra={"http.response.status_code": response.status_code, "event.duration": int(elapsed * 1e9)},
+            )
+            return response
+        finally:
+            _context.reset(token)
+
+
+class RequestIdInJobs(DramatiqMiddleware):
+    """Dramatiq middleware: the sender's request id rides in the message and tags the job's lines."""
+
+    def before_enqueue(self, broker: Any, message: Any, delay: Any) -> None:
+        request_id = current_request_id()
+        if request_id and "request_id" not in message.options:
+            message.options["request_id"] = request_id
+
+    def before_process_message(self, broker: Any, message: Any) -> None:
+        context: dict[str, Any] = {"labels.job": message.actor_name, "labels.message_id": message.message_id}
+        if message.options.get("request_id"):
+            context["http.request.id"] = message.options["request_id"]
+        message.options["_log_token"] = _context.set(context)
+
+    def after_process_message(self, broker: Any, message: Any, *, result: Any = None, exception: Any = None) -> None:
+        token = message.options.pop("_log_token", None)
+        if token is not None:
+            _context.reset(token)
+
+    def after_skip_message(self, broker: Any, message: Any) -> None:
+        self.after_process_message(broker, message)
+
+
+def logging_config(*, json: bool, level: str) -> dict[str, Any]:
+    """The LOGGING setting: ECS JSON lines, or readable console lines with the request id."""
+    formatter = (
+        {"()": "ecs_logging.StdlibFormatter"}
+        if json
+        else {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    )
+    filters = {"context": {"()": "photosite.requestlog.ContextFilter"}}
+    if not json:
+        filters["request_id_default"] = {"()": "photosite.requestlog.ConsoleRequestId"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": filters,
+        "formatters": {"main": formatter},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "main", "filters": list(filters)},
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "INFO"},
+            # Our access line replaces Django's per-request warning for 4xx (it says more).
+            "django.request": {"level": "ERROR"},
+        },
+    }
+
+
+class ConsoleRequestId(logging.Filter):
+    """For console lines: `request_id` is always there, `-` outside a request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = getattr(record, "http.request.id", "-")
+        return True

@@ -1,0 +1,60 @@
+"""/healthz and /readyz as a load balancer sees them, with real services failing."""
+
+from __future__ import annotations
+
+import pytest
+
+from photosite.health import readiness_forget
+
+
+@pytest.fixture(autouse=True)
+def _fresh_probe():
+    readiness_forget()
+    yield
+    readiness_forget()
+
+
+def test_healthz_answers_without_touching_anything(client, db, django_assert_num_queries) -> None:
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_readyz_reports_every_dependency_up_with_latency(client, db) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"database", "cache", "storage", "broker"}
+    for name, check in body["checks"].items():
+        assert check["state"] == "up", (name, check)
+        assert check["latency_ms"] >= 0
+    assert body["checks"]["database"]["required"] is True
+    assert body["checks"]["cache"]["required"] is False
+
+
+def test_redis_down_makes_the_site_degraded_not_unready(client, db, own_redis) -> None:
+    own_redis.stop()
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["cache"]["state"] == "down" and "Connection" in body["checks"]["cache"]["error"]
+
+
+def test_storage_down_is_unready_when_required(client, db, settings) -> None:
+    unreachable = {**settings.STORAGES["default"]}
+    unreachable["OPTIONS"] = {**unreachable["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}
+    settings.STORAGES = {**settings.STORAGES, "default": unreachable}
+    settings.READYZ_REQUIRED = ["database", "storage"]
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down" and body["checks"]["storage"]["state"] == "down"
+    assert body["checks"]["database"]["state"] == "up"
+
+
+def test_readyz_reuses_its_result_for_a_second(client, db, django_assert_num_queries) -> None:
+    client.get("/readyz")
+    with django_assert_num_queries(0):  # a balancer polling every second costs no extra checks
+        assert client.get("/readyz").status_code == 200
