@@ -16,6 +16,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+import sentry_sdk
 from dramatiq.middleware import Middleware as DramatiqMiddleware
 
 if TYPE_CHECKING:  # settings import this module; keep it free of Django imports at run time
@@ -61,6 +62,7 @@ class RequestIdMiddleware:
             "url.path": request.path,
         }
         token = _context.set(context)
+        sentry_sdk.set_tag("request_id", request_id)  # a no-op unless SENTRY_DSN is set
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -94,6 +96,7 @@ class RequestIdInJobs(DramatiqMiddleware):
         context: dict[str, Any] = {"labels.job": message.actor_name, "labels.message_id": message.message_id}
         if message.options.get("request_id"):
             context["http.request.id"] = message.options["request_id"]
+            sentry_sdk.set_tag("request_id", message.options["request_id"])
         message.options["_log_token"] = _context.set(context)
 
     def after_process_message(self, broker: Any, message: Any, *, result: Any = None, exception: Any = None) -> None:
