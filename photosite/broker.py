@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
-from dramatiq import Message, Worker
+from dramatiq import Message, Middleware, Worker
 from dramatiq.brokers.stub import StubBroker
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ MIDDLEWARE = [
     "django_dramatiq.middleware.DbConnectionsMiddleware",
     # The sender's request id rides in each message and tags the job's log lines.
     "photosite.requestlog.RequestIdInJobs",
+    "photosite.broker.WorkerHeartbeat",
 ]
 
 
@@ -91,3 +93,69 @@ class EmbeddedBroker(StubBroker):
                 self.join(queue_name, timeout=timeout_ms)
         if self._worker is not None:
             self._worker.join()
+
+
+WORKER_KEY = "photosite-workers"
+WORKER_HEARTBEAT_SECONDS = 10
+
+
+class WorkerHeartbeat(Middleware):
+    """Each worker process keeps a short-lived key in Redis, so operators can count live workers."""
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        client = getattr(broker, "client", None)
+        if client is None:
+            return
+        import os
+        import socket
+
+        key = f"{broker.namespace}:{WORKER_KEY}:{socket.gethostname()}:{os.getpid()}"
+        self._stop = threading.Event()
+
+        def beat() -> None:
+            while not self._stop.is_set():
+                try:
+                    client.set(key, int(time.time()), ex=3 * WORKER_HEARTBEAT_SECONDS)
+                except Exception:  # Redis away for a moment: the next beat tries again
+                    logger.warning("worker heartbeat could not be written", exc_info=True)
+                self._stop.wait(WORKER_HEARTBEAT_SECONDS)
+            client.delete(key)
+
+        threading.Thread(target=beat, name="photosite-worker-heartbeat", daemon=True).start()
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        stop = getattr(self, "_stop", None)
+        if stop is not None:
+            stop.set()
+
+
+def queue_stats() -> dict[str, Any]:
+    """Queue depth per state and live workers, read from the broker (Redis or embedded)."""
+    import dramatiq
+
+    broker = dramatiq.get_broker()
+    queues = sorted(name for name in broker.get_declared_queues() if not name.endswith((".DQ", ".XQ")))
+    stats: dict[str, Any] = {"queues": {}, "workers": None}
+    client = getattr(broker, "client", None)
+    if client is not None:  # Redis: the keys dramatiq's dispatch script maintains
+        namespace = broker.namespace
+        for queue in queues:
+            in_progress = sum(client.scard(key) for key in client.scan_iter(f"{namespace}:__acks__.*.{queue}"))
+            stats["queues"][queue] = {
+                "waiting": client.llen(f"{namespace}:{queue}"),
+                "delayed": client.hlen(f"{namespace}:{queue}.DQ.msgs"),
+                "dead": client.zcard(f"{namespace}:{queue}.XQ"),
+                "in_progress": in_progress,
+            }
+        # Dramatiq's own heartbeats also count processes that only enqueue; ours are workers only.
+        stats["workers"] = sum(1 for _ in client.scan_iter(f"{namespace}:{WORKER_KEY}:*"))
+    elif isinstance(broker, StubBroker):
+        for queue in queues:
+            stats["queues"][queue] = {
+                "waiting": broker.queues[queue].qsize(),
+                "delayed": broker.queues[f"{queue}.DQ"].qsize() if f"{queue}.DQ" in broker.queues else 0,
+                "dead": len(broker.dead_letters_by_queue.get(queue, [])),
+                "in_progress": 0,
+            }
+        stats["workers"] = 1 if getattr(broker, "_worker", None) is not None else 0
+    return stats

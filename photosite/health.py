@@ -52,7 +52,7 @@ def _replica(alias: str) -> Callable[[], dict[str, Any]]:
 
 
 def _cache() -> dict[str, Any] | None:
-    if "django_redis" not in settings.CACHES["default"]["BACKEND"]:
+    if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
         return {"state": "up", "backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
     from django_redis import get_redis_connection
 

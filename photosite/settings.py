@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_dramatiq",
+    "django_prometheus",
     "rest_framework",
     "apps.accounts",
     "apps.photos",
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "photosite.requestlog.RequestIdMiddleware",
     "photosite.db.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -78,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     "photosite.db.ReplicaFailoverMiddleware",  # last: its retry re-runs only the view
 ]
 
@@ -148,6 +151,13 @@ for _alias, _database in DATABASES.items():
         _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         _database["CONN_HEALTH_CHECKS"] = True
 
+# django-prometheus's engines: the same backends, with query and error counts.
+for _database in DATABASES.values():
+    _database["ENGINE"] = {
+        "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+        "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+    }.get(_database["ENGINE"], _database["ENGINE"])
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -156,7 +166,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",  # django-redis, counted
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="photosite"),
             "OPTIONS": {
@@ -209,6 +219,9 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 # --- Probes -----------------------------------------------------------------------
 READYZ_REQUIRED = env.list("READYZ_REQUIRED", default=["database"])
 READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=1.0)
+
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from photosite import health
+from photosite import health, metrics
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("ops/", include("apps.ops.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("", include("apps.photos.urls")),
 ]
 

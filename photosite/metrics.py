@@ -1,0 +1,98 @@
+"""Prometheus /metrics: django-prometheus (requests, latency, DB, cache) plus business and queue gauges.
+
+Not for the public: answered only to addresses in METRICS_ALLOWED_NETWORKS
+(loopback by default; add the Prometheus server's network) or to a request with
+`Authorization: Bearer $METRICS_TOKEN`; everyone else gets a 404. With several
+gunicorn workers, set PROMETHEUS_MULTIPROC_DIR so the figures add up across them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from collections.abc import Iterator
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django_prometheus.exports import ExportToDjangoView
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+
+class SiteCollector:
+    """Figures computed at scrape time (a few COUNT queries and Redis reads)."""
+
+    def collect(self) -> Iterator[Metric]:
+        from apps.accounts.models import User
+        from apps.photos.models import Photo, PhotoStatus
+        from photosite.broker import queue_stats
+        from photosite.db import monitor
+
+        day_ago = timezone.now() - timedelta(days=1)
+        yield GaugeMetricFamily("photosite_users", "Registered users", value=User.objects.count())
+        photos = GaugeMetricFamily("photosite_photos", "Photos by processing status", labels=["status"])
+        by_status = dict(Photo.objects.values_list("status").annotate(count=Count("id")).values_list("status", "count"))
+        for status in PhotoStatus.values:
+            photos.add_metric([status], by_status.get(status, 0))
+        yield photos
+        yield GaugeMetricFamily(
+            "photosite_photos_uploaded_24h",
+            "Photos uploaded in the last 24 hours",
+            value=Photo.objects.filter(created_at__gte=day_ago).count(),
+        )
+        yield GaugeMetricFamily(
+            "photosite_renditions_failed_24h",
+            "Photos whose renditions failed in the last 24 hours",
+            value=Photo.objects.filter(status=PhotoStatus.FAILED, updated_at__gte=day_ago).count(),
+        )
+
+        healthy = GaugeMetricFamily("photosite_replica_healthy", "1 if the replica serves reads", labels=["alias"])
+        lag = GaugeMetricFamily("photosite_replica_lag_seconds", "Replay lag at the last check", labels=["alias"])
+        for alias in settings.DATABASE_REPLICAS:
+            state = monitor.state(alias)
+            healthy.add_metric([alias], 1 if state.healthy else 0)
+            if state.lag_seconds is not None:
+                lag.add_metric([alias], state.lag_seconds)
+        yield healthy
+        yield lag
+        transitions = CounterMetricFamily(
+            "photosite_replica_transitions", "Replicas joining or leaving the read rotation", labels=["alias", "event"]
+        )
+        for (alias, event), count in monitor.transitions.items():
+            transitions.add_metric([alias, event], count)
+        yield transitions
+
+        stats = queue_stats()
+        messages = GaugeMetricFamily("photosite_queue_messages", "Job messages by state", labels=["queue", "state"])
+        for queue, by_state in stats["queues"].items():
+            for state, count in by_state.items():
+                messages.add_metric([queue, state], count)
+        yield messages
+        if stats["workers"] is not None:
+            yield GaugeMetricFamily("photosite_workers_live", "Workers with a recent heartbeat", value=stats["workers"])
+
+
+_site_registry = CollectorRegistry(auto_describe=False)
+_site_registry.register(SiteCollector())
+
+
+def _allowed(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    if token and secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return True
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network) for network in settings.METRICS_ALLOWED_NETWORKS)
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        raise Http404("No such page.")
+    framework = ExportToDjangoView(request)
+    body = framework.content + generate_latest(_site_registry)
+    return HttpResponse(body, content_type=framework["Content-Type"])
