@@ -82,9 +82,15 @@ class EmbeddedBroker(StubBroker):
             self._worker = Worker(self, worker_threads=self.worker_threads, worker_timeout=100)
             self._worker.start()
         logger.info("embedded dramatiq worker started with %d threads", self.worker_threads)
+        from django.utils import timezone
+
         from apps.photos.services import photo_requeue_unfinished
 
-        threading.Thread(target=photo_requeue_unfinished, name="requeue-unfinished", daemon=True).start()
+        # Only photos left over from before this process: the ones being uploaded now have their own job.
+        started = timezone.now()
+        threading.Thread(
+            target=photo_requeue_unfinished, kwargs={"before": started}, name="requeue-unfinished", daemon=True
+        ).start()
 
     def wait_until_idle(self, timeout_ms: int = 120_000) -> None:
         """Block until every declared queue is empty and its jobs are done (seed, tests)."""
@@ -157,5 +163,5 @@ def queue_stats() -> dict[str, Any]:
                 "dead": len(broker.dead_letters_by_queue.get(queue, [])),
                 "in_progress": 0,
             }
-        stats["workers"] = 1 if getattr(broker, "_worker", None) is not None else 0
+        stats["workers"] = None  # the in-process worker, started by the first job
     return stats

@@ -1,11 +1,41 @@
-"""Operator-only pages."""
+"""Operator-only pages: the dashboard, and a deliberate error to check Sentry."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from apps.ops import charts, selectors
 from apps.ops.tasks import SentryCheckError, sentry_check
+from apps.photos.services import photos_retry_failed
+from photosite.broker import queue_stats
+from photosite.health import readiness
+
+
+@staff_member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Business figures and system health; `?partial=1` is the body its script swaps in every 10 s."""
+    figures = selectors.business_figures()
+    context = {
+        "figures": figures,
+        "chart": charts.bar_chart_svg(figures["uploads_per_day"]),
+        "readiness": readiness()[0],
+        "redis": selectors.redis_figures(),
+        "queues": queue_stats(),
+    }
+    template = "ops/_dashboard_body.html" if request.GET.get("partial") else "ops/dashboard.html"
+    return render(request, template, context)
+
+
+@staff_member_required
+@require_POST
+def retry_failed(request: HttpRequest) -> HttpResponse:
+    count = photos_retry_failed(hours=24)
+    messages.success(request, f"Queued {count} failed photo(s) to render again.")
+    return redirect("ops_dashboard")
 
 
 @staff_member_required

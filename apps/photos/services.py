@@ -5,12 +5,15 @@ HTML views, API views, admin actions and actors all call these functions.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
 import uuid
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import PurePath
 from typing import IO
 
@@ -58,6 +61,12 @@ PIPELINE_VERSION = 2
 
 class UploadRejected(Exception):
     """The upload is not acceptable; the message is shown to the person who sent it."""
+
+
+class StorageUnavailable(Exception):
+    """Object storage did not answer; nothing was recorded. Shown as a 503: try again later."""
+
+    message = "Photo storage is unavailable right now. Nothing was saved; please try again in a few minutes."
 
 
 class RenditionFailed(Exception):
@@ -199,8 +208,20 @@ def photo_create(
     photo = _photo_for(
         owner, checked, title.strip() or _title_from_filename(upload.name or ""), caption, alt_text, visibility
     )
-    stored_name = default_storage.save(original_key_for(photo=photo, checked=checked), upload)
+    with _storage_errors_as_unavailable():
+        stored_name = default_storage.save(original_key_for(photo=photo, checked=checked), upload)
     return _photo_record(photo, stored_name)
+
+
+@contextlib.contextmanager
+def _storage_errors_as_unavailable() -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError, OSError) as error:
+        logger.error("object storage failed: %s", error)
+        raise StorageUnavailable(StorageUnavailable.message) from error
 
 
 INCOMING_PREFIX = f"{PRIVATE_PREFIX}incoming/"
@@ -226,20 +247,24 @@ def photo_create_from_incoming(
 
     A refused object is deleted at once; an accepted one moves to the originals prefix.
     """
-    if not incoming_key.startswith(INCOMING_PREFIX) or not default_storage.exists(incoming_key):
+    if not incoming_key.startswith(INCOMING_PREFIX):
         raise UploadRejected("The upload did not arrive. Please try again.")
-    try:
-        size = default_storage.size(incoming_key)
-        if size > settings.PHOTO_MAX_UPLOAD_BYTES:
-            check_image_upload(upload=io.BytesIO(), size=size)  # raises the size message
-        with default_storage.open(incoming_key, "rb") as upload:
-            checked = check_image_upload(upload=upload, size=size)
-    except UploadRejected:
-        object_delete(incoming_key)
-        raise
+    with _storage_errors_as_unavailable():
+        if not default_storage.exists(incoming_key):
+            raise UploadRejected("The upload did not arrive. Please try again.")
+        try:
+            size = default_storage.size(incoming_key)
+            if size > settings.PHOTO_MAX_UPLOAD_BYTES:
+                check_image_upload(upload=io.BytesIO(), size=size)  # raises the size message
+            with default_storage.open(incoming_key, "rb") as upload:
+                checked = check_image_upload(upload=upload, size=size)
+        except UploadRejected:
+            object_delete(incoming_key)
+            raise
     photo = _photo_for(owner, checked, title.strip() or _title_from_filename(filename), caption, alt_text, visibility)
     stored_name = original_key_for(photo=photo, checked=checked)
-    object_copy(incoming_key, stored_name)
+    with _storage_errors_as_unavailable():
+        object_copy(incoming_key, stored_name)
     photo = _photo_record(photo, stored_name)
     transaction.on_commit(lambda: object_delete(incoming_key))
     return photo
@@ -375,9 +400,30 @@ def photo_retry_renditions(*, photo: Photo) -> None:
     transaction.on_commit(lambda: _enqueue_renditions(photo.pk))
 
 
-def photo_requeue_unfinished() -> int:
+def photos_retry_failed(*, hours: int = 24) -> int:
+    """Queue every photo that failed in the last `hours` to render again (the operators' button)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    photo_ids = list(
+        Photo.objects.filter(
+            status=PhotoStatus.FAILED, updated_at__gte=timezone.now() - timedelta(hours=hours)
+        ).values_list("pk", flat=True)
+    )
+    Photo.objects.filter(pk__in=photo_ids).update(status=PhotoStatus.PROCESSING, failure_reason="")
+    for photo_id in photo_ids:
+        _invalidate_on_commit(photo_id)
+        transaction.on_commit(lambda photo_id=photo_id: _enqueue_renditions(photo_id))
+    return len(photo_ids)
+
+
+def photo_requeue_unfinished(*, before: datetime | None = None) -> int:
     """Queue renditions again for photos still processing (after an embedded-mode restart)."""
-    photo_ids = list(Photo.objects.filter(status=PhotoStatus.PROCESSING).values_list("pk", flat=True))
+    photos = Photo.objects.filter(status=PhotoStatus.PROCESSING)
+    if before is not None:
+        photos = photos.filter(updated_at__lt=before)
+    photo_ids = list(photos.values_list("pk", flat=True))
     for photo_id in photo_ids:
         _enqueue_renditions(photo_id)
     return len(photo_ids)

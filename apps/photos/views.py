@@ -87,6 +87,10 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
             )
         except services.UploadRejected as rejection:
             form.add_error("file", str(rejection))
+        except services.StorageUnavailable as outage:
+            if _wants_json(request):
+                return _json_error(str(outage), status=503)
+            return render(request, "photos/upload.html", {"form": form, "error": str(outage)}, status=503)
         else:
             if _wants_json(request):
                 return JsonResponse({"id": photo.pk, "url": reverse("photo_detail", args=[photo.pk])}, status=201)
@@ -162,6 +166,8 @@ def upload_direct_complete(request: HttpRequest) -> HttpResponse:
         )
     except services.UploadRejected as rejection:
         return _json_error(str(rejection))
+    except services.StorageUnavailable as outage:
+        return _json_error(str(outage), status=503)
     return JsonResponse({"id": photo.pk, "url": reverse("photo_detail", args=[photo.pk])}, status=201)
 
 

@@ -299,3 +299,16 @@ def test_making_a_photo_private_puts_its_renditions_behind_signatures_and_back(
     assert sorted(rendition.url for rendition in photo.renditions.all()) == sorted(public_urls)
     assert bucket.keys("private/renditions/") == []
     assert all(requests.get(url, timeout=10).status_code == 200 for url in public_urls)
+
+
+def test_photos_left_processing_by_a_restart_are_queued_again(user, bucket, broker_redis) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stuck = uploaded_photo(owner=user, title="Stuck since yesterday")
+    Photo.objects.filter(pk=stuck.pk).update(updated_at=timezone.now() - timedelta(days=1))
+    uploaded_photo(owner=user, title="Just uploaded, has its own job")
+    assert services.photo_requeue_unfinished(before=timezone.now() - timedelta(minutes=1)) == 1
+    (message,) = broker_redis.hgetall("dramatiq:default.msgs").values()
+    assert f'"args":[{stuck.pk}]' in message.decode()

@@ -246,3 +246,13 @@ def test_static_files_have_hashed_names_and_far_future_headers(client, db) -> No
     served = client.get(stylesheet.group(1))
     assert served.status_code == 200
     assert "immutable" in served["Cache-Control"] and "max-age=315360000" in served["Cache-Control"]
+
+
+def test_upload_while_storage_is_down_gets_a_503_and_records_nothing(logged_in_client, settings) -> None:
+    unreachable = {**settings.STORAGES["default"]}
+    unreachable["OPTIONS"] = {**unreachable["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}
+    settings.STORAGES = {**settings.STORAGES, "default": unreachable}
+    response = upload(logged_in_client, jpeg_bytes(640, 480), "during-outage.jpg")
+    assert response.status_code == 503
+    assert "Photo storage is unavailable right now. Nothing was saved" in response.content.decode()
+    assert Photo.objects.count() == 0

@@ -1,0 +1,87 @@
+"""Photos in the admin: thumbnails, search, filters, and bulk actions through the services."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from apps.photos import services
+from apps.photos.models import Photo, Rendition
+
+
+@admin.register(Photo)
+class PhotoAdmin(admin.ModelAdmin):
+    list_display = ("thumbnail", "title", "owner", "visibility", "status", "created_at")
+    list_filter = ("status", "visibility", "created_at")
+    search_fields = ("title", "caption", "owner__username", "owner__email")
+    list_select_related = ("owner",)
+    readonly_fields = (
+        "thumbnail",
+        "key",
+        "original",
+        "original_format",
+        "original_width",
+        "original_height",
+        "original_bytes",
+        "original_sha256",
+        "camera_facts",
+        "status",
+        "failure_reason",
+        "created_at",
+    )
+    fields = ("thumbnail", "title", "caption", "alt_text", "visibility", "show_camera_facts", *readonly_fields[1:])
+    actions = ["rerender", "delete_with_files"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Photo]:
+        small = Rendition.objects.filter(size=320, format="jpg")
+        return super().get_queryset(request).prefetch_related(Prefetch("renditions", queryset=small))
+
+    @admin.display(description="")
+    def thumbnail(self, photo: Photo) -> str:
+        small = next(iter(photo.renditions.all()), None)
+        if small is None:
+            return format_html('<span style="color:#6b7280">{}</span>', photo.get_status_display())
+        return format_html('<img src="{}" alt="" style="height:48px;border-radius:4px">', small.url)
+
+    def get_actions(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # it would skip the storage cleanup
+        return actions
+
+    @admin.action(description="Render again")
+    def rerender(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
+        photo_ids = list(queryset.values_list("pk", flat=True))
+        for photo_id in photo_ids:
+            services.photo_retry_renditions(photo=Photo.objects.get(pk=photo_id))
+        self.message_user(request, f"Queued {len(photo_ids)} photo(s) to render again.", messages.SUCCESS)
+
+    @admin.action(description="Delete, with their stored files")
+    def delete_with_files(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
+        photo_ids = list(queryset.values_list("pk", flat=True))
+        for photo_id in photo_ids:
+            services.photo_delete(photo_id=photo_id)
+        self.message_user(request, f"Deleted {len(photo_ids)} photo(s); their files are removed by a job.")
+
+    def delete_model(self, request: HttpRequest, obj: Photo) -> None:
+        services.photo_delete(photo_id=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
+        for photo_id in queryset.values_list("pk", flat=True):
+            services.photo_delete(photo_id=photo_id)
+
+    def save_model(self, request: HttpRequest, obj: Photo, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+        if change:  # through the service: visibility changes move files, caches are invalidated
+            services.photo_update(
+                photo=obj,
+                title=obj.title,
+                caption=obj.caption,
+                alt_text=obj.alt_text,
+                visibility=obj.visibility,
+                show_camera_facts=obj.show_camera_facts,
+            )
+        else:
+            super().save_model(request, obj, form, change)

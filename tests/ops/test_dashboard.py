@@ -1,0 +1,105 @@
+"""The operators' dashboard and admin: staff only, figures right on known data."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.ops import selectors
+from apps.photos import services
+from apps.photos.models import Photo, PhotoStatus
+from tests.factories import UserFactory, uploaded_photo
+
+
+def test_non_staff_are_refused(client, user) -> None:
+    client.force_login(user)
+    for url in (reverse("ops_dashboard"), reverse("ops_retry_failed"), reverse("admin:photos_photo_changelist")):
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+    client.logout()
+    assert client.get(reverse("ops_dashboard")).status_code == 302
+
+
+def test_figures_are_right_on_known_data(user, bucket) -> None:
+    now = timezone.now()
+    old_user = UserFactory()
+    type(old_user).objects.filter(pk=old_user.pk).update(date_joined=now - timedelta(days=10))
+    type(user).objects.filter(pk=user.pk).update(date_joined=now - timedelta(days=3))
+    UserFactory()  # joined now
+    photos = [uploaded_photo(owner=user) for _ in range(3)]
+    services.rendition_make_all(photo_id=photos[0].pk)
+    Photo.objects.filter(pk=photos[1].pk).update(created_at=now - timedelta(days=2))
+    services.photo_mark_failed(photo_id=photos[2].pk, reason="broken")
+
+    figures = selectors.business_figures()
+    assert figures["users"] == {"total": 3, "new_24h": 1, "new_7d": 2}
+    assert figures["photos_total"] == 3
+    photo = Photo.objects.get(pk=photos[0].pk)
+    expected_bytes = sum(p.original_bytes for p in Photo.objects.all()) + sum(r.bytes for r in photo.renditions.all())
+    assert figures["storage_bytes"] == expected_bytes
+    per_day = figures["uploads_per_day"]
+    assert (
+        len(per_day) == 30 and per_day[-1].count == 2 and per_day[-3].count == 1 and sum(d.count for d in per_day) == 3
+    )
+    assert figures["failed_24h"] == 1
+
+
+def test_dashboard_shows_health_and_retries_failed_photos(
+    client, db, bucket, broker_redis, django_capture_on_commit_callbacks
+) -> None:
+    operator = UserFactory(is_staff=True)
+    failed = uploaded_photo(owner=operator, title="Broken one")
+    services.photo_mark_failed(photo_id=failed.pk, reason="broken")
+    client.force_login(operator)
+    page = client.get(reverse("ops_dashboard")).content.decode()
+    for expected in (
+        "Failed renditions, 24 h",
+        "Retry all",
+        "<svg",
+        "database",
+        "storage",
+        "broker",
+        "Uploads per day",
+    ):
+        assert expected in page, expected
+    partial = client.get(reverse("ops_dashboard") + "?partial=1").content.decode()
+    assert "<html" not in partial and "Uploads per day" in partial
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("ops_retry_failed"))
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    assert failed.status == PhotoStatus.PROCESSING
+    (message,) = broker_redis.hgetall("dramatiq:default.msgs").values()
+    assert f'"args":[{failed.pk}]' in message.decode()
+
+
+def test_admin_photo_list_shows_thumbnails_with_bounded_queries(
+    client, db, bucket, django_assert_max_num_queries
+) -> None:
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(operator)
+    for count in (1, 4):
+        while Photo.objects.count() < count:
+            photo = uploaded_photo(owner=operator)
+            services.rendition_make_all(photo_id=photo.pk)
+        with django_assert_max_num_queries(12):
+            page = client.get(reverse("admin:photos_photo_changelist")).content.decode()
+        assert page.count('style="height:48px') == count
+
+
+def test_admin_delete_removes_the_files_by_job(
+    client, db, bucket, broker_redis, django_capture_on_commit_callbacks
+) -> None:
+    operator = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(operator)
+    photo = uploaded_photo(owner=operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:photos_photo_changelist"), {"action": "delete_with_files", "_selected_action": [photo.pk]}
+        )
+    assert not Photo.objects.filter(pk=photo.pk).exists()
+    (message,) = broker_redis.hgetall("dramatiq:default.msgs").values()
+    assert '"actor_name":"delete_stored_files"' in message.decode() and photo.original.name in message.decode()
