@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "apps.accounts",
     "apps.photos",
+    "apps.moderation",
     "apps.ops",
 ]
 

@@ -11,6 +11,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.moderation.models import Report, ReportStatus
 from apps.photos.models import Photo, PhotoStatus, Rendition
 
 
@@ -52,6 +53,7 @@ def business_figures() -> dict[str, Any]:
         "storage_bytes": (photos["original_bytes"] or 0) + rendition_bytes,
         "uploads_per_day": uploads_per_day(),
         "failed_24h": Photo.objects.filter(status=PhotoStatus.FAILED, updated_at__gte=now - timedelta(days=1)).count(),
+        "open_reports": Report.objects.filter(status=ReportStatus.OPEN).count(),
     }
 
 

@@ -14,7 +14,7 @@ from apps.photos.models import Photo, Rendition
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
     list_display = ("thumbnail", "title", "owner", "visibility", "status", "created_at")
-    list_filter = ("status", "visibility", "created_at")
+    list_filter = ("status", "visibility", ("hidden_at", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("title", "caption", "owner__username", "owner__email")
     list_select_related = ("owner",)
     readonly_fields = (
@@ -32,7 +32,7 @@ class PhotoAdmin(admin.ModelAdmin):
         "created_at",
     )
     fields = ("thumbnail", "title", "caption", "alt_text", "visibility", "show_camera_facts", *readonly_fields[1:])
-    actions = ["rerender", "delete_with_files"]
+    actions = ["rerender", "hide", "unhide", "delete_with_files"]
     date_hierarchy = "created_at"
     list_per_page = 50
 
@@ -58,6 +58,18 @@ class PhotoAdmin(admin.ModelAdmin):
         for photo_id in photo_ids:
             services.photo_retry_renditions(photo=Photo.objects.get(pk=photo_id))
         self.message_user(request, f"Queued {len(photo_ids)} photo(s) to render again.", messages.SUCCESS)
+
+    @admin.action(description="Hide from everyone but the owner")
+    def hide(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
+        for photo in queryset.filter(hidden_at__isnull=True):
+            services.photo_hide(photo=photo, moderator=request.user, reason="Hidden by a moderator")  # type: ignore[arg-type]
+        self.message_user(request, "Hidden.")
+
+    @admin.action(description="Unhide")
+    def unhide(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
+        for photo in queryset.filter(hidden_at__isnull=False):
+            services.photo_unhide(photo=photo)
+        self.message_user(request, "Visible again.")
 
     @admin.action(description="Delete, with their stored files")
     def delete_with_files(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:

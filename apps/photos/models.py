@@ -43,6 +43,13 @@ class Photo(models.Model):
     camera_facts = models.JSONField(default=dict, blank=True)
     show_camera_facts = models.BooleanField(default=True)
 
+    # Set by a moderator: the photo disappears for everyone but its owner (and staff).
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    hidden_reason = models.CharField(max_length=200, blank=True)
+
     status = models.CharField(max_length=12, choices=PhotoStatus.choices, default=PhotoStatus.PROCESSING)
     failure_reason = models.CharField(max_length=500, blank=True)
     placeholder_color = models.CharField(max_length=7, blank=True)  # "#rrggbb"

@@ -44,7 +44,7 @@ def photo_list_home(*, limit: int = HOME_PAGE_SIZE) -> list[Photo]:
     """
 
     def newest() -> list[Photo]:
-        photos = Photo.objects.filter(visibility=Visibility.PUBLIC, status=PhotoStatus.READY)
+        photos = Photo.objects.filter(visibility=Visibility.PUBLIC, status=PhotoStatus.READY, hidden_at__isnull=True)
         return list(_with_card_data(photos).order_by("-created_at", "-id")[:limit])
 
     return cache.get_or_compute(home_grid_key(), newest, ttl=HOME_GRID_TTL, stale_ttl=HOME_GRID_STALE_TTL)
@@ -74,6 +74,8 @@ def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser) -> Phot
     if photo.visibility == Visibility.PRIVATE and not is_owner:
         raise Http404("No such photo.")
     if photo.status != PhotoStatus.READY and not is_owner:
+        raise Http404("No such photo.")
+    if photo.hidden_at is not None and not (is_owner or viewer.is_staff):
         raise Http404("No such photo.")
     return photo
 

@@ -357,6 +357,25 @@ def _extension(name: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
+def photo_hide(*, photo: Photo, moderator: User, reason: str) -> None:
+    """A moderator takes a photo out of every page and listing; its owner still sees it, with the reason."""
+    from django.utils import timezone
+
+    photo.hidden_at = timezone.now()
+    photo.hidden_by = moderator
+    photo.hidden_reason = reason[:200]
+    photo.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "updated_at"])
+    _invalidate_on_commit(photo.pk)
+
+
+def photo_unhide(*, photo: Photo) -> None:
+    photo.hidden_at = None
+    photo.hidden_by = None
+    photo.hidden_reason = ""
+    photo.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "updated_at"])
+    _invalidate_on_commit(photo.pk)
+
+
 def photo_delete(*, photo_id: int) -> None:
     """Delete the row now (it vanishes from every page at once); a job removes the objects."""
     with transaction.atomic():

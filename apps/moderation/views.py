@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from apps.moderation import services
+from apps.moderation.models import ReportReason
+from apps.photos import selectors
+
+
+class ReportForm(forms.Form):
+    reason = forms.ChoiceField(choices=ReportReason.choices, widget=forms.RadioSelect)
+    details = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Anything that helps the moderators decide.",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_photo(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.report_create(reporter=request.user, photo=photo, **form.cleaned_data)  # type: ignore[arg-type]
+        except services.ReportRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, "Thank you. The moderators will look at this photo.")
+            return redirect("photo_detail", photo_id=photo.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "moderation/report.html", {"form": form, "photo": photo}, status=status)
