@@ -117,6 +117,7 @@ class WorkerHeartbeat(Middleware):
 
         key = f"{broker.namespace}:{WORKER_KEY}:{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
+        self._key, self._client = key, client
 
         def beat() -> None:
             while not self._stop.is_set():
@@ -125,7 +126,6 @@ class WorkerHeartbeat(Middleware):
                 except Exception:  # Redis away for a moment: the next beat tries again
                     logger.warning("worker heartbeat could not be written", exc_info=True)
                 self._stop.wait(WORKER_HEARTBEAT_SECONDS)
-            client.delete(key)
 
         threading.Thread(target=beat, name="photosite-worker-heartbeat", daemon=True).start()
 
@@ -133,6 +133,10 @@ class WorkerHeartbeat(Middleware):
         stop = getattr(self, "_stop", None)
         if stop is not None:
             stop.set()
+            try:  # leave the count now rather than when the key expires
+                self._client.delete(self._key)
+            except Exception:
+                logger.warning("worker heartbeat key could not be removed", exc_info=True)
 
 
 def queue_stats() -> dict[str, Any]:
