@@ -59,3 +59,18 @@ def test_readyz_reuses_its_result_for_a_second(client, db, settings, django_asse
     client.get("/readyz")
     with django_assert_num_queries(0):  # a balancer polling every second costs no extra checks
         assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_is_503_when_the_primary_is_unreachable(site_server_factory) -> None:
+    """A web process whose database is gone: alive for /healthz, unready for the balancer."""
+    import requests
+
+    server = site_server_factory(DATABASE_URL="postgres://postgres@127.0.0.1:9/photosite")
+    assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
+    response = requests.get(server.url + "/readyz", timeout=30)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert body["checks"]["database"]["state"] == "down" and body["checks"]["database"]["required"]
+    assert "OperationalError" in body["checks"]["database"]["error"]
+    assert body["checks"]["storage"]["state"] == "up"
