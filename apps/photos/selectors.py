@@ -108,3 +108,18 @@ def photo_ids_needing_renditions(*, include_failed: bool = False) -> list[int]:
         ):
             needing.append(photo.pk)
     return needing
+
+
+PROFILE_PAGE_SIZE = 60
+
+
+def profile_grid_key(*, owner_id: int) -> str:
+    return f"photos:profile:{owner_id}:html:v{cache.version_get('photos')}"
+
+
+def photo_list_for_profile(*, owner: User, viewer: User | AnonymousUser, limit: int = PROFILE_PAGE_SIZE) -> list[Photo]:
+    """A person's photos, newest first: everything ready for its owner, public and visible ones for others."""
+    photos = Photo.objects.filter(owner=owner, status=PhotoStatus.READY)
+    if not (viewer.is_authenticated and viewer.pk == owner.pk):
+        photos = photos.filter(visibility=Visibility.PUBLIC, hidden_at__isnull=True)
+    return list(_with_card_data(photos).order_by("-created_at", "-id")[:limit])
