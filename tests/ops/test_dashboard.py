@@ -103,3 +103,26 @@ def test_admin_delete_removes_the_files_by_job(
     assert not Photo.objects.filter(pk=photo.pk).exists()
     (message,) = broker_redis.hgetall("dramatiq:default.msgs").values()
     assert '"actor_name":"delete_stored_files"' in message.decode() and photo.original.name in message.decode()
+
+
+def test_dashboard_and_report_page_queries_do_not_grow(client, db, bucket) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from photosite.health import readiness_forget
+
+    operator, owner, reporter = UserFactory(is_staff=True), UserFactory(), UserFactory()
+    counts = []
+    for photos in (1, 5):
+        while Photo.objects.count() < photos:
+            services.rendition_make_all(photo_id=uploaded_photo(owner=owner).pk)
+        client.force_login(operator)
+        readiness_forget()
+        with CaptureQueriesContext(connection) as dashboard:
+            client.get(reverse("ops_dashboard"))
+        client.force_login(reporter)
+        with CaptureQueriesContext(connection) as report_page:
+            client.get(reverse("photo_report", args=[Photo.objects.first().pk]))
+        counts.append((len(dashboard.captured_queries), len(report_page.captured_queries)))
+    assert counts[0] == counts[1], counts
+    assert counts[0][0] <= 12  # session, user, 6 figures, readiness SELECT 1
