@@ -1,5 +1,7 @@
 """Error pages in the site's layout, with a message a person can act on."""
 
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -26,3 +28,17 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
     body = loader.get_template("500.html").render()
     return HttpResponse(body, status=500)
+
+
+class RejectMalformedRequests:
+    """Early in MIDDLEWARE: a Content-Length that is not a number gets a 400 here, because
+    code after this (django-prometheus, our upload view) reads it with int()."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit():
+            return HttpResponse("Malformed Content-Length header.\n", status=400, content_type="text/plain")
+        return self.get_response(request)

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "photosite.errors.RejectMalformedRequests",
     "photosite.requestlog.RequestIdMiddleware",
     "photosite.db.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",

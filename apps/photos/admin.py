@@ -54,10 +54,10 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.action(description="Render again")
     def rerender(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
-        photo_ids = list(queryset.values_list("pk", flat=True))
-        for photo_id in photo_ids:
-            services.photo_retry_renditions(photo=Photo.objects.get(pk=photo_id))
-        self.message_user(request, f"Queued {len(photo_ids)} photo(s) to render again.", messages.SUCCESS)
+        photos = list(queryset)
+        for photo in photos:
+            services.photo_retry_renditions(photo=photo)
+        self.message_user(request, f"Queued {len(photos)} photo(s) to render again.", messages.SUCCESS)
 
     @admin.action(description="Hide from everyone but the owner")
     def hide(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:

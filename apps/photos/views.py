@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import mimetypes
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -33,7 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
     # The grid shows public photos only and nothing about the viewer, so its HTML is
     # cached once for everyone; rendering 48 cards costs more than fetching them.
     grid = cache.get_or_compute(
-        selectors.home_grid_key("html"),
+        selectors.home_grid_key(),
         lambda: render_to_string("photos/_grid.html", {"photos": selectors.photo_list_home()}),
         ttl=selectors.HOME_GRID_TTL,
         stale_ttl=selectors.HOME_GRID_STALE_TTL,
@@ -60,6 +61,12 @@ def _json_error(message: str, status: int = 400, **fields: object) -> JsonRespon
     return JsonResponse({"error": message, **fields}, status=status)
 
 
+def _json_form_errors(form: forms.Form) -> JsonResponse:
+    """A 400 naming the first problem, with every field's errors for the script."""
+    first_error = next(iter(form.errors.values()))[0]
+    return _json_error(str(first_error), fields=form.errors.get_json_data())
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def photo_upload(request: HttpRequest) -> HttpResponse:
@@ -67,7 +74,7 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
     and without JavaScript the form below posts here, one file at a time."""
     if request.method == "GET":
         return render(request, "photos/upload.html", {"form": PhotoUploadForm()})
-    declared_length = int(request.META.get("CONTENT_LENGTH") or 0)
+    declared_length = int(request.META.get("CONTENT_LENGTH") or 0)  # well-formed: see photosite.errors
     if declared_length > settings.PHOTO_MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD_BYTES:
         # Refuse before Django reads (and spools to disk) a body we would reject anyway.
         error = f"The file is too big; the limit is {filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)}."
@@ -97,8 +104,7 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Uploaded. Your photo will appear once it is processed.")
             return redirect("photo_detail", photo_id=photo.pk)
     if _wants_json(request):
-        first_error = next(iter(form.errors.values()))[0]
-        return _json_error(str(first_error), fields=form.errors.get_json_data())
+        return _json_form_errors(form)
     return render(request, "photos/upload.html", {"form": form}, status=400)
 
 
@@ -155,8 +161,7 @@ def upload_direct_complete(request: HttpRequest) -> HttpResponse:
         return _json_error("This upload has expired or is not yours. Please upload the file again.", status=403)
     details = PhotoDetailsForm(body)
     if not details.is_valid():
-        first_error = next(iter(details.errors.values()))[0]
-        return _json_error(str(first_error), fields=details.errors.get_json_data())
+        return _json_form_errors(details)
     try:
         photo = services.photo_create_from_incoming(
             owner=request.user,  # type: ignore[arg-type]
@@ -224,7 +229,11 @@ def local_media(request: HttpRequest, name: str) -> HttpResponse:
     viewable = selectors.photo_get_for_viewer(photo_id=photo.pk, viewer=request.user)
     if rendition is None and viewable.owner_id != request.user.pk:
         raise Http404("No such file.")  # originals are for their owner only
-    response = FileResponse(default_storage.open(name, "rb"), content_type=mimetypes.guess_type(name)[0])
+    try:
+        handle = default_storage.open(name, "rb")
+    except FileNotFoundError:
+        raise Http404("No such file.") from None  # a row whose file is gone: storage_sweep reports it
+    response = FileResponse(handle, content_type=mimetypes.guess_type(name)[0])
     if name.startswith(PUBLIC_PREFIX):
         response["Cache-Control"] = IMMUTABLE
     else:

@@ -256,3 +256,13 @@ def test_upload_while_storage_is_down_gets_a_503_and_records_nothing(logged_in_c
     assert response.status_code == 503
     assert "Photo storage is unavailable right now. Nothing was saved" in response.content.decode()
     assert Photo.objects.count() == 0
+
+
+def test_a_malformed_content_length_is_a_client_error_not_a_500(logged_in_client, bucket) -> None:
+    response = logged_in_client.post(
+        reverse("photo_upload"),
+        {"file": SimpleUploadedFile("a.jpg", jpeg_bytes(320, 240)), "visibility": "public"},
+        CONTENT_LENGTH="twelve",
+    )
+    assert 400 <= response.status_code < 500
+    assert Photo.objects.count() == 0
