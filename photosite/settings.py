@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "apps.accounts",
     "apps.photos",
+    "apps.social",
+    "apps.albums",
     "apps.moderation",
     "apps.ops",
 ]
@@ -206,6 +208,8 @@ SERVE_LOCAL_MEDIA = S3_SETTINGS is None
 # --- Photos ---------------------------------------------------------------------
 PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=30 * 1024 * 1024)
 PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=50_000_000)
+# Photos per grid page (each next page is fetched by cursor, never OFFSET).
+PHOTOS_PAGE_SIZE = env.int("PHOTOS_PAGE_SIZE", default=48)
 # Uploaded files above this size spool to a temp file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
@@ -226,6 +230,14 @@ METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Auth -----------------------------------------------------------------------
+# The test suite only: hashes test passwords in microseconds instead of PBKDF2's
+# quarter second; PBKDF2 stays listed, so real hashes still verify.
+if env.bool("TESTS_FAST_PASSWORD_HASHER", default=False):
+    PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -43,6 +43,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     os.environ.setdefault("BROKER_URL", "redis://127.0.0.1:6379/15")
     os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
+    os.environ.setdefault("TESTS_FAST_PASSWORD_HASHER", "true")
     os.environ.setdefault("STATIC_ROOT", str(Path(__file__).resolve().parent.parent / "var" / "static"))
     if "S3_BUCKET" not in os.environ:
         from photosite.localservices import seaweedfs
