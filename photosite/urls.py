@@ -11,6 +11,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("", include("apps.moderation.urls")),
+    path("", include("apps.social.urls")),
+    path("", include("apps.albums.urls")),
     path("", include("apps.photos.urls")),
 ]
 

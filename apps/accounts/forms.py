@@ -1,4 +1,7 @@
+from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
+from django.template.defaultfilters import filesizeformat
 
 from apps.accounts.models import User
 
@@ -7,3 +10,23 @@ class SignupForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username", "email", "display_name")
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(max_length=80, required=False, help_text="Shown instead of your user name.")
+    bio = forms.CharField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    avatar = forms.FileField(
+        required=False,
+        label="Profile picture",
+        help_text="A square crop of it is shown.",
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/avif,image/gif"}),
+    )
+    remove_avatar = forms.BooleanField(required=False, label="Remove my profile picture")
+
+    def clean_avatar(self):  # type: ignore[no-untyped-def]
+        upload = self.cleaned_data.get("avatar")
+        if upload and upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"The file is too big; the limit is {filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)}."
+            )
+        return upload

@@ -1,14 +1,14 @@
+from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
 
-from apps.accounts.forms import SignupForm
+from apps.accounts import services
+from apps.accounts.forms import ProfileForm, SignupForm
 from apps.accounts.models import User
 from apps.photos import selectors as photo_selectors
-from photosite import cache
 
 
 @require_http_methods(["GET", "POST"])
@@ -27,19 +27,44 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def profile(request: HttpRequest, username: str) -> HttpResponse:
-    """A person's page. Visitors share one cached grid (public photos only); the owner's is never cached."""
+    """A person's page: their picture, counts, albums and photo grid (cached for visitors)."""
+    from apps.albums.selectors import album_list_for_owner
+    from apps.photos.views import listing_response
+    from apps.social.selectors import user_is_followed_by
+
     person = get_object_or_404(User, username=username, is_active=True)
     is_owner = request.user.is_authenticated and request.user.pk == person.pk
+    listing = photo_selectors.listing_user(owner=person, viewer=request.user)
+    context = {
+        "person": person,
+        "is_owner": is_owner,
+        "following": not is_owner and user_is_followed_by(person=person, viewer=request.user),
+        "albums": album_list_for_owner(owner=person, viewer=request.user),
+        "photo_count": photo_selectors.photo_count_for_profile(owner=person, viewer=request.user),
+    }
+    return listing_response(request, listing, template="accounts/profile.html", context=context)
 
-    def grid() -> str:
-        photos = photo_selectors.photo_list_for_profile(owner=person, viewer=request.user)
-        return render_to_string("photos/_grid.html", {"photos": photos})
 
-    html = (
-        grid()
-        if is_owner
-        else cache.get_or_compute(
-            photo_selectors.profile_grid_key(owner_id=person.pk), grid, ttl=photo_selectors.HOME_GRID_TTL
-        )
-    )
-    return render(request, "accounts/profile.html", {"person": person, "grid": mark_safe(html), "is_owner": is_owner})  # noqa: S308
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request: HttpRequest) -> HttpResponse:
+    from apps.photos.services import StorageUnavailable, UploadRejected
+
+    user: User = request.user  # type: ignore[assignment]
+    initial = {"display_name": user.display_name, "bio": user.bio}
+    form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.profile_update(user=user, **form.cleaned_data)
+            except UploadRejected as rejection:
+                form.add_error("avatar", str(rejection))
+            except StorageUnavailable as outage:
+                form.add_error(None, str(outage))
+                status = 503
+            else:
+                messages.success(request, "Profile saved.")
+                return redirect("profile", username=user.username)
+    return render(request, "accounts/profile_edit.html", {"form": form}, status=status)

@@ -1,4 +1,4 @@
-"""The report queue: open reports first, resolve (hide the photo) or dismiss, recording who and when."""
+"""The report queue: open reports first, resolve (hide the photo or comment) or dismiss, recording who and when."""
 
 from __future__ import annotations
 
@@ -13,11 +13,30 @@ from apps.moderation.models import Report, ReportStatus
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "reason", "photo_link", "reporter", "status", "handled_by", "handled_at")
+    list_display = (
+        "created_at",
+        "reason",
+        "photo_link",
+        "comment_text",
+        "reporter",
+        "status",
+        "handled_by",
+        "handled_at",
+    )
     list_filter = ("status", "reason")
     search_fields = ("photo__title", "reporter__username", "details")
-    list_select_related = ("photo", "reporter", "handled_by")
-    readonly_fields = ("reporter", "photo", "reason", "details", "created_at", "status", "handled_by", "handled_at")
+    list_select_related = ("photo", "comment", "reporter", "handled_by")
+    readonly_fields = (
+        "reporter",
+        "photo",
+        "comment",
+        "reason",
+        "details",
+        "created_at",
+        "status",
+        "handled_by",
+        "handled_at",
+    )
     actions = ["resolve_and_hide", "dismiss"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
@@ -28,11 +47,15 @@ class ReportAdmin(admin.ModelAdmin):
     def photo_link(self, report: Report) -> str:
         return format_html('<a href="/photos/{}/">{}</a>', report.photo_id, report.photo.title)
 
-    @admin.action(description="Resolve: hide the photo")
+    @admin.display(description="comment")
+    def comment_text(self, report: Report) -> str:
+        return report.comment.body[:80] if report.comment else "—"
+
+    @admin.action(description="Resolve: hide the photo or comment")
     def resolve_and_hide(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         for report in queryset.filter(status=ReportStatus.OPEN).select_related("photo"):
             services.report_resolve(report=report, moderator=request.user)  # type: ignore[arg-type]
-        self.message_user(request, "Resolved; the reported photos are hidden.")
+        self.message_user(request, "Resolved; the reported photos and comments are hidden.")
 
     @admin.action(description="Dismiss")
     def dismiss(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:

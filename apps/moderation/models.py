@@ -24,6 +24,10 @@ class ReportStatus(models.TextChoices):
 class Report(models.Model):
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_filed")
     photo = models.ForeignKey("photos.Photo", on_delete=models.CASCADE, related_name="reports")
+    # Set when the report is about a comment (photo is then the photo it was posted on).
+    comment = models.ForeignKey(
+        "social.Comment", on_delete=models.CASCADE, null=True, blank=True, related_name="reports"
+    )
     reason = models.CharField(max_length=20, choices=ReportReason.choices)
     details = models.TextField(max_length=2000, blank=True)
     status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.OPEN)
@@ -38,10 +42,19 @@ class Report(models.Model):
         constraints = [
             # One open report per person and photo: a second click should not double the queue.
             models.UniqueConstraint(
-                fields=["reporter", "photo"], condition=models.Q(status="open"), name="one_open_report_per_person"
-            )
+                fields=["reporter", "photo"],
+                condition=models.Q(status="open", comment__isnull=True),
+                name="one_open_report_per_person",
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "comment"],
+                condition=models.Q(status="open", comment__isnull=False),
+                name="one_open_comment_report_per_person",
+            ),
         ]
         indexes = [models.Index(fields=["status", "-created_at"], name="report_queue_idx")]
 
     def __str__(self) -> str:
+        if self.comment_id:
+            return f"{self.get_reason_display()} on comment {self.comment_id}"
         return f"{self.get_reason_display()} on photo {self.photo_id}"

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from apps.moderation import services
 from apps.moderation.models import ReportReason
 from apps.photos import selectors
+from apps.social.selectors import comment_get_for_viewer
 
 
 class ReportForm(forms.Form):
@@ -37,3 +38,21 @@ def report_photo(request: HttpRequest, photo_id: int) -> HttpResponse:
             return redirect("photo_detail", photo_id=photo.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "moderation/report.html", {"form": form, "photo": photo}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_comment(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = comment_get_for_viewer(comment_id=comment_id, viewer=request.user)
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.report_create(reporter=request.user, photo=comment.photo, comment=comment, **form.cleaned_data)  # type: ignore[arg-type]
+        except services.ReportRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, "Thank you. The moderators will look at this comment.")
+            return redirect("photo_detail", photo_id=comment.photo_id)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "photo": comment.photo, "comment": comment}
+    return render(request, "moderation/report.html", context, status=status)

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from apps.photos import services
-from apps.photos.models import Photo, Rendition
+from apps.photos.models import Photo, Rendition, Tag
+
+
+def small_thumbnail(photo: Photo) -> str:
+    """A 48 px preview from the prefetched renditions (the smallest JPEG), or the photo's status."""
+    jpegs = sorted((r for r in photo.renditions.all() if r.format == "jpg"), key=lambda r: r.size)
+    if not jpegs:
+        return format_html('<span style="color:#6b7280">{}</span>', photo.get_status_display())
+    return format_html('<img src="{}" alt="" style="height:48px;border-radius:4px">', jpegs[0].url)
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ("name", "photo_count")
+    search_fields = ("name",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tag]:
+        return super().get_queryset(request).annotate(photo_count=Count("photos"))
+
+    @admin.display(description="photos", ordering="photo_count")
+    def photo_count(self, tag: Tag) -> int:
+        return tag.photo_count  # type: ignore[attr-defined]
 
 
 @admin.register(Photo)
@@ -42,10 +63,7 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="")
     def thumbnail(self, photo: Photo) -> str:
-        small = next(iter(photo.renditions.all()), None)
-        if small is None:
-            return format_html('<span style="color:#6b7280">{}</span>', photo.get_status_display())
-        return format_html('<img src="{}" alt="" style="height:48px;border-radius:4px">', small.url)
+        return small_thumbnail(photo)
 
     def get_actions(self, request: HttpRequest):  # type: ignore[no-untyped-def]
         actions = super().get_actions(request)
@@ -94,6 +112,6 @@ class PhotoAdmin(admin.ModelAdmin):
                 alt_text=obj.alt_text,
                 visibility=obj.visibility,
                 show_camera_facts=obj.show_camera_facts,
-            )
+            )  # tags are left as they are: the admin form does not show them
         else:
             super().save_model(request, obj, form, change)

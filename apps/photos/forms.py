@@ -3,6 +3,26 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from apps.photos.models import Photo, Visibility
+from apps.photos.services import TagsRejected, tags_parse
+
+
+class TagsField(forms.CharField):
+    """Tags typed as words separated by spaces or commas; cleans to a list of tag names."""
+
+    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 1000)
+        kwargs.setdefault("help_text", "Words separated by spaces or commas, e.g. “sunset beach”.")
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):  # type: ignore[no-untyped-def]
+        return " ".join(value) if isinstance(value, list | tuple) else value
+
+    def clean(self, value):  # type: ignore[no-untyped-def]
+        try:
+            return tags_parse(super().clean(value) or "")
+        except TagsRejected as rejection:
+            raise forms.ValidationError(str(rejection)) from None
 
 
 class PhotoDetailsForm(forms.Form):
@@ -16,11 +36,12 @@ class PhotoDetailsForm(forms.Form):
         label="Alt text",
         help_text="Describe the photo for people who cannot see it.",
     )
+    tags = TagsField()
     visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PUBLIC)
 
 
 class PhotoUploadForm(PhotoDetailsForm):
-    field_order = ["file", "title", "caption", "alt_text", "visibility"]
+    field_order = ["file", "title", "caption", "alt_text", "tags", "visibility"]
     file = forms.FileField(
         label="Photo",
         widget=forms.ClearableFileInput(
@@ -41,8 +62,16 @@ class PhotoUploadForm(PhotoDetailsForm):
 
 
 class PhotoEditForm(forms.ModelForm):
+    tags = TagsField()
+    field_order = ["title", "caption", "alt_text", "tags", "visibility", "show_camera_facts"]
+
     class Meta:
         model = Photo
         fields = ("title", "caption", "alt_text", "visibility", "show_camera_facts")
         labels = {"show_camera_facts": "Show camera and exposure details"}
         widgets = {"caption": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["tags"] = [tag.name for tag in self.instance.tags.all()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 from photosite.storage import media_url
@@ -20,6 +21,18 @@ class PhotoStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
     READY = "ready", "Ready"
     FAILED = "failed", "Failed"
+
+
+class Tag(models.Model):
+    """A lowercase word people file photos under; a tag page lists its public photos."""
+
+    name = models.CharField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Photo(models.Model):
@@ -53,6 +66,15 @@ class Photo(models.Model):
     status = models.CharField(max_length=12, choices=PhotoStatus.choices, default=PhotoStatus.PROCESSING)
     failure_reason = models.CharField(max_length=500, blank=True)
     placeholder_color = models.CharField(max_length=7, blank=True)  # "#rrggbb"
+
+    tags = models.ManyToManyField(Tag, blank=True, related_name="photos")
+    # Kept by the social services with F() under the like/comment row's own write, so
+    # concurrent likes never lose a count; pages read these instead of counting rows.
+    like_count = models.PositiveIntegerField(default=0)
+    comment_count = models.PositiveIntegerField(default=0)
+    # Title, tags, owner's names and caption, weighted A/B/B/C; kept by photo_search_index_update.
+    # PostgreSQL only (GIN index in the migration); embedded mode searches with LIKE instead.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.photos.models import Photo, PhotoStatus, Rendition, Visibility
+from apps.photos.models import Photo, PhotoStatus, Rendition, Tag, Visibility
 from photosite import cache
+from photosite.pagination import Page, after_filter, keyset_page, reversed_ordering
 
-HOME_PAGE_SIZE = 48
-HOME_GRID_TTL = 30  # seconds; writes bump the version, so this only bounds a stale refill
-HOME_GRID_STALE_TTL = 300
+if TYPE_CHECKING:
+    from apps.albums.models import Album
+
+SEARCH_CONFIG = "english"  # stemming: "mountains" finds "mountain"; names are stemmed alike on both sides
+
+GRID_TTL = 30  # seconds; writes bump the version, so this only bounds a stale refill
+GRID_STALE_TTL = 300
 PHOTO_CARD_TTL = 300
+POPULAR_DAYS = 7
 
 
-def home_grid_key() -> str:
-    """The home grid's rendered HTML: the same for every viewer, since it shows public photos only."""
-    return f"photos:home:html:v{cache.version_get('photos')}"
+def grid_key(*, listing: str) -> str:
+    """A listing's first page as HTML: the same for every viewer, so cached once for all of them.
+
+    Only listings that show public photos alone are cached this way (see Listing.shared).
+    """
+    return f"photos:grid:{listing}:html:v{cache.version_get('photos')}"
 
 
 def photo_card_key(photo_id: int) -> str:
@@ -31,19 +50,241 @@ def photo_cache_invalidate(*, photo_id: int) -> None:
     cache.version_bump("photos")
 
 
+def photo_card_forget(*, photo_id: int) -> None:
+    """Forget the photo page's cached card only (its counts changed; no grid shows them)."""
+    cache.delete(photo_card_key(photo_id))
+
+
 def _with_card_data(photos: QuerySet[Photo]) -> QuerySet[Photo]:
     return photos.select_related("owner").prefetch_related(
         Prefetch("renditions", queryset=Rendition.objects.order_by("size"))
     )
 
 
-def photo_list_home(*, limit: int = HOME_PAGE_SIZE) -> list[Photo]:
-    """Newest public photos whose renditions exist (what everyone sees on the home page).
+def _with_page_extras(photos: QuerySet[Photo]) -> QuerySet[Photo]:
+    """What the photo page shows besides the image: its tags and the albums it is in.
 
-    Not cached here: the home view caches the grid's HTML, which is the expensive part.
+    Part of the cached card, so album and tag changes forget the card (photo_card_forget).
     """
-    photos = Photo.objects.filter(visibility=Visibility.PUBLIC, status=PhotoStatus.READY, hidden_at__isnull=True)
-    return list(_with_card_data(photos).order_by("-created_at", "-id")[:limit])
+    from apps.albums.models import AlbumEntry
+
+    return photos.prefetch_related(
+        "tags", Prefetch("album_entries", queryset=AlbumEntry.objects.select_related("album").order_by("album__title"))
+    )
+
+
+def _public(photos: QuerySet[Photo]) -> QuerySet[Photo]:
+    """What anyone may see in a listing: public, ready, not hidden by a moderator."""
+    return photos.filter(visibility=Visibility.PUBLIC, status=PhotoStatus.READY, hidden_at__isnull=True)
+
+
+def _owned_for_viewer(photos: QuerySet[Photo], *, owner_id: int, viewer: User | AnonymousUser) -> QuerySet[Photo]:
+    """One person's photos: all their ready ones for themselves, the public ones for everyone else."""
+    photos = photos.filter(owner_id=owner_id)
+    if viewer.is_authenticated and viewer.pk == owner_id:
+        return photos.filter(status=PhotoStatus.READY)
+    return _public(photos)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A named, ordered list of photos as one viewer may see it.
+
+    Grids page through it, and the photo page steps to the previous and next photo in
+    it (`?from=<name>`), so both always agree on what is in it and in what order.
+    """
+
+    name: str  # "recent", "popular", "feed", "tag:<name>", "user:<username>", "album:<id>", "search:<q>"
+    title: str
+    queryset: QuerySet[Photo]
+    ordering: tuple[str, ...]  # ends in a unique field, so keyset pagination is exact
+    url: str
+    empty: str
+    shared: bool = False  # public photos only, nothing about the viewer: one cached first page for all
+
+    def page(self, *, cursor: str | None, limit: int | None = None) -> Page[Photo]:
+        limit = limit or settings.PHOTOS_PAGE_SIZE
+        return keyset_page(_with_card_data(self.queryset), ordering=self.ordering, cursor=cursor, limit=limit)
+
+    def neighbours(self, photo: Photo) -> tuple[int | None, int | None]:
+        """The ids before and after `photo` in this listing, or None at either end (or if it is not in it)."""
+        fields = [order.lstrip("-") for order in self.ordering]
+        if all(hasattr(photo, field) for field in fields):
+            values = [getattr(photo, field) for field in fields]  # ordered by the photo's own columns
+        else:  # by an annotation (likes this week, album position): ask the listing itself
+            row = self.queryset.filter(pk=photo.pk).values_list(*fields).first()
+            if row is None:
+                return None, None
+            values = list(row)
+        ids = self.queryset.values_list("pk", flat=True)
+        previous = ids.filter(after_filter(self.ordering, values, reverse=True))
+        following = ids.filter(after_filter(self.ordering, values))
+        return (
+            previous.order_by(*reversed_ordering(self.ordering)).first(),
+            following.order_by(*self.ordering).first(),
+        )
+
+
+RECENT = ("-created_at", "-id")
+
+
+def listing_recent() -> Listing:
+    return Listing(
+        name="recent",
+        title="Latest photos",
+        queryset=_public(Photo.objects.all()),
+        ordering=RECENT,
+        url=reverse("home"),
+        empty="No photos yet.",
+        shared=True,
+    )
+
+
+def listing_popular(*, now: datetime | None = None) -> Listing:
+    """Public photos by likes in the last seven days; the window starts on the hour so cursors stay valid."""
+    since = (now or timezone.now()).replace(minute=0, second=0, microsecond=0) - timedelta(days=POPULAR_DAYS)
+    photos = _public(Photo.objects.all()).annotate(recent_likes=Count("likes", filter=Q(likes__created_at__gte=since)))
+    return Listing(
+        name="popular",
+        title="Popular this week",
+        queryset=photos.filter(recent_likes__gt=0),
+        ordering=("-recent_likes", "-id"),
+        url=reverse("explore"),
+        empty="Nothing has been liked this week yet.",
+        shared=True,
+    )
+
+
+def listing_feed(*, viewer: User | AnonymousUser) -> Listing:
+    """Public photos of the people the viewer follows, newest first (read-time fan-in)."""
+    photos = Photo.objects.none()
+    if viewer.is_authenticated:
+        photos = _public(Photo.objects.filter(owner__follower_set__follower=viewer))
+    return Listing(
+        name="feed",
+        title="Following",
+        queryset=photos,
+        ordering=RECENT,
+        url=reverse("feed"),
+        empty="Nothing here yet. Follow people whose photos you like and their new photos appear here.",
+    )
+
+
+def listing_tag(*, name: str) -> Listing:
+    return Listing(
+        name=f"tag:{name}",
+        title=f"#{name}",
+        queryset=_public(Photo.objects.filter(tags__name=name)),
+        ordering=RECENT,
+        url=reverse("tag", args=[name]),
+        empty="No public photos have this tag yet.",
+        shared=True,
+    )
+
+
+def listing_user(*, owner: User, viewer: User | AnonymousUser) -> Listing:
+    is_owner = viewer.is_authenticated and viewer.pk == owner.pk
+    return Listing(
+        name=f"user:{owner.username}",
+        title=f"{owner.shown_name}",
+        queryset=_owned_for_viewer(Photo.objects.all(), owner_id=owner.pk, viewer=viewer),
+        ordering=RECENT,
+        url=reverse("profile", args=[owner.username]),
+        empty="You have not uploaded any photos yet." if is_owner else "No public photos yet.",
+        shared=not is_owner,
+    )
+
+
+def listing_album(*, album: Album, viewer: User | AnonymousUser) -> Listing:
+    photos = _owned_for_viewer(
+        Photo.objects.filter(album_entries__album=album), owner_id=album.owner_id, viewer=viewer
+    ).annotate(position=F("album_entries__position"))
+    return Listing(
+        name=f"album:{album.pk}",
+        title=album.title,
+        queryset=photos,
+        ordering=("position", "id"),
+        url=reverse("album_detail", args=[album.pk]),
+        empty="This album is empty.",
+    )
+
+
+def listing_search(*, query: str) -> Listing:
+    """Public photos matching `query` in title, tags, owner's names or caption.
+
+    PostgreSQL ranks with full-text search (stemmed, weighted: title > tags and names
+    > caption); embedded mode (SQLite) falls back to every word appearing somewhere.
+    """
+    photos = _public(Photo.objects.all())
+    words = query.split()
+    if not words:
+        photos, ordering = photos.none(), RECENT
+    elif connection.vendor == "postgresql":
+        ts_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+        photos = photos.filter(search_vector=ts_query).annotate(rank=SearchRank(F("search_vector"), ts_query))
+        ordering = ("-rank", "-id")
+    else:
+        for word in words[:8]:
+            photos = photos.filter(
+                Q(title__icontains=word)
+                | Q(caption__icontains=word)
+                | Q(owner__username__icontains=word)
+                | Q(owner__display_name__icontains=word)
+                | Exists(Tag.objects.filter(photos=OuterRef("pk"), name__contains=word.lower()))
+            )
+        ordering = RECENT
+    return Listing(
+        name=f"search:{query}",
+        title=f"Photos matching “{query}”",
+        queryset=photos,
+        ordering=ordering,
+        url=f"{reverse('search')}?{urlencode({'q': query})}",
+        empty="No photos match. Try fewer or different words.",
+    )
+
+
+SEARCH_MAX_LENGTH = 200
+
+
+def photo_count_for_profile(*, owner: User, viewer: User | AnonymousUser) -> int:
+    """How many photos the profile shows this viewer (cached for visitors, like the grid)."""
+    count = lambda: _owned_for_viewer(Photo.objects.all(), owner_id=owner.pk, viewer=viewer).count()  # noqa: E731
+    if viewer.is_authenticated and viewer.pk == owner.pk:
+        return count()
+    return cache.get_or_compute(f"photos:profile-count:{owner.pk}:v{cache.version_get('photos')}", count, ttl=GRID_TTL)
+
+
+def tag_photo_count(*, name: str) -> int:
+    """How many public photos carry the tag; cached with the grids (a write to any photo bumps both)."""
+    return cache.get_or_compute(
+        f"photos:tag-count:{name}:v{cache.version_get('photos')}",
+        lambda: _public(Photo.objects.filter(tags__name=name)).count(),
+        ttl=GRID_TTL,
+    )
+
+
+def listing_named(*, name: str, viewer: User | AnonymousUser) -> Listing | None:
+    """The listing a photo page was opened from (its `?from=`), or None if the name means nothing."""
+    from apps.albums.models import Album
+
+    kind, _, argument = name.partition(":")
+    if name == "recent":
+        return listing_recent()
+    if name == "popular":
+        return listing_popular()
+    if name == "feed" and viewer.is_authenticated:
+        return listing_feed(viewer=viewer)
+    if kind == "tag" and argument:
+        return listing_tag(name=argument)
+    if kind == "search" and argument:
+        return listing_search(query=argument)
+    if kind == "user" and argument:
+        owner = User.objects.filter(username=argument, is_active=True).first()
+        return listing_user(owner=owner, viewer=viewer) if owner else None
+    if kind == "album" and argument.isdigit():
+        album = Album.objects.filter(pk=int(argument)).first()
+        return listing_album(album=album, viewer=viewer) if album else None
+    return None
 
 
 def photo_list_unfinished_for_owner(*, owner: User | AnonymousUser) -> list[Photo]:
@@ -61,7 +302,7 @@ def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser) -> Phot
     """
     photo = cache.get_or_compute(
         photo_card_key(photo_id),
-        lambda: _with_card_data(Photo.objects.all()).filter(pk=photo_id).first(),
+        lambda: _with_card_data(_with_page_extras(Photo.objects.all())).filter(pk=photo_id).first(),
         ttl=PHOTO_CARD_TTL,
     )
     if photo is None:
@@ -104,18 +345,3 @@ def photo_ids_needing_renditions(*, include_failed: bool = False) -> list[int]:
         ):
             needing.append(photo.pk)
     return needing
-
-
-PROFILE_PAGE_SIZE = 60
-
-
-def profile_grid_key(*, owner_id: int) -> str:
-    return f"photos:profile:{owner_id}:html:v{cache.version_get('photos')}"
-
-
-def photo_list_for_profile(*, owner: User, viewer: User | AnonymousUser, limit: int = PROFILE_PAGE_SIZE) -> list[Photo]:
-    """A person's photos, newest first: everything ready for its owner, public and visible ones for others."""
-    photos = Photo.objects.filter(owner=owner, status=PhotoStatus.READY)
-    if not (viewer.is_authenticated and viewer.pk == owner.pk):
-        photos = photos.filter(visibility=Visibility.PUBLIC, hidden_at__isnull=True)
-    return list(_with_card_data(photos).order_by("-created_at", "-id")[:limit])

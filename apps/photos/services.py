@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import io
 import logging
+import re
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -20,13 +21,13 @@ from typing import IO
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.defaultfilters import filesizeformat
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from apps.accounts.models import User
-from apps.photos.models import Photo, PhotoStatus, Rendition, Visibility
-from apps.photos.selectors import photo_cache_invalidate
+from apps.photos.models import Photo, PhotoStatus, Rendition, Tag, Visibility
+from apps.photos.selectors import SEARCH_CONFIG, photo_cache_invalidate
 from photosite.storage import PRIVATE_PREFIX, PUBLIC_PREFIX, object_copy, object_delete, object_save
 
 logger = logging.getLogger(__name__)
@@ -199,6 +200,7 @@ def photo_create(
     caption: str = "",
     alt_text: str = "",
     visibility: str = Visibility.PUBLIC,
+    tags: list[str] | None = None,
 ) -> Photo:
     """Check, store and record an upload, then queue its renditions once committed.
 
@@ -210,7 +212,7 @@ def photo_create(
     )
     with _storage_errors_as_unavailable():
         stored_name = default_storage.save(original_key_for(photo=photo, checked=checked), upload)
-    return _photo_record(photo, stored_name)
+    return _photo_record(photo, stored_name, tags or [])
 
 
 @contextlib.contextmanager
@@ -242,6 +244,7 @@ def photo_create_from_incoming(
     caption: str = "",
     alt_text: str = "",
     visibility: str = Visibility.PUBLIC,
+    tags: list[str] | None = None,
 ) -> Photo:
     """Check an original the browser uploaded straight to storage, then record it like any upload.
 
@@ -265,7 +268,7 @@ def photo_create_from_incoming(
     stored_name = original_key_for(photo=photo, checked=checked)
     with _storage_errors_as_unavailable():
         object_copy(incoming_key, stored_name)
-    photo = _photo_record(photo, stored_name)
+    photo = _photo_record(photo, stored_name, tags or [])
     transaction.on_commit(lambda: object_delete(incoming_key))
     return photo
 
@@ -290,11 +293,14 @@ def _photo_for(owner: User, checked: CheckedImage, title: str, caption: str, alt
     )
 
 
-def _photo_record(photo: Photo, stored_name: str) -> Photo:
+def _photo_record(photo: Photo, stored_name: str, tags: list[str]) -> Photo:
     """Save the row for a stored original; remove the object if the row cannot be saved."""
     try:
-        photo.original.name = stored_name
-        photo.save()
+        with transaction.atomic():
+            photo.original.name = stored_name
+            photo.save()
+            _tags_set(photo, tags)
+            photo_search_index_update(photo_ids=[photo.pk])
     except BaseException:
         object_delete(stored_name)
         raise
@@ -315,7 +321,14 @@ def _enqueue_renditions(photo_id: int) -> None:
 
 
 def photo_update(
-    *, photo: Photo, title: str, caption: str, alt_text: str, visibility: str, show_camera_facts: bool = True
+    *,
+    photo: Photo,
+    title: str,
+    caption: str,
+    alt_text: str,
+    visibility: str,
+    show_camera_facts: bool = True,
+    tags: list[str] | None = None,
 ) -> Photo:
     """Change what people see about a photo; crossing into or out of private moves its files."""
     with transaction.atomic():
@@ -330,8 +343,77 @@ def photo_update(
         photo.save(update_fields=["title", "caption", "alt_text", "visibility", "show_camera_facts", "updated_at"])
         if photo.is_private != was_private:
             _renditions_move_to_match_visibility(photo)
+        if tags is not None:
+            _tags_set(photo, tags)
+        photo_search_index_update(photo_ids=[photo.pk])
         _invalidate_on_commit(photo.pk)
     return photo
+
+
+MAX_TAGS = 20
+TAG_MAX_LENGTH = 40
+_TAG_SEPARATORS = re.compile(r"[\s,]+")
+_TAG_WORD = re.compile(r"^[\w-]+$")
+
+
+class TagsRejected(ValueError):
+    """Shown beside the tags field."""
+
+
+def tags_parse(text: str) -> list[str]:
+    """ "Sunset, #Beach  sea" -> ["sunset", "beach", "sea"]: lowercase, no duplicates, in order."""
+    tags: list[str] = []
+    for word in _TAG_SEPARATORS.split(text):
+        tag = word.lstrip("#").lower()
+        if not tag or tag in tags:
+            continue
+        if not _TAG_WORD.match(tag):
+            raise TagsRejected(f"“{word}” is not a tag: use letters, digits, “-” and “_”.")
+        if len(tag) > TAG_MAX_LENGTH:
+            raise TagsRejected(f"“{word[:20]}…” is too long for a tag (at most {TAG_MAX_LENGTH} characters).")
+        tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise TagsRejected(f"At most {MAX_TAGS} tags per photo.")
+    return tags
+
+
+def _tags_set(photo: Photo, names: list[str]) -> None:
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
+    missing = [Tag(name=name) for name in names if name not in existing]
+    # ignore_conflicts: another upload may create the same new tag at the same moment.
+    Tag.objects.bulk_create(missing, ignore_conflicts=True)
+    photo.tags.set(Tag.objects.filter(name__in=names))
+
+
+def photo_search_index_update(*, photo_ids: list[int] | None = None, owner_id: int | None = None) -> None:
+    """Rebuild the search vectors of some photos (by id, or all of one owner's after a name change).
+
+    One statement, because the vector joins the tags and the owner's names. PostgreSQL
+    only; embedded mode searches the columns directly.
+    """
+    if connection.vendor != "postgresql":
+        return
+    if photo_ids is not None:
+        condition, parameter = "p.id = ANY(%s)", photo_ids
+    elif owner_id is not None:
+        condition, parameter = "p.owner_id = %s", owner_id
+    else:
+        condition, parameter = "%s", True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE photos_photo p SET search_vector =
+                setweight(to_tsvector(%s, p.title), 'A')
+                || setweight(to_tsvector(%s, coalesce((
+                    SELECT string_agg(t.name, ' ') FROM photos_photo_tags pt
+                    JOIN photos_tag t ON t.id = pt.tag_id WHERE pt.photo_id = p.id), '')), 'B')
+                || setweight(to_tsvector(%s, u.username || ' ' || u.display_name), 'B')
+                || setweight(to_tsvector(%s, p.caption), 'C')
+            FROM accounts_user u
+            WHERE u.id = p.owner_id AND {condition}
+            """,  # noqa: S608 (condition is one of the three literals above)
+            [SEARCH_CONFIG] * 4 + [parameter],
+        )
 
 
 def _renditions_move_to_match_visibility(photo: Photo) -> None:

@@ -5,6 +5,10 @@ from apps.photos import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("explore/", views.explore, name="explore"),
+    path("following/", views.feed, name="feed"),
+    path("tags/<str:name>/", views.tag, name="tag"),
+    path("search/", views.search, name="search"),
     path("upload/", views.photo_upload, name="photo_upload"),
     path("upload/direct/", views.upload_direct_start, name="upload_direct_start"),
     path("upload/direct/complete/", views.upload_direct_complete, name="upload_direct_complete"),

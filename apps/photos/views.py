@@ -19,38 +19,138 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.accounts.selectors import people_matching
 from apps.photos import selectors, services
 from apps.photos.forms import PhotoDetailsForm, PhotoEditForm, PhotoUploadForm
 from apps.photos.models import Photo, Rendition
 from photosite import cache
+from photosite.pagination import BadCursor
 from photosite.storage import IMMUTABLE, PUBLIC_PREFIX, media_url, presigned_upload
 
 # Room for the form fields and multipart framing on top of the file itself.
 UPLOAD_OVERHEAD_BYTES = 1024 * 1024
+AVATAR_PREFIX = f"{PUBLIC_PREFIX}avatars/"
+
+
+def listing_response(
+    request: HttpRequest, listing: selectors.Listing, *, template: str, context: dict[str, object] | None = None
+) -> HttpResponse:
+    """A page of a listing: the full page, or (`?partial=1`, for infinite scroll) the next cards as JSON.
+
+    `?after=<cursor>` continues where the previous page ended. The first page of a
+    listing that is the same for everyone is cached as HTML, once for all viewers.
+    """
+    cursor = request.GET.get("after") or None
+
+    def grid() -> dict[str, str | None]:
+        page = listing.page(cursor=cursor)
+        items = render_to_string("photos/_grid_items.html", {"photos": page.items, "from": listing.name})
+        separator = "&" if "?" in listing.url else "?"
+        next_url = f"{listing.url}{separator}after={page.next_cursor}" if page.next_cursor else None
+        return {"items": items, "next": next_url}
+
+    try:
+        if listing.shared and cursor is None:
+            data = cache.get_or_compute(
+                selectors.grid_key(listing=listing.name),
+                grid,
+                ttl=selectors.GRID_TTL,
+                stale_ttl=selectors.GRID_STALE_TTL,
+            )
+        else:
+            data = grid()
+    except BadCursor as error:
+        if request.GET.get("partial") == "1":
+            return _json_error(error.message)
+        context = {"title": "Broken page link", "message": error.message, "back_url": listing.url}
+        return render(request, "error.html", context, status=400)
+    if request.GET.get("partial") == "1":
+        return JsonResponse({"html": data["items"], "next": data["next"]})
+    page_context = {
+        **(context or {}),
+        "listing": listing,
+        "grid_items": mark_safe(data["items"]),  # noqa: S308 (rendered by our template, escaped there)
+        "next_url": data["next"],
+    }
+    return render(request, template, page_context)
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    # The grid shows public photos only and nothing about the viewer, so its HTML is
-    # cached once for everyone; rendering 48 cards costs more than fetching them.
-    grid = cache.get_or_compute(
-        selectors.home_grid_key(),
-        lambda: render_to_string("photos/_grid.html", {"photos": selectors.photo_list_home()}),
-        ttl=selectors.HOME_GRID_TTL,
-        stale_ttl=selectors.HOME_GRID_STALE_TTL,
-    )
-    return render(
+    return listing_response(
         request,
-        "photos/home.html",
-        {"grid": mark_safe(grid), "unfinished": selectors.photo_list_unfinished_for_owner(owner=request.user)},  # noqa: S308
+        selectors.listing_recent(),
+        template="photos/home.html",
+        context={"unfinished": selectors.photo_list_unfinished_for_owner(owner=request.user), "tab": "recent"},
+    )
+
+
+@require_GET
+def explore(request: HttpRequest) -> HttpResponse:
+    return listing_response(
+        request, selectors.listing_popular(), template="photos/explore.html", context={"tab": "popular"}
+    )
+
+
+@login_required
+@require_GET
+def feed(request: HttpRequest) -> HttpResponse:
+    return listing_response(
+        request, selectors.listing_feed(viewer=request.user), template="photos/explore.html", context={"tab": "feed"}
+    )
+
+
+@require_GET
+def tag(request: HttpRequest, name: str) -> HttpResponse:
+    if name != name.lower():
+        return redirect("tag", name=name.lower(), permanent=True)
+    listing = selectors.listing_tag(name=name)
+    return listing_response(
+        request,
+        listing,
+        template="photos/tag.html",
+        context={"tag": name, "photo_count": selectors.tag_photo_count(name=name)},
+    )
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[: selectors.SEARCH_MAX_LENGTH]
+    if not query:
+        return render(request, "photos/search.html", {"query": ""})
+    context = {"query": query, "people": people_matching(query=query)}
+    return listing_response(
+        request, selectors.listing_search(query=query), template="photos/search.html", context=context
     )
 
 
 @require_GET
 def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
+    from apps.albums.selectors import album_choices_for_owner
+    from apps.social import selectors as social
+
     photo = selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
     is_owner = request.user.is_authenticated and photo.owner_id == request.user.pk
-    return render(request, "photos/detail.html", {"photo": photo, "is_owner": is_owner})
+    listing = selectors.listing_named(name=request.GET.get("from", ""), viewer=request.user)
+    previous_id, next_id = listing.neighbours(photo) if listing else (None, None)
+    context = {
+        "photo": photo,
+        "is_owner": is_owner,
+        "listing": listing,
+        "previous_id": previous_id,
+        "next_id": next_id,
+        "liked": social.photo_liked_by(photo=photo, viewer=request.user),
+        "following_owner": not is_owner and social.user_is_followed_by(person=photo.owner, viewer=request.user),
+        # With no comments, only a signed-in viewer can have one to see (their own, hidden by a moderator).
+        "comments": (
+            social.comment_list_for_photo(photo=photo, viewer=request.user)
+            if photo.comment_count or request.user.is_authenticated
+            else []
+        ),
+        "albums": [entry.album for entry in photo.album_entries.all()],
+        "my_albums": album_choices_for_owner(owner=request.user) if is_owner else [],
+    }
+    return render(request, "photos/detail.html", context)
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -91,6 +191,7 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
                 caption=form.cleaned_data["caption"],
                 alt_text=form.cleaned_data["alt_text"],
                 visibility=form.cleaned_data["visibility"],
+                tags=form.cleaned_data["tags"],
             )
         except services.UploadRejected as rejection:
             form.add_error("file", str(rejection))
@@ -222,13 +323,19 @@ def photo_retry(request: HttpRequest, photo_id: int) -> HttpResponse:
 @require_GET
 def local_media(request: HttpRequest, name: str) -> HttpResponse:
     """Embedded mode's stand-in for S3: serves a stored file only to whoever may see its photo."""
-    rendition = Rendition.objects.select_related("photo").filter(file=name).first()
-    photo = rendition.photo if rendition else Photo.objects.filter(original=name).first()
-    if photo is None:
-        raise Http404("No such file.")
-    viewable = selectors.photo_get_for_viewer(photo_id=photo.pk, viewer=request.user)
-    if rendition is None and viewable.owner_id != request.user.pk:
-        raise Http404("No such file.")  # originals are for their owner only
+    from apps.accounts.models import User
+
+    if name.startswith(AVATAR_PREFIX):
+        if not User.objects.filter(avatar_key=name).exists():
+            raise Http404("No such file.")
+    else:
+        rendition = Rendition.objects.select_related("photo").filter(file=name).first()
+        photo = rendition.photo if rendition else Photo.objects.filter(original=name).first()
+        if photo is None:
+            raise Http404("No such file.")
+        viewable = selectors.photo_get_for_viewer(photo_id=photo.pk, viewer=request.user)
+        if rendition is None and viewable.owner_id != request.user.pk:
+            raise Http404("No such file.")  # originals are for their owner only
     try:
         handle = default_storage.open(name, "rb")
     except FileNotFoundError:

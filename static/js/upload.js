@@ -63,6 +63,7 @@
       title: item.node.querySelector(".upload-title").value,
       caption: item.node.querySelector(".upload-caption").value,
       alt_text: item.node.querySelector(".upload-alt").value,
+      tags: item.node.querySelector(".upload-tags").value,
       visibility: visibility.value,
     };
   }

@@ -45,7 +45,51 @@ def test_profile_query_count_does_not_grow_and_is_cached(client, user, bucket, d
         while user.photos.count() < count:
             ready(user, f"Photo {user.photos.count()}")
         cache.clear()
-        with django_assert_num_queries(3):  # the person; their photos with owner; renditions
+        # the person; their albums; how many photos; their photos with owner; renditions
+        with django_assert_num_queries(5):
             assert client.get(url).content.decode().count('class="card"') == count
-    with django_assert_num_queries(1):  # warm: only the person
+    with django_assert_num_queries(2):  # warm: the person and their albums
         client.get(url)
+
+
+def test_editing_the_profile_changes_name_bio_and_avatar(
+    client, user, bucket, django_capture_on_commit_callbacks
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.images import jpeg_bytes
+
+    photo = ready(user, "Findable")
+    client.force_login(user)
+    avatar = SimpleUploadedFile("me.jpg", jpeg_bytes(width=400, height=300), content_type="image/jpeg")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("profile_edit"), {"display_name": "Zofia Nowak", "bio": "I shoot fog.", "avatar": avatar}
+        )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.avatar_key.startswith("public/avatars/") and user.avatar_key in bucket.keys("public/avatars/")
+    import io
+
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(bucket.get(user.avatar_key))).size == (256, 256)
+    page = client.get(reverse("profile", args=[user.username])).content.decode()
+    assert "Zofia Nowak" in page and "I shoot fog." in page and user.avatar_key in page
+    # Photo pages and search know the new name at once.
+    assert "Zofia Nowak" in client.get(reverse("photo_detail", args=[photo.pk])).content.decode()
+    assert "Findable" in client.get(reverse("search") + "?q=nowak").content.decode()
+
+
+def test_a_bad_avatar_is_a_400_and_the_profile_is_unchanged(client, user, bucket) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(user)
+    before = user.display_name
+    not_an_image = SimpleUploadedFile("me.jpg", b"hello, not a picture", content_type="image/jpeg")
+    response = client.post(reverse("profile_edit"), {"display_name": "New name", "bio": "", "avatar": not_an_image})
+    assert response.status_code == 400
+    assert "JPEG, PNG, WebP" in response.content.decode()
+    user.refresh_from_db()
+    assert user.display_name == before and user.avatar_key == ""
+    assert bucket.keys("public/avatars/") == []

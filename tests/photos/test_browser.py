@@ -6,9 +6,11 @@ import io
 import os
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageStat
 
 from tests.browser import chromium, page  # noqa: F401  (fixtures)
+from tests.factories import PASSWORD, UserFactory, ready_photo
 from tests.images import jpeg_bytes
 
 SCREENSHOTS = Path(os.environ.get("PHOTOSITE_SCREENSHOT_DIR", "var/screenshots"))
@@ -24,7 +26,7 @@ def looks_like_a_picture(png: bytes) -> bool:
 def test_new_person_signs_up_uploads_and_sees_their_photo(site_server, worker, bucket, page) -> None:  # noqa: F811
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(site_server.url + "/")
-    page.get_by_role("navigation").get_by_role("link", name="Sign up").click()
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Sign up").click()
     page.fill("#id_username", "ada")
     page.fill("#id_display_name", "Ada Browser")
     page.fill("#id_password1", "a long browser password")
@@ -34,7 +36,7 @@ def test_new_person_signs_up_uploads_and_sees_their_photo(site_server, worker, b
     # The stylesheet (hashed name, served by WhiteNoise) applies.
     assert page.locator(".topbar").evaluate("el => getComputedStyle(el).position") == "sticky"
 
-    page.get_by_role("navigation").get_by_role("link", name="Upload").click()
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Upload").click()
     # Two files at once, straight to S3: a wrong one and a photo. Each gets its own verdict.
     page.set_input_files(
         "#uploader-files",
@@ -70,3 +72,62 @@ def test_new_person_signs_up_uploads_and_sees_their_photo(site_server, worker, b
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=card.element_handle())
     shot = page.screenshot(path=str(SCREENSHOTS / "home-grid.png"), full_page=True)
     assert looks_like_a_picture(shot), "the home grid screenshot is blank"
+
+
+TITLES = [f"Alice photo {index}" for index in range(5)]
+
+
+@pytest.fixture
+def community_site(site_server_factory, bucket):
+    """Alice's five photos and Bob's account, made before the browser starts: Django refuses
+    database work while Playwright's event loop runs in this thread."""
+    alice = UserFactory(username="alice", display_name="Alice Lens")
+    for title in TITLES:
+        ready_photo(alice, title=title, tags="browsertest")
+    UserFactory(username="bob", display_name="Bob Viewer")
+    return site_server_factory(PHOTOS_PAGE_SIZE="2")  # five photos: three pages to scroll through
+
+
+def test_a_visitor_follows_scrolls_steps_likes_and_comments(community_site, page) -> None:  # noqa: F811
+    """Everything after the upload, in Chromium: each toggle happens without a page load."""
+    site, titles = community_site, TITLES
+    page.goto(site.url + "/accounts/login/")
+    page.fill("#id_username", "bob")
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(site.url + "/")
+
+    # Infinite scroll: pages come two cards at a time as the end of the grid comes near.
+    for _ in range(20):
+        if page.locator(".card").count() == 5:
+            break
+        page.mouse.wheel(0, 5000)
+        page.wait_for_timeout(300)
+    assert page.locator(".card-title").all_inner_texts() == list(reversed(titles))
+    assert page.locator("a[data-more]").count() == 0, "the More link goes once the last page is in"
+
+    # Step through the grid with the keyboard.
+    page.locator(".card a").first.click()
+    page.wait_for_url("**/photos/*/?from=recent")
+    assert page.locator("h1").inner_text() == titles[-1]
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"document.querySelector('h1').innerText === {titles[-2]!r}")
+
+    # Like and follow toggle in place: a marker set on the page survives, so nothing reloaded.
+    page.evaluate("window.stillTheSamePage = true")
+    page.get_by_role("button", name="Like").click()
+    page.wait_for_function("document.querySelector('[data-like-count]').textContent === '1'")
+    assert page.locator("button.like").get_attribute("aria-pressed") == "true"
+    page.get_by_role("button", name="Follow").click()
+    page.get_by_role("button", name="Following").wait_for()
+    assert page.evaluate("window.stillTheSamePage") is True
+
+    page.fill("#comment-body", "What a view!")
+    page.get_by_role("button", name="Post").click()
+    page.locator(".comment", has_text="What a view!").wait_for()
+    assert "1 comment" in page.locator(".reactions").inner_text()
+
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Following").click()
+    page.wait_for_function("document.querySelectorAll('.card').length === 5")  # all of alice's, scrolled in
+    page.goto(site.url + "/tags/browsertest/")
+    assert "5 public photos" in page.locator(".lede").inner_text()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -163,3 +164,19 @@ def test_embedded_mode_serves_demo_content_and_renders_a_new_upload(embedded_sit
         # The photo is private: a stranger holding the exact URL gets nothing.
         assert visitor.get(base + link.url, timeout=10).status_code == 404
     assert visitor.get(photo_url, timeout=10).status_code == 404
+
+
+@pytest.mark.embedded
+def test_embedded_mode_searches_tags_albums_and_likes_of_the_demo(embedded_site) -> None:
+    """SQLite has no full-text search: the fallback finds every word in a title, tag or name."""
+    base, _ = embedded_site
+    visitor = requests.Session()
+
+    def titles(path: str) -> list[str]:
+        return re.findall(r'<span class="card-title">([^<]+)</span>', visitor.get(base + path, timeout=10).text)
+
+    assert sorted(titles("/search/?q=mountains")) == ["Evening ridge", "Morning fog", "Quiet peaks", "Violet valley"]
+    assert sorted(titles("/search/?q=ridge+demo")) == ["Evening ridge"]  # title word and owner's name
+    assert titles("/search/?q=zeppelin") == []
+    assert titles("/explore/")[:2] == ["Blue hour", "Coastline"]  # 2 likes, then 1 (newer first among equals)
+    assert len(titles("/albums/1/")) == 3

@@ -38,15 +38,19 @@ def test_home_for_a_signed_in_owner(client, user, bucket, django_assert_num_quer
 def test_photo_page_for_a_visitor(client, user, bucket, django_assert_num_queries, photo_count) -> None:
     photos = ready_photos(user, photo_count)
     cache.clear()
-    with django_assert_num_queries(2):  # the photo with its owner; its renditions
+    # the photo with its owner; its renditions; its tags; the albums it is in
+    with django_assert_num_queries(4):
         assert client.get(reverse("photo_detail", args=[photos[-1].pk])).status_code == 200
+    # opened from a grid: the previous and the next photo in it
+    with django_assert_num_queries(2):
+        assert client.get(reverse("photo_detail", args=[photos[-1].pk]) + "?from=recent").status_code == 200
 
 
 @pytest.mark.parametrize(
     ("url_name", "expected", "queries"),
     [
         ("photo_upload", 2, "session, user"),
-        ("photo_edit", 3, "session, user, the photo by owner"),
+        ("photo_edit", 4, "session, user, the photo by owner, its tags"),
         ("photo_delete", 3, "session, user, the photo by owner"),
     ],
 )

@@ -96,7 +96,7 @@ def test_home_shows_newest_public_ready_photos_only(client, user, other_user, bu
     assert body.index("Newer public") < body.index("Older public")
     for hidden in ("Secret one", "Link only", "Still processing"):
         assert hidden not in body
-    assert f'href="{reverse("photo_detail", args=[newer.pk])}"' in body
+    assert f'href="{reverse("photo_detail", args=[newer.pk])}?from=recent"' in body
     assert older.renditions.get(size=320, format="jpg").file.name in body  # a real thumbnail, not the original
 
 

@@ -113,7 +113,7 @@ def test_a_private_photo_cached_for_its_owner_is_never_served_to_others(client, 
 def test_photo_page_is_served_from_cache_when_warm(client, user, bucket, django_assert_num_queries) -> None:
     photo = uploaded_photo(owner=user)
     services.rendition_make_all(photo_id=photo.pk)
-    with django_assert_num_queries(2):  # the photo with its owner; its renditions
+    with django_assert_num_queries(4):  # the photo with its owner; its renditions, tags and albums
         client.get(reverse("photo_detail", args=[photo.pk]))
     with django_assert_num_queries(0):
         assert client.get(reverse("photo_detail", args=[photo.pk])).status_code == 200

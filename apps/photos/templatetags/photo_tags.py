@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from apps.photos.models import Photo, Rendition
+from apps.photos.models import Photo, Rendition, Tag
 from apps.photos.services import OUTPUT_FORMATS
 
 register = template.Library()
@@ -41,3 +41,9 @@ def photo_img(photo: Photo, sizes: str, max_size: int = 4096, css_class: str = "
 @register.filter
 def renditions_in(photo: Photo, fmt: str) -> list[Rendition]:
     return sorted((r for r in photo.renditions.all() if r.format == fmt), key=lambda r: r.size)
+
+
+@register.filter
+def tags_of(photo: Photo) -> list[Tag]:
+    """The photo's tags by name, from the prefetched (cached) card."""
+    return sorted(photo.tags.all(), key=lambda tag: tag.name)

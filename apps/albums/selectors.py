@@ -1,0 +1,90 @@
+"""Reads for albums. An album is visible to everyone; the photos in it follow the photos' own visibility."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.http import Http404
+
+from apps.accounts.models import User
+from apps.albums.models import Album, AlbumEntry
+from apps.photos.models import Photo, PhotoStatus, Visibility
+from apps.photos.selectors import _with_card_data
+
+
+def _visible_entries(*, owner_id: int, viewer: User | AnonymousUser, prefix: str = "") -> Q:
+    """AlbumEntry rows (reached through `prefix`) whose photo this viewer may see.
+
+    The album's owner sees every ready photo; everyone else the public, unhidden ones.
+    """
+    conditions = {f"{prefix}photo__status": PhotoStatus.READY}
+    if not (viewer.is_authenticated and viewer.pk == owner_id):
+        conditions |= {f"{prefix}photo__visibility": Visibility.PUBLIC, f"{prefix}photo__hidden_at__isnull": True}
+    return Q(**conditions)
+
+
+def album_list_for_owner(*, owner: User, viewer: User | AnonymousUser) -> list[Album]:
+    """The person's albums, newest first, each with `.photo_count` and `.cover_photo` as this viewer sees them.
+
+    Three queries whatever the number of albums: the albums with their counts and
+    cover ids, the cover photos, and their renditions.
+    """
+    visible = _visible_entries(owner_id=owner.pk, viewer=viewer)
+    entry_visible = _visible_entries(owner_id=owner.pk, viewer=viewer, prefix="entries__")
+    first_visible = (
+        AlbumEntry.objects.filter(visible, album=OuterRef("pk")).order_by("position", "id").values("photo_id")[:1]
+    )
+    cover_visible = AlbumEntry.objects.filter(visible, album=OuterRef("pk"), photo=OuterRef("cover_id"))
+    albums = list(
+        Album.objects.filter(owner=owner)
+        .annotate(
+            photo_count=Count("entries", filter=entry_visible),
+            cover_choice=Subquery(cover_visible.values("photo_id")[:1]),
+            first_photo=Subquery(first_visible),
+        )
+        .order_by("-created_at", "-id")
+    )
+    cover_ids = {album.cover_choice or album.first_photo for album in albums} - {None}
+    covers = {photo.pk: photo for photo in _with_card_data(Photo.objects.filter(pk__in=cover_ids))} if cover_ids else {}
+    for album in albums:
+        album.cover_photo = covers.get(album.cover_choice or album.first_photo)  # type: ignore[attr-defined]
+    return albums
+
+
+def album_get(*, album_id: int) -> Album:
+    album = Album.objects.select_related("owner").filter(pk=album_id, owner__is_active=True).first()
+    if album is None:
+        raise Http404("No such album.")
+    return album
+
+
+def album_get_for_owner(*, album_id: int, owner: User | AnonymousUser) -> Album:
+    if not owner.is_authenticated:
+        raise Http404("No such album.")
+    album = Album.objects.select_related("owner").filter(pk=album_id, owner=owner).first()
+    if album is None:
+        raise Http404("No such album.")
+    return album
+
+
+def album_entries_for_owner(*, album: Album) -> list[Photo]:
+    """Every photo in the album in order, whatever its state, for the owner's arrange page."""
+    return list(
+        _with_card_data(Photo.objects.filter(album_entries__album=album)).order_by(
+            "album_entries__position", "album_entries__id"
+        )
+    )
+
+
+def photos_addable_to_album(*, album: Album, limit: int = 200) -> list[Photo]:
+    """The owner's newest photos not yet in the album."""
+    return list(
+        _with_card_data(Photo.objects.filter(owner_id=album.owner_id).exclude(album_entries__album=album)).order_by(
+            "-created_at", "-id"
+        )[:limit]
+    )
+
+
+def album_choices_for_owner(*, owner: User) -> list[Album]:
+    """The owner's albums by title, for the photo page's "Add to album" menu."""
+    return list(Album.objects.filter(owner=owner).only("id", "title").order_by("title"))

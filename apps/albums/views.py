@@ -1,0 +1,152 @@
+"""Album pages: everyone sees an album's visible photos; its owner creates and arranges it."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.albums import selectors, services
+from apps.albums.models import Album
+from apps.photos.selectors import listing_album
+from apps.photos.views import listing_response
+
+
+class AlbumForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@require_GET
+def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
+    album = selectors.album_get(album_id=album_id)
+    is_owner = request.user.is_authenticated and album.owner_id == request.user.pk
+    listing = listing_album(album=album, viewer=request.user)
+    return listing_response(
+        request, listing, template="albums/detail.html", context={"album": album, "is_owner": is_owner}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def album_create(request: HttpRequest) -> HttpResponse:
+    form = AlbumForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            album = services.album_create(owner=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except services.AlbumRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            photo_id = request.POST.get("photo", "")
+            if photo_id.isdigit():
+                services.album_add_photos(album=album, photo_ids=[int(photo_id)])
+            messages.success(request, f"Album “{album.title}” created.")
+            return redirect("album_edit", album_id=album.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "albums/form.html", {"form": form, "title": "New album"}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def album_edit(request: HttpRequest, album_id: int) -> HttpResponse:
+    """Rename, and arrange: order, cover, remove, add. Every button is a plain form, so it works without scripts."""
+    album = selectors.album_get_for_owner(album_id=album_id, owner=request.user)
+    form = AlbumForm(request.POST or None, initial={"title": album.title, "description": album.description})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.album_update(album=album, **form.cleaned_data)
+            except services.AlbumRefused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                messages.success(request, "Saved.")
+                return redirect("album_edit", album_id=album.pk)
+        status = 400
+    context = {
+        "album": album,
+        "form": form,
+        "entries": selectors.album_entries_for_owner(album=album),
+        "addable": selectors.photos_addable_to_album(album=album),
+    }
+    return render(request, "albums/edit.html", context, status=status)
+
+
+def _photo_ids(request: HttpRequest) -> list[int] | None:
+    values = request.POST.getlist("photo")
+    if not values or not all(value.isdigit() for value in values):
+        return None
+    return [int(value) for value in values]
+
+
+def _back(request: HttpRequest, album_id: int) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("album_edit", album_id=album_id)
+
+
+@login_required
+@require_POST
+def album_arrange(request: HttpRequest, album_id: int) -> HttpResponse:
+    """One change to the album's photos: action is add, remove, earlier, later, cover or order."""
+    album = selectors.album_get_for_owner(album_id=album_id, owner=request.user)
+    action = request.POST.get("action", "")
+    photo_ids = _photo_ids(request)
+    if photo_ids is None:
+        return _refuse(request, album, "Choose at least one photo.")
+    try:
+        if action == "add":
+            added = services.album_add_photos(album=album, photo_ids=photo_ids)
+            messages.success(request, f"Added {added} photo{'s' if added != 1 else ''} to “{album.title}”.")
+        elif action == "remove":
+            services.album_remove_photo(album=album, photo_id=photo_ids[0])
+        elif action in ("earlier", "later"):
+            services.album_move_photo(album=album, photo_id=photo_ids[0], offset=-1 if action == "earlier" else 1)
+        elif action == "cover":
+            services.album_set_cover(album=album, photo_id=photo_ids[0])
+            messages.success(request, "Cover chosen.")
+        elif action == "order":
+            services.album_reorder(album=album, photo_ids=photo_ids)
+        else:
+            return _refuse(request, album, "Unknown action: use add, remove, earlier, later, cover or order.")
+    except services.AlbumRefused as refusal:
+        return _refuse(request, album, str(refusal))
+    return _back(request, album.pk)
+
+
+def _refuse(request: HttpRequest, album: Album, message: str) -> HttpResponse:
+    context = {
+        "title": "The album was not changed",
+        "message": message,
+        "back_url": reverse("album_edit", args=[album.pk]),
+    }
+    return render(request, "error.html", context, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def album_delete(request: HttpRequest, album_id: int) -> HttpResponse:
+    album = selectors.album_get_for_owner(album_id=album_id, owner=request.user)
+    if request.method == "POST":
+        services.album_delete(album=album)
+        messages.success(request, f"Deleted the album “{album.title}”. Its photos are still on your page.")
+        return redirect(reverse("profile", args=[request.user.username]) + "#albums")  # type: ignore[union-attr]
+    return render(request, "albums/delete.html", {"album": album})
+
+
+@login_required
+@require_POST
+def album_add_photo(request: HttpRequest) -> HttpResponse:
+    """The photo page's "Add to album": which album comes in the form, not the URL."""
+    album_id = request.POST.get("album", "")
+    if not album_id.isdigit():
+        context = {"title": "The album was not changed", "message": "Choose an album."}
+        return render(request, "error.html", context, status=400)
+    album = selectors.album_get_for_owner(album_id=int(album_id), owner=request.user)
+    return album_arrange(request, album.pk)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SocialConfig(AppConfig):
+    name = "apps.social"
+    label = "social"
+    verbose_name = "Follows, likes and comments"

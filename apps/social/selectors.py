@@ -1,0 +1,63 @@
+"""Reads for follows, likes and comments, with the same visibility rules as everything else."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
+
+from apps.accounts.models import User
+from apps.photos.models import Photo
+from apps.social.models import Comment, Follow, Like
+
+COMMENTS_SHOWN = 200
+
+
+def photo_liked_by(*, photo: Photo, viewer: User | AnonymousUser) -> bool:
+    return viewer.is_authenticated and Like.objects.filter(photo=photo, user=viewer).exists()
+
+
+def user_is_followed_by(*, person: User, viewer: User | AnonymousUser) -> bool:
+    return viewer.is_authenticated and Follow.objects.filter(follower=viewer, followee=person).exists()
+
+
+def comment_list_for_photo(*, photo: Photo, viewer: User | AnonymousUser) -> list[Comment]:
+    """Oldest first. Hidden comments show only to their author (marked) and to moderators."""
+    comments = Comment.objects.filter(photo=photo).select_related("author")
+    if viewer.is_authenticated and viewer.is_staff:
+        pass
+    elif viewer.is_authenticated:
+        comments = comments.filter(Q(hidden_at__isnull=True) | Q(author=viewer))
+    else:
+        comments = comments.filter(hidden_at__isnull=True)
+    return list(comments.order_by("created_at", "id")[:COMMENTS_SHOWN])
+
+
+def comment_get_for_viewer(*, comment_id: int, viewer: User | AnonymousUser) -> Comment:
+    """A comment whose photo this viewer may see (404 otherwise, like the photo itself)."""
+    from django.http import Http404
+
+    from apps.photos.selectors import photo_get_for_viewer
+
+    comment = Comment.objects.select_related("photo", "author").filter(pk=comment_id).first()
+    if comment is None:
+        raise Http404("No such comment.")
+    photo_get_for_viewer(photo_id=comment.photo_id, viewer=viewer)
+    if comment.hidden_at is not None and not (
+        viewer.is_authenticated and (viewer.is_staff or viewer.pk == comment.author_id)
+    ):
+        raise Http404("No such comment.")
+    return comment
+
+
+def people_followed_by(*, person: User, limit: int = 200) -> list[User]:
+    return list(
+        User.objects.filter(follower_set__follower=person, is_active=True).order_by("-follower_set__created_at")[:limit]
+    )
+
+
+def people_following(*, person: User, limit: int = 200) -> list[User]:
+    return list(
+        User.objects.filter(following_set__followee=person, is_active=True).order_by("-following_set__created_at")[
+            :limit
+        ]
+    )

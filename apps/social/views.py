@@ -1,0 +1,114 @@
+"""Likes, comments and follows. Each answers JSON to the page's script and redirects without it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.accounts.models import User
+from apps.photos.selectors import photo_get_for_viewer
+from apps.social import selectors, services
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(default)
+
+
+def _flag(request: HttpRequest, name: str) -> bool | None:
+    value = request.POST.get(name)
+    return {"1": True, "true": True, "0": False, "false": False}.get(value or "")
+
+
+def _refuse(request: HttpRequest, message: str, default: str) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"error": message}, status=400)
+    messages.error(request, message)
+    return _back(request, default)
+
+
+@login_required
+@require_POST
+def photo_like(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
+    photo_url = reverse("photo_detail", args=[photo.pk])
+    liked = _flag(request, "liked")
+    if liked is None:
+        return _refuse(request, "Say liked=1 to like or liked=0 to unlike.", photo_url)
+    count = services.like_set(user=request.user, photo=photo, liked=liked)  # type: ignore[arg-type]
+    if _wants_json(request):
+        return JsonResponse({"liked": liked, "count": count})
+    return _back(request, photo_url)
+
+
+@login_required
+@require_POST
+def comment_create(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
+    photo_url = reverse("photo_detail", args=[photo.pk])
+    try:
+        comment = services.comment_create(author=request.user, photo=photo, body=request.POST.get("body", ""))  # type: ignore[arg-type]
+    except services.SocialRefused as refusal:
+        return _refuse(request, str(refusal), f"{photo_url}#comments")
+    return redirect(f"{photo_url}#comment-{comment.pk}")
+
+
+@login_required
+@require_POST
+def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = selectors.comment_get_for_viewer(comment_id=comment_id, viewer=request.user)
+    photo_url = reverse("photo_detail", args=[comment.photo_id])
+    if not services.comment_may_delete(comment=comment, user=request.user):  # type: ignore[arg-type]
+        if _wants_json(request):
+            return JsonResponse({"error": "Only its author or the photo's owner can delete a comment."}, status=403)
+        return render(
+            request,
+            "error.html",
+            {"title": "Not yours to delete", "message": "Only its author or the photo's owner can delete a comment."},
+            status=403,
+        )
+    services.comment_delete(comment_id=comment.pk)
+    messages.success(request, "Comment deleted.")
+    return redirect(f"{photo_url}#comments")
+
+
+@login_required
+@require_POST
+def follow(request: HttpRequest, username: str) -> HttpResponse:
+    person = get_object_or_404(User, username=username, is_active=True)
+    profile_url = reverse("profile", args=[person.username])
+    following = _flag(request, "following")
+    if following is None:
+        return _refuse(request, "Say following=1 to follow or following=0 to unfollow.", profile_url)
+    try:
+        count = services.follow_set(follower=request.user, followee=person, following=following)  # type: ignore[arg-type]
+    except services.SocialRefused as refusal:
+        return _refuse(request, str(refusal), profile_url)
+    if _wants_json(request):
+        return JsonResponse({"following": following, "count": count})
+    return _back(request, profile_url)
+
+
+@require_GET
+def followers(request: HttpRequest, username: str) -> HttpResponse:
+    person = get_object_or_404(User, username=username, is_active=True)
+    people = selectors.people_following(person=person)
+    return render(request, "social/people.html", {"person": person, "people": people, "title": "Followers"})
+
+
+@require_GET
+def following(request: HttpRequest, username: str) -> HttpResponse:
+    person = get_object_or_404(User, username=username, is_active=True)
+    people = selectors.people_followed_by(person=person)
+    return render(request, "social/people.html", {"person": person, "people": people, "title": "Following"})

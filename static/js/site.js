@@ -1,0 +1,101 @@
+// photosite: small progressive enhancements. Every feature here also works without it
+// (plain links and forms); the script only saves a page load.
+(function () {
+  "use strict";
+
+  function csrfToken(form) {
+    const input = form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  async function postJson(form) {
+    const response = await fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken(form) },
+      credentials: "same-origin",
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.error || "Something went wrong. Please try again.");
+    return body;
+  }
+
+  // Like and follow buttons toggle in place; the form posts normally if the script fails.
+  function toggle(form, field, onLabel, offLabel, render) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = form.querySelector("button");
+      button.disabled = true;
+      try {
+        const result = await postJson(form);
+        const on = form.elements[field].value === "1";
+        form.elements[field].value = on ? "0" : "1";
+        button.setAttribute("aria-pressed", on ? "true" : "false");
+        button.classList.toggle("on", on);
+        render(button, on, result);
+      } catch (error) {
+        window.alert(error.message);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  document.querySelectorAll("form[data-like]").forEach((form) =>
+    toggle(form, "liked", "Liked", "Like", (button, on, result) => {
+      button.querySelector("[data-like-label]").textContent = on ? "Liked" : "Like";
+      document.querySelectorAll("[data-like-count]").forEach((node) => (node.textContent = result.count));
+    })
+  );
+  document.querySelectorAll("form[data-follow]").forEach((form) =>
+    toggle(form, "following", "Following", "Follow", (button, on) => {
+      button.textContent = on ? "Following" : "Follow";
+      button.classList.toggle("primary", !on);
+    })
+  );
+
+  // Infinite scroll: when the "More photos" link comes into view, fetch the next cards
+  // (?partial=1 answers JSON) and append them; the link itself still works without this.
+  function loadMore(link, observer) {
+    if (link.dataset.loading) return;
+    link.dataset.loading = "1";
+    const url = new URL(link.href, window.location.href);
+    url.searchParams.set("partial", "1");
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : Promise.reject(response)))
+      .then((page) => {
+        document.querySelector("[data-grid]").insertAdjacentHTML("beforeend", page.html);
+        if (page.next) {
+          link.href = page.next;
+          delete link.dataset.loading;
+          // Observe afresh: if the link is still on screen (short pages), that fires again.
+          if (observer) { observer.unobserve(link); observer.observe(link); }
+        } else {
+          link.parentElement.remove();
+        }
+      })
+      .catch(() => {
+        delete link.dataset.loading;
+        link.textContent = "More photos (could not load; click to retry)";
+      });
+  }
+  const more = document.querySelector("a[data-more]");
+  if (more && "IntersectionObserver" in window) {
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) loadMore(more, observer);
+    }, { rootMargin: "600px" });
+    observer.observe(more);
+  }
+
+  // Photo page: the arrow keys step through the list the photo was opened from.
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    const target = event.target;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    const link = document.querySelector(`a[data-key="${event.key}"]`);
+    if (link) {
+      event.preventDefault();
+      window.location.href = link.href;
+    }
+  });
+})();

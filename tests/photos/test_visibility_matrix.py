@@ -1,0 +1,142 @@
+"""Who sees which photo where: each kind of viewer x each visibility x each page, listing and count.
+
+Public: everywhere, for everyone. Unlisted: its own page for anyone with the link, and
+its owner's own profile and albums. Private: only its owner. The caches in front of the
+grids must never carry a photo from one viewer to another, so every case runs twice:
+once with cold caches, once after the owner has warmed every page.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from apps.albums.services import album_add_photos, album_create
+from apps.photos.models import Visibility
+from apps.social.services import follow_set, like_set
+from tests.factories import UserFactory, ready_photo
+
+VIEWERS = ["anonymous", "stranger", "follower", "owner"]
+EVERYWHERE = {"home", "explore", "tag", "search", "profile", "album", "photo"}
+
+
+def expected_pages(viewer: str, visibility: str) -> set[str]:
+    """Where `viewer` finds a photo of `visibility` (the feed shows followed people's public photos)."""
+    if visibility == Visibility.PUBLIC:
+        return EVERYWHERE | ({"feed"} if viewer == "follower" else set())
+    if viewer == "owner":
+        return {"profile", "album", "photo"}
+    return {"photo"} if visibility == Visibility.UNLISTED else set()
+
+
+@pytest.fixture
+def world(db, bucket):
+    owner = UserFactory(username="owner")
+    follower = UserFactory(username="fan")
+    stranger = UserFactory(username="stranger")
+    follow_set(follower=follower, followee=owner, following=True)
+    photos = {
+        visibility: ready_photo(owner, title=f"Matrix {visibility} shot", visibility=visibility, tags="matrixtag")
+        for visibility in (Visibility.PUBLIC, Visibility.UNLISTED, Visibility.PRIVATE)
+    }
+    album = album_create(owner=owner, title="Matrix album")
+    album_add_photos(album=album, photo_ids=[photo.pk for photo in photos.values()])
+    for photo in photos.values():
+        like_set(user=owner, photo=photo, liked=True)  # so each one would qualify for "popular"
+    users = {"owner": owner, "follower": follower, "stranger": stranger, "anonymous": None}
+    return users, photos, album
+
+
+def client_for(user) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def pages(album, photo) -> dict[str, str]:
+    return {
+        "home": reverse("home"),
+        "explore": reverse("explore"),
+        "feed": reverse("feed"),
+        "tag": reverse("tag", args=["matrixtag"]),
+        "search": reverse("search") + "?q=matrix",
+        "profile": reverse("profile", args=["owner"]),
+        "album": reverse("album_detail", args=[album.pk]),
+        "photo": reverse("photo_detail", args=[photo.pk]),
+    }
+
+
+def count_on(body: str, label: str) -> int:
+    match = re.search(rf"<strong>(\d+)</strong> {label}", body) or re.search(rf"(\d+) public {label}", body)
+    assert match, f"no {label} count on the page"
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+@pytest.mark.parametrize("visibility", [Visibility.PUBLIC, Visibility.UNLISTED, Visibility.PRIVATE])
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_visibility_matrix(world, viewer, visibility, warm) -> None:
+    users, photos, album = world
+    photo = photos[visibility]
+    urls = pages(album, photo)
+    cache.clear()
+    if warm:
+        owner_client = client_for(users["owner"])
+        for url in urls.values():
+            owner_client.get(url)
+    client = client_for(users[viewer])
+    found = set()
+    for name, url in urls.items():
+        response = client.get(url)
+        if name == "feed" and users[viewer] is None:
+            assert response.status_code == 302  # the feed asks to log in
+            continue
+        if name == "photo" and response.status_code == 404:
+            assert photo.title not in response.content.decode()
+            continue
+        assert response.status_code == 200, (name, response.status_code)
+        if photo.title in response.content.decode():
+            found.add(name)
+    assert found == expected_pages(viewer, visibility)
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_counts_only_count_what_the_viewer_may_see(world, viewer) -> None:
+    users, photos, album = world
+    client = client_for(users[viewer])
+    sees_all = viewer == "owner"
+    profile = client.get(reverse("profile", args=["owner"])).content.decode()
+    assert count_on(profile, "photos?") == (3 if sees_all else 1)
+    assert re.search(rf"{3 if sees_all else 1} photos?</small>", profile), "album count on the profile"
+    tag_page = client.get(reverse("tag", args=["matrixtag"])).content.decode()
+    assert count_on(tag_page, "photos?") == 1  # tag pages list public photos only, for everyone
+
+
+@pytest.mark.parametrize("viewer", ["anonymous", "stranger", "follower"])
+def test_private_photo_cannot_be_liked_commented_or_reported_by_others(world, viewer) -> None:
+    users, photos, _ = world
+    private = photos[Visibility.PRIVATE]
+    client = client_for(users[viewer])
+    for name, data in (("photo_like", {"liked": "1"}), ("comment_create", {"body": "hello"})):
+        response = client.post(reverse(name, args=[private.pk]), data)
+        assert response.status_code == (302 if users[viewer] is None else 404)  # anonymous: to the login page
+    assert client.get(reverse("photo_report", args=[private.pk])).status_code in (302, 404)
+    private.refresh_from_db()
+    assert (private.like_count, private.comment_count) == (1, 0)  # the owner's like only
+
+
+def test_album_cover_falls_back_to_a_photo_the_visitor_may_see(world) -> None:
+    users, photos, album = world
+    album.cover = photos[Visibility.PRIVATE]
+    album.save(update_fields=["cover"])
+    page = client_for(users["stranger"]).get(reverse("profile", args=["owner"])).content.decode()
+    body = page[page.index('id="albums"') : page.index("</section>", page.index('id="albums"'))]
+    private_renditions = {r.file.name for r in photos[Visibility.PRIVATE].renditions.all()}
+    public_renditions = {r.file.name for r in photos[Visibility.PUBLIC].renditions.all()}
+    assert not any(name in body for name in private_renditions)
+    assert any(name in body for name in public_renditions)
