@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.moderation.models import Report, ReportStatus
 from apps.photos.models import Photo, PhotoStatus, Rendition
+from apps.social.models import Comment, Like
 
 
 @dataclass(frozen=True)
@@ -21,12 +22,12 @@ class DayCount:
     count: int
 
 
-def uploads_per_day(*, days: int = 30) -> list[DayCount]:
-    """One entry per day, oldest first, zeros included (a chart needs every day)."""
+def per_day(rows: QuerySet[Any], *, days: int = 30) -> list[DayCount]:
+    """Rows per day of their created_at, oldest first, zeros included (a chart needs every day)."""
     today = timezone.localdate()
     first = today - timedelta(days=days - 1)
     counted = dict(
-        Photo.objects.filter(created_at__date__gte=first)
+        rows.filter(created_at__date__gte=first)
         .annotate(day=TruncDate("created_at"))
         .values_list("day")
         .annotate(count=Count("id"))
@@ -51,7 +52,9 @@ def business_figures() -> dict[str, Any]:
         "users": users,
         "photos_total": photos["total"],
         "storage_bytes": (photos["original_bytes"] or 0) + rendition_bytes,
-        "uploads_per_day": uploads_per_day(),
+        "uploads_per_day": per_day(Photo.objects.all()),
+        "likes_per_day": per_day(Like.objects.all()),
+        "comments_per_day": per_day(Comment.objects.all()),
         "failed_24h": Photo.objects.filter(status=PhotoStatus.FAILED, updated_at__gte=now - timedelta(days=1)).count(),
         "open_reports": Report.objects.filter(status=ReportStatus.OPEN).count(),
     }

@@ -22,6 +22,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "figures": figures,
         "chart": charts.bar_chart_svg(figures["uploads_per_day"]),
+        "likes_chart": charts.bar_chart_svg(figures["likes_per_day"], height=120, label="likes"),
+        "comments_chart": charts.bar_chart_svg(figures["comments_per_day"], height=120, label="comments"),
         "readiness": readiness()[0],
         "redis": selectors.redis_figures(),
         "queues": queue_stats(),

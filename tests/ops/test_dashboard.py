@@ -46,6 +46,26 @@ def test_figures_are_right_on_known_data(user, bucket) -> None:
     assert figures["failed_24h"] == 1
 
 
+def test_likes_and_comments_per_day_count_each_day(user, other_user) -> None:
+    from apps.social.models import Comment, Like
+    from apps.social.services import comment_create, like_set
+    from tests.factories import PhotoRowFactory
+
+    photos = [PhotoRowFactory(owner=other_user) for _ in range(3)]
+    for photo in photos:
+        like_set(user=user, photo=photo, liked=True)
+    Like.objects.filter(photo=photos[0]).update(created_at=timezone.now() - timedelta(days=1))
+    Like.objects.filter(photo=photos[1]).update(created_at=timezone.now() - timedelta(days=45))  # outside the chart
+    comment_create(author=user, photo=photos[0], body="one")
+    comment_create(author=other_user, photo=photos[0], body="two")
+    Comment.objects.filter(body="two").update(created_at=timezone.now() - timedelta(days=29))
+    figures = selectors.business_figures()
+    likes = [day.count for day in figures["likes_per_day"]]
+    comments = [day.count for day in figures["comments_per_day"]]
+    assert likes[-1] == 1 and likes[-2] == 1 and sum(likes) == 2
+    assert comments[-1] == 1 and comments[0] == 1 and sum(comments) == 2
+
+
 def test_dashboard_shows_health_and_retries_failed_photos(
     client, db, bucket, broker_redis, django_capture_on_commit_callbacks
 ) -> None:
