@@ -31,8 +31,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 class RejectMalformedRequests:
-    """Early in MIDDLEWARE: a Content-Length that is not a number gets a 400 here, because
-    code after this (django-prometheus, our upload view) reads it with int()."""
+    """Early in MIDDLEWARE, 400s for requests no view could handle safely:
+
+    - a Content-Length that is not a number (django-prometheus and the upload view read it with int());
+    - a NUL byte in the path or query string (PostgreSQL text cannot hold one, so any
+      lookup by it would fail as a 500; forms and serializers already refuse it in bodies).
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -41,4 +45,7 @@ class RejectMalformedRequests:
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit():
             return HttpResponse("Malformed Content-Length header.\n", status=400, content_type="text/plain")
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            return HttpResponse("NUL characters are not allowed in URLs.\n", status=400, content_type="text/plain")
         return self.get_response(request)

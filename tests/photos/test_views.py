@@ -266,3 +266,10 @@ def test_a_malformed_content_length_is_a_client_error_not_a_500(logged_in_client
     )
     assert 400 <= response.status_code < 500
     assert Photo.objects.count() == 0
+
+
+def test_a_nul_byte_in_the_url_is_a_400_not_a_database_error(client, db) -> None:
+    for url in ("/search/?q=a%00b", "/api/v1/photos/?user=%00", "/tags/a%00b/", "/accounts/people/x%00/"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert b"NUL" in response.content
