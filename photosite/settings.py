@@ -63,12 +63,16 @@ INSTALLED_APPS = [
     "django_dramatiq",
     "django_prometheus",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "apps.accounts",
     "apps.photos",
     "apps.social",
     "apps.albums",
     "apps.moderation",
     "apps.ops",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -273,3 +277,47 @@ if SENTRY_DSN:
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
         send_default_pii=False,
     )
+
+# --- The REST API (/api/v1) ---------------------------------------------------------
+# Throttle counters live in the default cache (Redis when REDIS_URL is set), so every
+# web process counts against the same limits. NUM_PROXIES: how many proxies (load
+# balancer, gateway) put themselves in X-Forwarded-For, so the client's own address is
+# the one counted; 0 means REMOTE_ADDR is the client.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="120/min"),
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+        "login": env.str("API_THROTTLE_LOGIN", default="10/min"),
+        "upload": env.str("API_THROTTLE_UPLOAD", default="60/hour"),
+        "comment": env.str("API_THROTTLE_COMMENT", default="30/min"),
+    },
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "EXCEPTION_HANDLER": "apps.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "photosite API",
+    "DESCRIPTION": "Everything the site does: photos, people, follows, likes, comments, albums, reports.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's files come from drf-spectacular-sidecar, served by us: no outside network.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

@@ -23,7 +23,7 @@ def _visible_entries(*, owner_id: int, viewer: User | AnonymousUser, prefix: str
     return Q(**conditions)
 
 
-def album_list_for_owner(*, owner: User, viewer: User | AnonymousUser) -> list[Album]:
+def album_list_for_owner(*, owner: User, viewer: User | AnonymousUser, album_id: int | None = None) -> list[Album]:
     """The person's albums, newest first, each with `.photo_count` and `.cover_photo` as this viewer sees them.
 
     Three queries whatever the number of albums: the albums with their counts and
@@ -36,7 +36,8 @@ def album_list_for_owner(*, owner: User, viewer: User | AnonymousUser) -> list[A
     )
     cover_visible = AlbumEntry.objects.filter(visible, album=OuterRef("pk"), photo=OuterRef("cover_id"))
     albums = list(
-        Album.objects.filter(owner=owner)
+        Album.objects.filter(owner=owner, **({"pk": album_id} if album_id is not None else {}))
+        .select_related("owner")
         .annotate(
             photo_count=Count("entries", filter=entry_visible),
             cover_choice=Subquery(cover_visible.values("photo_id")[:1]),

@@ -1,0 +1,240 @@
+"""What the API reads and writes. Output serializers only shape data; input ones only
+parse it. Every rule (who may see or change what) lives in the services and selectors."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.albums.models import Album
+from apps.moderation.models import ReportReason
+from apps.photos.models import Photo, Rendition, Visibility
+from apps.photos.services import TagsRejected, tags_parse
+from apps.social.models import Comment
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    status = serializers.IntegerField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+class PersonBriefSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    avatar_url = serializers.CharField()
+
+
+class PersonSerializer(PersonBriefSerializer):
+    bio = serializers.CharField()
+    follower_count = serializers.IntegerField()
+    following_count = serializers.IntegerField()
+    following = serializers.BooleanField(help_text="Whether you follow this person (false when signed out).")
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, person) -> str:  # type: ignore[no-untyped-def]
+        return reverse("profile", args=[person.username])
+
+
+class RenditionSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(read_only=True, help_text="Plain (CDN) for public photos, signed for private ones.")
+
+    class Meta:
+        model = Rendition
+        fields = ("size", "format", "width", "height", "bytes", "url")
+
+
+class PhotoSerializer(serializers.ModelSerializer):
+    owner = PersonBriefSerializer()
+    tags = serializers.SerializerMethodField()
+    renditions = RenditionSerializer(many=True)
+    camera_facts = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    hidden = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Photo
+        fields = (
+            "id",
+            "title",
+            "caption",
+            "alt_text",
+            "visibility",
+            "status",
+            "failure_reason",
+            "hidden",
+            "owner",
+            "tags",
+            "like_count",
+            "comment_count",
+            "original_width",
+            "original_height",
+            "placeholder_color",
+            "camera_facts",
+            "renditions",
+            "url",
+            "created_at",
+            "updated_at",
+        )
+
+    def get_tags(self, photo: Photo) -> list[str]:
+        return sorted(tag.name for tag in photo.tags.all())
+
+    def get_camera_facts(self, photo: Photo) -> dict[str, str]:
+        return photo.camera_facts if photo.show_camera_facts else {}
+
+    def get_url(self, photo: Photo) -> str:
+        return reverse("photo_detail", args=[photo.pk])
+
+    def get_hidden(self, photo: Photo) -> bool:
+        return photo.hidden_at is not None
+
+
+class PhotoPageSerializer(serializers.Serializer):
+    results = PhotoSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="The next page's URL, or null on the last page.")
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}], "example": "sunset beach"}
+)
+class TagsInputField(serializers.Field):
+    """Tags as a list of names or one string of words: both clean to a list of tag names."""
+
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        if isinstance(data, list) and all(isinstance(item, str) for item in data):
+            data = " ".join(data)
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Send tags as a list of words or one string.")
+        try:
+            return tags_parse(data)
+        except TagsRejected as rejection:
+            raise serializers.ValidationError(str(rejection)) from None
+
+    def to_representation(self, value):  # type: ignore[no-untyped-def]
+        return value
+
+
+class PhotoDetailsInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    caption = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    alt_text = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False, default=Visibility.PUBLIC)
+    tags = TagsInputField(required=False, default=list)
+
+
+class PhotoUploadInputSerializer(PhotoDetailsInputSerializer):
+    file = serializers.FileField(help_text="The image: JPEG, PNG, WebP, HEIC, AVIF or GIF.")
+
+    def validate_file(self, upload):  # type: ignore[no-untyped-def]
+        if upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
+            raise serializers.ValidationError(
+                f"The file is too big; the limit is {settings.PHOTO_MAX_UPLOAD_BYTES} bytes."
+            )
+        return upload
+
+
+class PhotoUpdateInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    caption = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    alt_text = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    show_camera_facts = serializers.BooleanField(required=False)
+    tags = TagsInputField(required=False)
+
+
+class DirectUploadStartSerializer(serializers.Serializer):
+    filename = serializers.CharField(max_length=255, required=False, default="")
+    size = serializers.IntegerField(min_value=1, help_text="The file's size in bytes.")
+
+
+class DirectUploadSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="POST the file here as multipart, with every field below, file last.")
+    fields = serializers.DictField(child=serializers.CharField())
+    token = serializers.CharField(help_text="Hand this back to /uploads/complete/.")
+
+
+class DirectUploadCompleteSerializer(PhotoDetailsInputSerializer):
+    token = serializers.CharField()
+    filename = serializers.CharField(max_length=255, required=False, default="")
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = PersonBriefSerializer()
+    hidden = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Comment
+        fields = ("id", "photo", "author", "body", "hidden", "created_at")
+
+    def get_hidden(self, comment: Comment) -> bool:
+        return comment.hidden_at is not None
+
+
+class CommentInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=2000, allow_blank=True, trim_whitespace=False)
+
+
+class LikeSerializer(serializers.Serializer):
+    liked = serializers.BooleanField()
+    count = serializers.IntegerField()
+
+
+class FollowSerializer(serializers.Serializer):
+    following = serializers.BooleanField()
+    count = serializers.IntegerField(help_text="The person's follower count.")
+
+
+class AlbumSerializer(serializers.ModelSerializer):
+    owner = PersonBriefSerializer()
+    photo_count = serializers.IntegerField(help_text="Photos in it that you may see.")
+    cover = PhotoSerializer(source="cover_photo", allow_null=True)
+
+    class Meta:
+        model = Album
+        fields = ("id", "title", "description", "owner", "photo_count", "cover", "created_at", "updated_at")
+
+
+class AlbumInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class AlbumPhotosInputSerializer(serializers.Serializer):
+    photos = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+
+
+class AlbumCoverInputSerializer(serializers.Serializer):
+    photo = serializers.IntegerField(min_value=1)
+
+
+class ReportInputSerializer(serializers.Serializer):
+    photo = serializers.IntegerField(min_value=1, required=False, help_text="The photo reported (or give a comment).")
+    comment = serializers.IntegerField(min_value=1, required=False, help_text="The comment reported.")
+    reason = serializers.ChoiceField(choices=ReportReason.choices)
+    details = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate(self, data):  # type: ignore[no-untyped-def]
+        if ("photo" in data) == ("comment" in data):
+            raise serializers.ValidationError("Report either a photo or a comment.")
+        return data
+
+
+class ReportSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+class TokenInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
