@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install services lint clean worker
+.PHONY: run test install services lint clean worker stack stack-down stack-status
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,17 @@ lint: $(STAMP)
 # A worker for a running stack (BROKER_URL set): the ecosystem's command, via django_dramatiq.
 worker: $(STAMP)
 	$(BIN)/python manage.py rundramatiq --processes 1 --threads 4
+
+# The production topology on this machine, from Debian packages and PyPI (no Docker):
+# PostgreSQL primary + replica, Redis, SeaweedFS, nginx, two web processes, two workers.
+stack: $(STAMP) services
+	$(BIN)/python compose/local/stack.py up
+
+stack-down:
+	$(BIN)/python compose/local/stack.py down
+
+stack-status:
+	$(BIN)/python compose/local/stack.py status
 
 clean:
 	rm -rf var .pytest_cache

@@ -50,4 +50,13 @@ if ! command -v chromium >/dev/null; then
   echo "installing Chromium for the page tests"
   apt_install chromium
 fi
-echo "PostgreSQL, Redis and Chromium are ready"
+# nginx fronts `make stack` (and the stack test); Debian's light build has proxy_cache and limit_req.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  echo "installing nginx for the local stack"
+  apt_install nginx-light
+fi
+# wrk drives the load benchmark (bench/load.py) against the stack.
+if ! command -v wrk >/dev/null; then
+  apt_install wrk
+fi
+echo "PostgreSQL, Redis, Chromium, nginx and wrk are ready"

@@ -195,3 +195,32 @@ def test_schema_and_docs_are_served_without_outside_network(api, db) -> None:
     assert schema.status_code == 200 and b"/api/v1/photos/" in schema.content
     docs = api.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs and "https://" not in docs.split("<body")[0]  # assets from our own static files
+
+
+def test_direct_upload_through_the_api_lands_in_storage_and_becomes_a_photo(
+    api, user, other_user, bucket, django_capture_on_commit_callbacks
+) -> None:
+    import requests
+
+    as_user(api, user)
+    data = jpeg_bytes(width=400, height=300)
+    grant = api.post("/api/v1/uploads/", {"filename": "pier.jpg", "size": len(data)}, format="json").json()
+    stored = requests.post(grant["url"], data=grant["fields"], files={"file": ("pier.jpg", data)}, timeout=30)
+    assert stored.status_code in (200, 201, 204)
+    # Someone else cannot claim the file with the token.
+    thief = APIClient()
+    thief.force_authenticate(other_user)
+    stolen = thief.post("/api/v1/uploads/complete/", {"token": grant["token"]}, format="json")
+    assert stolen.status_code == 403 and "not yours" in stolen.json()["error"]["message"]
+    with django_capture_on_commit_callbacks(execute=True):
+        done = api.post(
+            "/api/v1/uploads/complete/",
+            {"token": grant["token"], "filename": "pier.jpg", "tags": ["pier"], "alt_text": "A pier"},
+            format="json",
+        )
+    assert done.status_code == 201, done.content
+    photo = Photo.objects.get()
+    assert (photo.owner, photo.title, photo.alt_text) == (user, "pier", "A pier")
+    assert bucket.keys("private/incoming/") == [] and bucket.get(photo.original.name) == data
+    too_big = api.post("/api/v1/uploads/", {"size": 10**10}, format="json")
+    assert too_big.status_code == 413 and too_big.json()["error"]["status"] == 413

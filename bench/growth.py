@@ -1,0 +1,216 @@
+"""How page latency grows with the data: seed 1k, 100k (and 1M) photos, time the pages.
+
+Seeds straight in SQL (generate_series: users, photos with tags and two rendition
+rows each, follows, likes, search vectors), then times each page in-process with
+Django's test client, the cache off, so every request reaches PostgreSQL: home
+(recent), a tag page, a busy profile, the following feed of someone who follows
+50 people, and a search. Prints p50/p95 per page and size, the largest/smallest
+ratio, and EXPLAIN ANALYZE of each page's main query at the largest size.
+
+    .venv/bin/python bench/growth.py                 # 1k and 100k
+    .venv/bin/python bench/growth.py --sizes 1000 100000 1000000
+
+Needs only this machine's PostgreSQL; uses (and drops) the database photosite_growth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DB = "photosite_growth"
+REQUESTS_PER_PAGE = 40
+TAGS = 500
+VOCABULARY = "sunset harbour fog ridge meadow lighthouse dune forest river street portrait market snow bridge".split()
+
+
+def environment() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
+        "CACHE_ENABLED": "false",
+        "DJANGO_SECRET_KEY": "benchmark-only",
+        "LOG_LEVEL": "WARNING",
+        "PHOTOSITE_VAR_DIR": "/tmp/photosite-growth-var",
+    }
+
+
+def seed(photos: int) -> float:
+    """A fresh database with `photos` photos; returns the seconds it took."""
+    import psycopg
+
+    started = time.monotonic()
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {DB}")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=environment(), check=True
+    )
+    users = max(photos // 10, 50)
+    words = "ARRAY[" + ",".join(f"'{word}'" for word in VOCABULARY) + "]"
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={DB}", autocommit=True) as db:
+        db.execute(
+            f"""INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, email,
+                   is_staff, is_active, date_joined, display_name, bio, avatar_key, follower_count, following_count)
+               SELECT '!', false, 'user' || n, '', '', '', false, true, now(), 'Person ' || n, '', '', 0, 0
+               FROM generate_series(1, {users}) n"""
+        )
+        # Owners are skewed like real sites: user1 owns a large share (a "busy profile").
+        db.execute(
+            f"""INSERT INTO photos_photo (owner_id, key, title, caption, alt_text, visibility, original,
+                   original_format, original_sha256, original_bytes, original_width, original_height,
+                   camera_facts, show_camera_facts, status, failure_reason, placeholder_color,
+                   like_count, comment_count, created_at, updated_at, hidden_reason)
+               SELECT CASE WHEN n % 20 = 0 THEN 1 ELSE 1 + (n::bigint * 7919) % {users} END,
+                   md5(n::text)::uuid,
+                   ({words})[1 + n % 14] || ' ' || n,
+                   'A photo of the ' || ({words})[1 + (n / 14) % 14] || ' at dawn',
+                   '', CASE WHEN n % 20 = 1 THEN 'private' WHEN n % 20 = 2 THEN 'unlisted' ELSE 'public' END,
+                   'private/originals/' || n || '.jpg', 'JPEG', '', 100000, 1600, 1200,
+                   '{{}}', true, 'ready', '', '#888888', 0, 0,
+                   now() - (n || ' minutes')::interval, now(), ''
+               FROM generate_series(1, {photos}) n"""
+        )
+        db.execute(f"INSERT INTO photos_tag (name) SELECT 'tag' || n FROM generate_series(1, {TAGS}) n")
+        db.execute(
+            f"""INSERT INTO photos_photo_tags (photo_id, tag_id)
+                SELECT id, 1 + id % {TAGS} FROM photos_photo
+                UNION ALL
+                SELECT id, 1 + (id * 31 + 7) % {TAGS} FROM photos_photo WHERE (id * 31 + 7) % {TAGS} <> id % {TAGS}"""
+        )
+        db.execute(
+            """INSERT INTO photos_rendition (photo_id, size, format, file, width, height, bytes, created_at)
+               SELECT id, 640, f, 'public/renditions/' || id || '-640.' || f, 640, 480, 50000, now()
+               FROM photos_photo, unnest(ARRAY['jpg', 'webp']) f"""
+        )
+        # Everyone follows 50 others; user2 is the feed reader.
+        db.execute(
+            f"""INSERT INTO social_follow (follower_id, followee_id, created_at)
+               SELECT DISTINCT u, 1 + (u::bigint * 13 + k * 101) % {users}, now()
+               FROM generate_series(1, {users}) u, generate_series(1, 50) k
+               WHERE 1 + (u::bigint * 13 + k * 101) % {users} <> u"""
+        )
+        # Two likes per photo on average, spread over the last 14 days.
+        db.execute(
+            f"""INSERT INTO social_like (user_id, photo_id, created_at)
+               SELECT DISTINCT ON (u, p) u, p, now() - ((p % 14) || ' days')::interval
+               FROM (SELECT 1 + (n::bigint * 104729) % {users} u, 1 + (n::bigint * 15485863) % {photos} p
+                     FROM generate_series(1, {photos * 2}) n) l"""
+        )
+        db.execute(
+            """UPDATE photos_photo p SET like_count = c.n
+               FROM (SELECT photo_id, count(*) n FROM social_like GROUP BY photo_id) c WHERE c.photo_id = p.id"""
+        )
+        db.execute("VACUUM ANALYZE")
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from apps.photos.services import photo_search_index_update as u; u()",
+        ],
+        cwd=ROOT,
+        env={**environment(), "DJANGO_SETTINGS_MODULE": "photosite.settings"},
+        check=True,
+    )
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={DB}", autocommit=True) as db:
+        db.execute("VACUUM ANALYZE photos_photo")
+    return time.monotonic() - started
+
+
+PAGES = {
+    "home": "/",
+    "tag": "/tags/tag7/",
+    "profile": "/accounts/people/user1/",
+    "feed": "/following/",
+    "search": "/search/?q=lighthouse",
+}
+
+
+def measure() -> dict[str, object]:
+    """Run inside Django (a subprocess with environment()): time each page, EXPLAIN its listing."""
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+
+    from apps.accounts.models import User
+    from apps.photos import selectors
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    reader = User.objects.get(username="user2")
+    client.force_login(reader)
+    timings: dict[str, dict[str, float]] = {}
+    for name, url in PAGES.items():
+        assert client.get(url).status_code == 200, url  # warm the process, not a cache (there is none)
+        samples = []
+        for _ in range(REQUESTS_PER_PAGE):
+            started = time.perf_counter()
+            response = client.get(url)
+            samples.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+        samples.sort()
+        timings[name] = {
+            "p50": statistics.median(samples),
+            "p95": samples[int(len(samples) * 0.95) - 1],
+        }
+    owner = User.objects.get(username="user1")
+    listings = {
+        "home": selectors.listing_recent(),
+        "tag": selectors.listing_tag(name="tag7"),
+        "profile": selectors.listing_user(owner=owner, viewer=reader),
+        "feed": selectors.listing_feed(viewer=reader),
+        "search": selectors.listing_search(query="lighthouse"),
+    }
+    plans = {}
+    for name, listing in listings.items():
+        query = listing.queryset.order_by(*listing.ordering)[:49]
+        sql, params = query.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", params)
+            plans[name] = "\n".join(row[0] for row in cursor.fetchall())
+    return {"timings": timings, "plans": plans}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure()))
+        return
+    results = {}
+    for size in args.sizes:
+        seconds = seed(size)
+        print(f"seeded {size:,} photos in {seconds:.0f} s", flush=True)
+        output = subprocess.run(
+            [sys.executable, __file__, "--measure"],
+            cwd=ROOT,
+            env={**environment(), "DJANGO_SETTINGS_MODULE": "photosite.settings"},
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        results[size] = json.loads(output.strip().splitlines()[-1])
+        for page, timing in results[size]["timings"].items():
+            print(f"  {page:8} p50 {timing['p50']:7.1f} ms   p95 {timing['p95']:7.1f} ms", flush=True)
+    smallest, largest = min(results), max(results)
+    print(f"\nratio {largest:,} / {smallest:,} photos (p50, p95):")
+    for page in PAGES:
+        small, large = results[smallest]["timings"][page], results[largest]["timings"][page]
+        print(f"  {page:8} {large['p50'] / small['p50']:5.2f}x  {large['p95'] / small['p95']:5.2f}x")
+    print(f"\nEXPLAIN ANALYZE at {largest:,} photos:")
+    for page, plan in results[largest]["plans"].items():
+        print(f"\n--- {page}\n{plan}")
+
+
+if __name__ == "__main__":
+    main()
