@@ -69,7 +69,7 @@ def _limit(request: Request) -> int:
 
 
 def _photo_page(request: Request, listing: photo_selectors.Listing) -> Response:
-    page = listing.page(cursor=request.query_params.get("cursor") or None, limit=_limit(request))
+    page = listing.page(cursor=request.query_params.get("cursor") or None, limit=_limit(request), with_tags=True)
     next_url = None
     if page.next_cursor:
         query = request.query_params.copy()

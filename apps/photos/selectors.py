@@ -102,9 +102,13 @@ class Listing:
     empty: str
     shared: bool = False  # public photos only, nothing about the viewer: one cached first page for all
 
-    def page(self, *, cursor: str | None, limit: int | None = None) -> Page[Photo]:
+    def page(self, *, cursor: str | None, limit: int | None = None, with_tags: bool = False) -> Page[Photo]:
+        """One page of cards; `with_tags` also prefetches the tags (the API shows them, grids do not)."""
         limit = limit or settings.PHOTOS_PAGE_SIZE
-        return keyset_page(_with_card_data(self.queryset), ordering=self.ordering, cursor=cursor, limit=limit)
+        photos = _with_card_data(self.queryset)
+        if with_tags:
+            photos = photos.prefetch_related("tags")
+        return keyset_page(photos, ordering=self.ordering, cursor=cursor, limit=limit)
 
     def neighbours(self, photo: Photo) -> tuple[int | None, int | None]:
         """The ids before and after `photo` in this listing, or None at either end (or if it is not in it)."""

@@ -224,3 +224,14 @@ def test_direct_upload_through_the_api_lands_in_storage_and_becomes_a_photo(
     assert bucket.keys("private/incoming/") == [] and bucket.get(photo.original.name) == data
     too_big = api.post("/api/v1/uploads/", {"size": 10**10}, format="json")
     assert too_big.status_code == 413 and too_big.json()["error"]["status"] == 413
+
+
+@pytest.mark.parametrize("rows", [2, 7])
+def test_photo_list_query_count_does_not_grow(api, user, django_assert_num_queries, rows) -> None:
+    from tests.factories import PhotoRowFactory
+
+    for index in range(rows):
+        PhotoRowFactory(owner=user).tags.create(name=f"t{index}")
+    # photos with owners; their renditions; their tags (anonymous: no session, no user)
+    with django_assert_num_queries(3):
+        assert len(api.get("/api/v1/photos/").json()["results"]) == rows

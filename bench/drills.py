@@ -1,0 +1,306 @@
+"""Failure drills against a running stack, each bounded in time, each saying what it did
+and what it saw. Brings up its own stack (compose/local/stack.py) in a throwaway
+directory unless --dir points at one that is running (`make stack`).
+
+    .venv/bin/python bench/drills.py                # all five
+    .venv/bin/python bench/drills.py web replica    # some of them
+
+Drills: web (SIGKILL one web process under load), replica (stop it: reads keep
+working), worker (SIGKILL a worker mid-rendition: the job completes), redis (restart
+and flush it: nobody logged out), s3 (stop it: uploads refused clearly, browsing goes on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "compose" / "local"))
+import stack  # noqa: E402
+
+from photosite.localservices.net import free_port  # noqa: E402
+
+PASSWORD = "drill password 1"
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+class Load:
+    """Background GETs of one URL from a few threads, with errors counted per moment."""
+
+    def __init__(self, url: str, *, threads: int = 4, session: requests.Session | None = None) -> None:
+        self.url, self.threads = url, threads
+        self.session = session
+        self.results: list[tuple[float, bool]] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def _run(self) -> None:
+        session = self.session or requests.Session()
+        while not self._stop.is_set():
+            try:
+                ok = session.get(self.url, timeout=10).status_code == 200
+            except requests.RequestException:
+                ok = False
+            with self._lock:
+                self.results.append((time.monotonic(), ok))
+
+    def __enter__(self) -> Load:
+        self._workers = [threading.Thread(target=self._run) for _ in range(self.threads)]
+        for worker in self._workers:
+            worker.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.join()
+
+    def errors_since(self, moment: float) -> tuple[int, int]:
+        seen = [ok for at, ok in self.results if at >= moment]
+        return len(seen), seen.count(False)
+
+    def last_error_after(self, moment: float) -> float | None:
+        failures = [at for at, ok in self.results if at >= moment and not ok]
+        return failures[-1] - moment if failures else None
+
+
+def _jpeg(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.effect_noise((width, height), 64).convert("RGB").save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def _token(url: str, username: str) -> dict[str, str]:
+    token = requests.post(f"{url}/api/v1/auth/token/", json={"username": username, "password": PASSWORD}, timeout=10)
+    return {"Authorization": f"Token {token.json()['token']}"}
+
+
+def drill_web(record: dict, url: str) -> dict:
+    say("web: 4 threads load the home page through nginx; SIGKILL web1 (its whole process group) after 3 s")
+    with Load(url + "/") as load:
+        time.sleep(3)
+        killed_at = time.monotonic()
+        os.killpg(record["pids"]["web1"], signal.SIGKILL)
+        time.sleep(7)
+    total, failed = load.errors_since(killed_at)
+    last = load.last_error_after(killed_at)
+    recovery = f"{last:.2f} s" if last is not None else "none needed"
+    say(f"  saw: {failed} errors in {total} requests after the kill; last error {recovery} after it")
+    say("  (nginx retries a failed request on web2 and marks web1 down for 5 s; web1 stays down: no supervisor here)")
+    return {"requests": total, "errors": failed, "last_error_s": last}
+
+
+def drill_replica(record: dict, url: str) -> dict:
+    say("replica: stop the PostgreSQL replica (pg_ctl -m fast) while pages load; then start it again")
+    postgres = record["postgres"]
+    pg_ctl = [str(Path(postgres["bin"]) / "pg_ctl")]
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    with Load(url + "/photos/1/") as load:
+        time.sleep(2)
+        stopped_at = time.monotonic()
+        subprocess.run([*as_postgres, *pg_ctl, "stop", "-w", "-m", "fast", "-D", postgres["replica"]], check=True)
+        time.sleep(6)
+        readiness = requests.get(url + "/readyz", timeout=10).json()
+    total, failed = load.errors_since(stopped_at)
+    replica_state = readiness["checks"].get("replica:replica_0", {}).get("state")
+    say(
+        f"  saw: {failed} errors in {total} photo-page requests; /readyz says replica {replica_state}, "
+        f"site {readiness['status']}"
+    )
+    log = Path(postgres["replica"]).parent / "replica.log"  # the postgres user's own file
+    subprocess.run([*as_postgres, *pg_ctl, "start", "-w", "-D", postgres["replica"], "-l", str(log)], check=True)
+    restarted_at = time.monotonic()
+    back = None
+    while time.monotonic() - restarted_at < 30:
+        checks = requests.get(url + "/readyz", timeout=10).json()["checks"]
+        if checks.get("replica:replica_0", {}).get("state") == "up":
+            back = time.monotonic() - restarted_at
+            break
+        time.sleep(0.5)
+    say(
+        f"  restarted it: /readyz saw the replica up again after {back:.1f} s"
+        if back is not None
+        else "  restarted it, but /readyz did not see it up within 30 s"
+    )
+    return {
+        "requests": total,
+        "errors": failed,
+        "replica_state": replica_state,
+        "site": readiness["status"],
+        "back_after_s": back,
+    }
+
+
+def drill_worker(record: dict, url: str) -> dict:
+    say("worker: pause worker2 (SIGSTOP) so worker1 takes the job; upload a 24 MP photo; SIGKILL worker1")
+    say("        mid-rendition; resume worker2; wait for the photo to be ready")
+    headers = _token(url, "driller")
+    os.killpg(record["pids"]["worker2"], signal.SIGSTOP)
+    try:
+        created = requests.post(
+            f"{url}/api/v1/photos/", headers=headers, files={"file": ("big.jpg", _jpeg(6000, 4000))}, timeout=60
+        ).json()
+        time.sleep(1.5)  # worker1 has picked it up and is rendering (24 MP takes several seconds)
+        os.killpg(record["pids"]["worker1"], signal.SIGKILL)
+        killed_at = time.monotonic()
+    finally:
+        os.killpg(record["pids"]["worker2"], signal.SIGCONT)
+    deadline = time.monotonic() + 180
+    status = "processing"
+    while time.monotonic() < deadline:
+        status = requests.get(f"{url}/api/v1/photos/{created['id']}/", headers=headers, timeout=10).json()["status"]
+        if status != "processing":
+            break
+        time.sleep(1)
+    took = time.monotonic() - killed_at
+    say(f"  saw: photo {created['id']} {status} {took:.0f} s after the kill (the broker hands a dead worker's")
+    say("       unacknowledged job to a live one once that worker's heartbeat has lapsed)")
+    return {"status": status, "seconds_after_kill": round(took, 1)}
+
+
+def drill_redis(record: dict, url: str) -> dict:
+    say("redis: log in, then FLUSHALL and restart Redis; is the person still logged in, does the site serve?")
+    session = requests.Session()
+    login = session.get(url + "/accounts/login/", timeout=10)
+    token = login.cookies.get("csrftoken") or session.cookies.get("csrftoken")
+    session.post(
+        url + "/accounts/login/",
+        data={"username": "driller", "password": PASSWORD, "csrfmiddlewaretoken": token},
+        headers={"Referer": url + "/accounts/login/"},
+        timeout=10,
+    )
+    before = "driller" in session.get(url + "/", timeout=10).text
+    port = record["ports"]["redis"]
+    subprocess.run(["redis-cli", "-p", str(port), "FLUSHALL"], check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-p", str(port), "SHUTDOWN", "NOSAVE"], capture_output=True)
+    time.sleep(1)
+    down_page = session.get(url + "/", timeout=10)
+    redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
+    state = Path(record["logs"]).parent
+    subprocess.run(
+        [
+            redis_server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(state / "redis"),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(state / "redis" / "redis.pid"),
+            "--logfile",
+            str(Path(record["logs"]) / "redis.log"),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+        ],
+        check=True,
+    )
+    time.sleep(1)
+    record["pids"]["redis"] = int((state / "redis" / "redis.pid").read_text())
+    (state / "stack.json").write_text(json.dumps(record, indent=2))
+    after = session.get(url + "/", timeout=10)
+    logged_in = "driller" in after.text
+    say(
+        f"  saw: logged in before {before}; while Redis was down the home page answered {down_page.status_code}; "
+        f"after the flush and restart {after.status_code}, still logged in: {logged_in}"
+    )
+    return {
+        "logged_in_before": before,
+        "down_status": down_page.status_code,
+        "after_status": after.status_code,
+        "still_logged_in": logged_in,
+    }
+
+
+def drill_s3(record: dict, url: str) -> dict:
+    say("s3: stop SeaweedFS; try an upload, browse the home page and a photo page")
+    headers = _token(url, "driller")
+    os.killpg(record["pids"]["seaweedfs"], signal.SIGKILL)
+    time.sleep(1)
+    upload = requests.post(
+        f"{url}/api/v1/photos/", headers=headers, files={"file": ("s.jpg", _jpeg(400, 300))}, timeout=30
+    )
+    home = requests.get(url + "/", timeout=10)
+    photo = requests.get(url + "/photos/1/", timeout=10)
+    message = upload.json().get("error", {}).get("message", upload.text[:100])
+    say(f"  saw: upload {upload.status_code} “{message}”; home {home.status_code}; photo page {photo.status_code}")
+    return {
+        "upload_status": upload.status_code,
+        "message": message,
+        "home": home.status_code,
+        "photo": photo.status_code,
+    }
+
+
+DRILLS: dict[str, Callable[[dict, str], dict]] = {
+    "web": drill_web,
+    "replica": drill_replica,
+    "worker": drill_worker,
+    "redis": drill_redis,
+    "s3": drill_s3,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("drills", nargs="*", help=f"any of: {', '.join(DRILLS)} (default: all)")
+    args = parser.parse_args()
+    unknown = set(args.drills) - set(DRILLS)
+    if unknown:
+        parser.error(f"unknown drill(s): {', '.join(sorted(unknown))}; choose from {', '.join(DRILLS)}")
+    args.drills = args.drills or list(DRILLS)
+    state = Path(tempfile.mkdtemp(prefix="photosite-drills-"))
+    state.chmod(0o755)
+    for name in ("DATABASE_URL", "REDIS_URL", "BROKER_URL", "S3_BUCKET"):
+        os.environ.pop(name, None)
+    results = {}
+    try:
+        record = stack.up(state, port=free_port(), seed=True)
+        url = record["url"]
+        subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                f"from apps.accounts.services import user_create as c; c(username='driller', password='{PASSWORD}')",
+            ],
+            cwd=stack.ROOT,
+            env={**os.environ, **record["env"]},
+            check=True,
+        )
+        say(f"stack up at {url}; logs in {record['logs']}\n")
+        for name in args.drills:
+            started = time.monotonic()
+            results[name] = DRILLS[name](record, url)
+            say(f"  ({time.monotonic() - started:.0f} s)\n")
+    finally:
+        stack.down(state)
+        shutil.rmtree(state, ignore_errors=True)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
