@@ -64,7 +64,8 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(fuzz_targe
         str(tmp_path),
         "--no-color",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=FUZZ_SECONDS + 120)
+    # In tmp_path: schemathesis keeps a cache directory wherever it runs.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=FUZZ_SECONDS + 120, cwd=tmp_path)
     output = result.stdout[:6000] + "\n...\n" + result.stdout[-3000:] + result.stderr[-2000:]
     assert result.returncode == 0, output
     assert "No issues found" in result.stdout or "passed" in result.stdout.lower(), output
