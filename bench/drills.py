@@ -1,9 +1,12 @@
 """Failure drills against a running stack, each bounded in time, each saying what it did
 and what it saw. Brings up its own stack (compose/local/stack.py) in a throwaway
-directory unless --dir points at one that is running (`make stack`).
+directory and stops it afterwards, or, with --dir, runs against the stack `make stack`
+started (it is left as the drills leave it: web1 and worker1 killed, S3 stopped;
+`make stack-down && make stack` to start afresh).
 
-    .venv/bin/python bench/drills.py                # all five
-    .venv/bin/python bench/drills.py web replica    # some of them
+    .venv/bin/python bench/drills.py                         # all five, own stack
+    .venv/bin/python bench/drills.py web replica             # some of them
+    .venv/bin/python bench/drills.py --dir var/stack         # against `make stack`
 
 Drills: web (SIGKILL one web process under load), replica (stop it: reads keep
 working), worker (SIGKILL a worker mid-rendition: the job completes), redis (restart
@@ -266,18 +269,23 @@ DRILLS: dict[str, Callable[[dict, str], dict]] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("drills", nargs="*", help=f"any of: {', '.join(DRILLS)} (default: all)")
+    parser.add_argument("--dir", type=Path, help="a running stack's directory (make stack: var/stack)")
     args = parser.parse_args()
     unknown = set(args.drills) - set(DRILLS)
     if unknown:
         parser.error(f"unknown drill(s): {', '.join(sorted(unknown))}; choose from {', '.join(DRILLS)}")
     args.drills = args.drills or list(DRILLS)
-    state = Path(tempfile.mkdtemp(prefix="photosite-drills-"))
-    state.chmod(0o755)
+    own = args.dir is None
+    state = Path(tempfile.mkdtemp(prefix="photosite-drills-")) if own else args.dir.resolve()
+    if own:
+        state.chmod(0o755)
+    elif not (state / "stack.json").exists():
+        parser.error(f"no running stack recorded in {state}; run `make stack` first")
     for name in ("DATABASE_URL", "REDIS_URL", "BROKER_URL", "S3_BUCKET"):
         os.environ.pop(name, None)
     results = {}
     try:
-        record = stack.up(state, port=free_port(), seed=True)
+        record = stack.up(state, port=free_port(), seed=True) if own else json.loads((state / "stack.json").read_text())
         url = record["url"]
         subprocess.run(
             [
@@ -285,7 +293,8 @@ def main() -> None:
                 "manage.py",
                 "shell",
                 "-c",
-                f"from apps.accounts.services import user_create as c; c(username='driller', password='{PASSWORD}')",
+                "from apps.accounts.models import User\n"
+                f"u, _ = User.objects.get_or_create(username='driller'); u.set_password('{PASSWORD}'); u.save()",
             ],
             cwd=stack.ROOT,
             env={**os.environ, **record["env"]},
@@ -297,8 +306,9 @@ def main() -> None:
             results[name] = DRILLS[name](record, url)
             say(f"  ({time.monotonic() - started:.0f} s)\n")
     finally:
-        stack.down(state)
-        shutil.rmtree(state, ignore_errors=True)
+        if own:
+            stack.down(state)
+            shutil.rmtree(state, ignore_errors=True)
     print(json.dumps(results, indent=2))
 
 

@@ -62,3 +62,22 @@ def test_nginx_accepts_the_edge_config(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
+
+
+def test_entrypoint_waits_for_the_database_then_runs_the_command() -> None:
+    """Run by hand, as the container would: with a reachable DATABASE_URL it execs its arguments."""
+    import os
+
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    }
+    result = subprocess.run(
+        [str(PRODUCTION / "django" / "entrypoint"), "echo", "started"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "started", result.stderr
