@@ -80,10 +80,11 @@ def seed(photos: int) -> float:
         )
         db.execute(f"INSERT INTO photos_tag (name) SELECT 'tag' || n FROM generate_series(1, {TAGS}) n")
         db.execute(
-            f"""INSERT INTO photos_photo_tags (photo_id, tag_id)
-                SELECT id, 1 + id % {TAGS} FROM photos_photo
+            f"""INSERT INTO photos_photo_tags (photo_id, tag_id, photo_created_at)
+                SELECT id, 1 + id % {TAGS}, created_at FROM photos_photo
                 UNION ALL
-                SELECT id, 1 + (id * 31 + 7) % {TAGS} FROM photos_photo WHERE (id * 31 + 7) % {TAGS} <> id % {TAGS}"""
+                SELECT id, 1 + (id * 31 + 7) % {TAGS}, created_at FROM photos_photo
+                WHERE (id * 31 + 7) % {TAGS} <> id % {TAGS}"""
         )
         db.execute(
             """INSERT INTO photos_rendition (photo_id, size, format, file, width, height, bytes, created_at)
@@ -183,6 +184,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--keep", action="store_true", help=f"keep the {DB} database afterwards")
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure()))
@@ -202,6 +204,13 @@ def main() -> None:
         results[size] = json.loads(output.strip().splitlines()[-1])
         for page, timing in results[size]["timings"].items():
             print(f"  {page:8} p50 {timing['p50']:7.1f} ms   p95 {timing['p95']:7.1f} ms", flush=True)
+    if not args.keep:
+        # A multi-GB database left in the cluster slows every later pg_basebackup
+        # (the test suite's replica copies the whole cluster).
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     smallest, largest = min(results), max(results)
     print(f"\nratio {largest:,} / {smallest:,} photos (p50, p95):")
     for page in PAGES:

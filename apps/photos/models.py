@@ -67,7 +67,7 @@ class Photo(models.Model):
     failure_reason = models.CharField(max_length=500, blank=True)
     placeholder_color = models.CharField(max_length=7, blank=True)  # "#rrggbb"
 
-    tags = models.ManyToManyField(Tag, blank=True, related_name="photos")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="photos", through="PhotoTag")
     # Kept by the social services with F() under the like/comment row's own write, so
     # concurrent likes never lose a count; pages read these instead of counting rows.
     like_count = models.PositiveIntegerField(default=0)
@@ -120,3 +120,21 @@ class Rendition(models.Model):
     def url(self) -> str:
         """Plain URL for public keys (CDN-cacheable), signed for private ones."""
         return media_url(self.file.name)
+
+
+class PhotoTag(models.Model):
+    """A photo filed under a tag. It carries the photo's upload time (which never changes),
+    so a tag page is one index range scan on (tag, time) instead of a walk through
+    every newer photo looking for the rare ones with this tag (bench/growth.py)."""
+
+    photo = models.ForeignKey(Photo, on_delete=models.CASCADE)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE)
+    photo_created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "photos_photo_tags"  # the table Django made for the plain many-to-many
+        constraints = [models.UniqueConstraint(fields=["photo", "tag"], name="photo_tag_once")]
+        indexes = [models.Index(fields=["tag", "-photo_created_at", "-id"], name="tag_page_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.photo_id} #{self.tag_id}"

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -175,11 +175,19 @@ def listing_feed(*, viewer: User | AnonymousUser) -> Listing:
 
 
 def listing_tag(*, name: str) -> Listing:
+    # Ordered by the photo-tag row itself (the photo's upload time copied onto it, then
+    # the row's id): PostgreSQL reads tag_page_idx in order and stops after one page,
+    # however rare or common the tag. Ordering by the photo's own created_at made it
+    # walk every newer photo looking for this tag (bench/growth.py).
+    tag_id = Subquery(Tag.objects.filter(name=name).values("pk")[:1])
+    photos = _public(Photo.objects.filter(phototag__tag_id=tag_id)).annotate(
+        tagged_at=F("phototag__photo_created_at"), tag_row=F("phototag__id")
+    )
     return Listing(
         name=f"tag:{name}",
         title=f"#{name}",
-        queryset=_public(Photo.objects.filter(tags__name=name)),
-        ordering=RECENT,
+        queryset=photos,
+        ordering=("-tagged_at", "-tag_row"),
         url=reverse("tag", args=[name]),
         empty="No public photos have this tag yet.",
         shared=True,

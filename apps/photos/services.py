@@ -382,7 +382,7 @@ def _tags_set(photo: Photo, names: list[str]) -> None:
     missing = [Tag(name=name) for name in names if name not in existing]
     # ignore_conflicts: another upload may create the same new tag at the same moment.
     Tag.objects.bulk_create(missing, ignore_conflicts=True)
-    photo.tags.set(Tag.objects.filter(name__in=names))
+    photo.tags.set(Tag.objects.filter(name__in=names), through_defaults={"photo_created_at": photo.created_at})
 
 
 def photo_search_index_update(*, photo_ids: list[int] | None = None, owner_id: int | None = None) -> None:

@@ -231,7 +231,9 @@ def test_photo_list_query_count_does_not_grow(api, user, django_assert_num_queri
     from tests.factories import PhotoRowFactory
 
     for index in range(rows):
-        PhotoRowFactory(owner=user).tags.create(name=f"t{index}")
+        (row := PhotoRowFactory(owner=user)).tags.create(
+            name=f"t{index}", through_defaults={"photo_created_at": row.created_at}
+        )
     # photos with owners; their renditions; their tags (anonymous: no session, no user)
     with django_assert_num_queries(3):
         assert len(api.get("/api/v1/photos/").json()["results"]) == rows

@@ -156,7 +156,9 @@ def test_listing_pages_query_counts_do_not_grow(client, user, django_assert_num_
     album_add_photos(album=album, photo_ids=[photo.pk for photo in photos])
     for photo in photos:
         like_set(user=user, photo=photo, liked=True)
-        photo.tags.create(name=f"t{photo.pk}") if photo is photos[0] else None
+        photo.tags.create(
+            name=f"t{photo.pk}", through_defaults={"photo_created_at": photo.created_at}
+        ) if photo is photos[0] else None
     from apps.photos.services import photo_search_index_update
 
     photo_search_index_update(photo_ids=[photo.pk for photo in photos])
@@ -174,3 +176,22 @@ def test_listing_pages_query_counts_do_not_grow(client, user, django_assert_num_
         cache.clear()
         with django_assert_num_queries(expected):
             assert client.get(url).status_code == 200, url
+
+
+def test_tag_pages_walk_every_tagged_photo_once_newest_first(client, user, settings, bucket) -> None:
+    settings.PHOTOS_PAGE_SIZE = 2
+    for index in range(5):
+        ready_photo(user, title=f"T{index}", tags="walk")
+    ready_photo(user, title="Untagged")
+    seen, url = [], reverse("tag", args=["walk"])
+    while url:
+        body = client.get(url).content.decode()
+        seen += titles_in_grid(body)
+        match = re.search(r'<a class="button more" rel="next" href="([^"]+)"', body)
+        url = match.group(1).replace("&amp;", "&") if match else None
+    assert seen == ["T4", "T3", "T2", "T1", "T0"]
+    page = client.get(reverse("photo_detail", args=[Photo.objects.get(title="T2").pk]) + "?from=tag:walk")
+    body = page.content.decode()
+    newer, older = Photo.objects.get(title="T3"), Photo.objects.get(title="T1")
+    assert f'rel="prev" data-key="ArrowLeft" href="/photos/{newer.pk}/' in body
+    assert f'rel="next" data-key="ArrowRight" href="/photos/{older.pk}/' in body
