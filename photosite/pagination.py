@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 
 M = TypeVar("M", bound=Model)
@@ -40,9 +41,12 @@ def _encode_value(value: Any) -> Any:
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         try:
-            return datetime.fromisoformat(value["t"])
+            moment = datetime.fromisoformat(value["t"])
         except (KeyError, TypeError, ValueError):
             raise BadCursor(BadCursor.message) from None
+        if moment.tzinfo is None:  # we only ever encode aware datetimes
+            raise BadCursor(BadCursor.message)
+        return moment
     if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
         raise BadCursor(BadCursor.message)
     return value
@@ -91,7 +95,13 @@ def keyset_values(item: Model, ordering: tuple[str, ...]) -> list[Any]:
 def keyset_page(queryset: QuerySet[M], *, ordering: tuple[str, ...], cursor: str | None, limit: int) -> Page[M]:
     """One page of `queryset` in `ordering`, starting after `cursor` (raises BadCursor)."""
     if cursor:
-        queryset = queryset.filter(after_filter(ordering, cursor_decode(cursor, length=len(ordering))))
+        values = cursor_decode(cursor, length=len(ordering))
+        try:
+            # A well-formed cursor can still hold a value of the wrong kind for its field
+            # ("abc" for a time): the field refuses it here, while the filter is built.
+            queryset = queryset.filter(after_filter(ordering, values))
+        except (ValidationError, ValueError, TypeError):
+            raise BadCursor(BadCursor.message) from None
     # One row more than shown tells whether a next page exists without a COUNT.
     items = list(queryset.order_by(*ordering)[: limit + 1])
     if len(items) <= limit:

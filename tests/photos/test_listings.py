@@ -129,7 +129,16 @@ def test_pages_walk_every_photo_once_by_cursor_even_with_equal_times(client, set
 
 
 def test_a_broken_cursor_is_a_400_with_a_way_back(client, db) -> None:
-    for cursor in ("garbage", "W10", "WyJ4Il0", "eyJhIjoxfQ"):
+    from photosite.pagination import cursor_encode
+
+    crafted = [
+        cursor_encode(["abc", 1]),  # well-formed, but not a time
+        cursor_encode([{"t": "2026-01-01T00:00:00+00:00"}, "x"]),  # not an id
+        cursor_encode([{"t": "2026-01-01T00:00:00"}, 1]),  # a naive time: never one of ours
+    ]
+    for cursor in ("garbage", "W10", "WyJ4Il0", "eyJhIjoxfQ", *crafted):
+        api = client.get(f"/api/v1/photos/?cursor={cursor}")
+        assert api.status_code == 400 and "broken" in api.json()["error"]["message"], cursor
         response = client.get(reverse("home") + f"?after={cursor}")
         assert response.status_code == 400 and "This page link is broken" in response.content.decode()
         partial = client.get(reverse("home") + f"?after={cursor}&partial=1")
@@ -156,9 +165,7 @@ def test_listing_pages_query_counts_do_not_grow(client, user, django_assert_num_
     album_add_photos(album=album, photo_ids=[photo.pk for photo in photos])
     for photo in photos:
         like_set(user=user, photo=photo, liked=True)
-        photo.tags.create(
-            name=f"t{photo.pk}", through_defaults={"photo_created_at": photo.created_at}
-        ) if photo is photos[0] else None
+    photos[0].tags.create(name=f"t{photos[0].pk}", through_defaults={"photo_created_at": photos[0].created_at})
     from apps.photos.services import photo_search_index_update
 
     photo_search_index_update(photo_ids=[photo.pk for photo in photos])
