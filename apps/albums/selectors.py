@@ -23,7 +23,9 @@ def _visible_entries(*, owner_id: int, viewer: User | AnonymousUser, prefix: str
     return Q(**conditions)
 
 
-def album_list_for_owner(*, owner: User, viewer: User | AnonymousUser, album_id: int | None = None) -> list[Album]:
+def album_list_for_owner(
+    *, owner: User, viewer: User | AnonymousUser, album_id: int | None = None, with_tags: bool = False
+) -> list[Album]:
     """The person's albums, newest first, each with `.photo_count` and `.cover_photo` as this viewer sees them.
 
     Three queries whatever the number of albums: the albums with their counts and
@@ -46,7 +48,10 @@ def album_list_for_owner(*, owner: User, viewer: User | AnonymousUser, album_id:
         .order_by("-created_at", "-id")
     )
     cover_ids = {album.cover_choice or album.first_photo for album in albums} - {None}
-    covers = {photo.pk: photo for photo in _with_card_data(Photo.objects.filter(pk__in=cover_ids))} if cover_ids else {}
+    cover_photos = _with_card_data(Photo.objects.filter(pk__in=cover_ids))
+    if with_tags:  # the API shows the cover's tags; the profile page does not
+        cover_photos = cover_photos.prefetch_related("tags")
+    covers = {photo.pk: photo for photo in cover_photos} if cover_ids else {}
     for album in albums:
         album.cover_photo = covers.get(album.cover_choice or album.first_photo)  # type: ignore[attr-defined]
     return albums

@@ -346,7 +346,7 @@ def popular(request: Request) -> Response:
 
 def _album(album_id: int, viewer: Any) -> dict[str, Any]:
     album = album_selectors.album_get(album_id=album_id)
-    shown = album_selectors.album_list_for_owner(owner=album.owner, viewer=viewer, album_id=album.pk)
+    shown = album_selectors.album_list_for_owner(owner=album.owner, viewer=viewer, album_id=album.pk, with_tags=True)
     return s.AlbumSerializer(shown[0]).data
 
 
@@ -368,7 +368,7 @@ def albums(request: Request) -> Response:
     if not username:
         raise ValidationError({"user": ["Say whose albums: ?user=<username>."]})
     owner = get_object_or_404(User, username=username, is_active=True)
-    listed = album_selectors.album_list_for_owner(owner=owner, viewer=request.user)
+    listed = album_selectors.album_list_for_owner(owner=owner, viewer=request.user, with_tags=True)
     return Response(s.AlbumSerializer(listed, many=True).data)
 
 

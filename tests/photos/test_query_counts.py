@@ -67,3 +67,57 @@ def test_owner_pages(client, user, bucket, django_assert_num_queries, url_name, 
 def test_account_pages_need_no_queries(client, db, django_assert_num_queries, url_name) -> None:
     with django_assert_num_queries(0):
         assert client.get(reverse(url_name)).status_code == 200
+
+
+def _people_world(user, count: int):
+    """`count` of everything a page might list: followers, comments, albums, album photos."""
+    from apps.albums.services import album_add_photos, album_create
+    from apps.social.services import comment_create, follow_set
+    from tests.factories import PhotoRowFactory, UserFactory
+
+    photo = PhotoRowFactory(owner=user)
+    PhotoRowFactory(owner=user)  # in no album: the album page always has photos to add
+    album = None
+    for index in range(count):
+        fan = UserFactory()
+        follow_set(follower=fan, followee=user, following=True)
+        comment_create(author=fan, photo=photo, body=f"comment {index}")
+        album = album_create(owner=user, title=f"Album {index}")
+        album_add_photos(album=album, photo_ids=[photo.pk, PhotoRowFactory(owner=user).pk])
+        photo.tags.create(name=f"tag{index}", through_defaults={"photo_created_at": photo.created_at})
+    return photo, album
+
+
+@pytest.mark.parametrize("count", [1, 5])
+@pytest.mark.parametrize(
+    ("page", "expected", "queries"),
+    [
+        ("followers", 4, "session, user, the person, the followers"),
+        ("following", 4, "session, user, the person, whom they follow"),
+        (
+            "photo_signed_in",
+            9,
+            "session, user, the photo, renditions, tags, albums, "
+            "comments with authors, liked?, the owner's albums for the menu",
+        ),
+        ("album_edit", 7, "session, user, the album, its photos, their renditions, photos to add, their renditions"),
+        ("profile_edit", 2, "session, user"),
+        ("api_albums", 5, "the person, albums with counts and cover ids, covers, their renditions, their tags"),
+    ],
+)
+def test_more_pages_have_fixed_query_counts(client, user, django_assert_num_queries, page, expected, queries, count):
+    photo, album = _people_world(user, count)
+    client.force_login(user)
+    urls = {
+        "followers": reverse("followers", args=[user.username]),
+        "following": reverse("following", args=[user.username]),
+        "photo_signed_in": reverse("photo_detail", args=[photo.pk]),
+        "album_edit": reverse("album_edit", args=[album.pk]),
+        "profile_edit": reverse("profile_edit"),
+        "api_albums": f"/api/v1/albums/?user={user.username}",
+    }
+    if page == "api_albums":
+        client.logout()  # anonymous: no session or user queries
+    cache.clear()
+    with django_assert_num_queries(expected):
+        assert client.get(urls[page]).status_code == 200, queries
