@@ -196,32 +196,8 @@ def drill_redis(record: dict, url: str) -> dict:
     subprocess.run(["redis-cli", "-p", str(port), "SHUTDOWN", "NOSAVE"], capture_output=True)
     time.sleep(1)
     down_page = session.get(url + "/", timeout=10)
-    redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
     state = Path(record["logs"]).parent
-    subprocess.run(
-        [
-            redis_server,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(state / "redis"),
-            "--daemonize",
-            "yes",
-            "--pidfile",
-            str(state / "redis" / "redis.pid"),
-            "--logfile",
-            str(Path(record["logs"]) / "redis.log"),
-            "--appendonly",
-            "yes",
-            "--save",
-            "",
-        ],
-        check=True,
-    )
-    time.sleep(1)
-    record["pids"]["redis"] = int((state / "redis" / "redis.pid").read_text())
+    record["pids"]["redis"] = stack.redis_start(state, port)
     (state / "stack.json").write_text(json.dumps(record, indent=2))
     after = session.get(url + "/", timeout=10)
     logged_in = "driller" in after.text

@@ -8,13 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.albums import selectors, services
 from apps.albums.models import Album
 from apps.photos.selectors import listing_album
 from apps.photos.views import listing_response
+from photosite.http import redirect_back
 
 
 class AlbumForm(forms.Form):
@@ -84,13 +84,6 @@ def _photo_ids(request: HttpRequest) -> list[int] | None:
     return [int(value) for value in values]
 
 
-def _back(request: HttpRequest, album_id: int) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("album_edit", album_id=album_id)
-
-
 @login_required
 @require_POST
 def album_arrange(request: HttpRequest, album_id: int) -> HttpResponse:
@@ -117,7 +110,7 @@ def album_arrange(request: HttpRequest, album_id: int) -> HttpResponse:
             return _refuse(request, album, "Unknown action: use add, remove, earlier, later, cover or order.")
     except services.AlbumRefused as refusal:
         return _refuse(request, album, str(refusal))
-    return _back(request, album.pk)
+    return redirect_back(request, reverse("album_edit", args=[album.pk]))
 
 
 def _refuse(request: HttpRequest, album: Album, message: str) -> HttpResponse:

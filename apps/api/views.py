@@ -27,10 +27,11 @@ from apps.accounts.models import User
 from apps.albums import selectors as album_selectors
 from apps.albums import services as album_services
 from apps.api import serializers as s
+from apps.api.errors import error_body
 from apps.moderation import services as moderation_services
 from apps.photos import selectors as photo_selectors
 from apps.photos import services as photo_services
-from apps.photos.views import DIRECT_UPLOAD_MAX_AGE, DIRECT_UPLOAD_SALT
+from apps.photos.views import DIRECT_UPLOAD_MAX_AGE, DIRECT_UPLOAD_SALT, UPLOAD_OVERHEAD_BYTES
 from apps.social import selectors as social_selectors
 from apps.social import services as social_services
 from photosite.storage import presigned_upload
@@ -190,20 +191,14 @@ def photos(request: Request) -> Response:
 
 def _photo_upload(request: Request) -> Response:
     declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    if declared > settings.PHOTO_MAX_UPLOAD_BYTES + 1024 * 1024:
-        return Response(s_error(413, "The file is too big."), status=413)
+    if declared > settings.PHOTO_MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD_BYTES:
+        return Response(error_body(413, "The file is too big."), status=413)
     data = _valid(s.PhotoUploadInputSerializer, request.data)
     photo = photo_services.photo_create(owner=request.user, upload=data.pop("file"), **data)  # type: ignore[arg-type]
     return Response(s.PhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
 
 
 photos.cls.throttle_scope = "upload"  # type: ignore[attr-defined]
-
-
-def s_error(status_code: int, message: str) -> dict[str, Any]:
-    from apps.api.errors import error_body
-
-    return error_body(status_code, message)
 
 
 @extend_schema(
@@ -254,7 +249,7 @@ def upload_start(request: Request) -> Response:
     """Step 1 of an upload straight to storage: a presigned POST for one file (S3 only)."""
     data = _valid(s.DirectUploadStartSerializer, request.data)
     if data["size"] > settings.PHOTO_MAX_UPLOAD_BYTES:
-        return Response(s_error(413, "The file is too big."), status=413)
+        return Response(error_body(413, "The file is too big."), status=413)
     key = photo_services.incoming_key_new()
     post = presigned_upload(key, max_bytes=settings.PHOTO_MAX_UPLOAD_BYTES)
     if post is None:

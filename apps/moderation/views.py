@@ -10,6 +10,8 @@ from django.views.decorators.http import require_http_methods
 from apps.moderation import services
 from apps.moderation.models import ReportReason
 from apps.photos import selectors
+from apps.photos.models import Photo
+from apps.social.models import Comment
 from apps.social.selectors import comment_get_for_viewer
 
 
@@ -27,32 +29,28 @@ class ReportForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def report_photo(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
-    form = ReportForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.report_create(reporter=request.user, photo=photo, **form.cleaned_data)  # type: ignore[arg-type]
-        except services.ReportRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            messages.success(request, "Thank you. The moderators will look at this photo.")
-            return redirect("photo_detail", photo_id=photo.pk)
-    status = 400 if request.method == "POST" else 200
-    return render(request, "moderation/report.html", {"form": form, "photo": photo}, status=status)
+    return _report_page(request, photo=photo, comment=None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_comment(request: HttpRequest, comment_id: int) -> HttpResponse:
     comment = comment_get_for_viewer(comment_id=comment_id, viewer=request.user)
+    return _report_page(request, photo=comment.photo, comment=comment)
+
+
+def _report_page(request: HttpRequest, *, photo: Photo, comment: Comment | None) -> HttpResponse:
+    """The report form for a photo, or for a comment on it; the caller has checked the viewer may see it."""
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.report_create(reporter=request.user, photo=comment.photo, comment=comment, **form.cleaned_data)  # type: ignore[arg-type]
+            services.report_create(reporter=request.user, photo=photo, comment=comment, **form.cleaned_data)  # type: ignore[arg-type]
         except services.ReportRefused as refusal:
             form.add_error(None, str(refusal))
         else:
-            messages.success(request, "Thank you. The moderators will look at this comment.")
-            return redirect("photo_detail", photo_id=comment.photo_id)
+            what = "comment" if comment is not None else "photo"
+            messages.success(request, f"Thank you. The moderators will look at this {what}.")
+            return redirect("photo_detail", photo_id=photo.pk)
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "photo": comment.photo, "comment": comment}
+    context = {"form": form, "photo": photo, "comment": comment}
     return render(request, "moderation/report.html", context, status=status)

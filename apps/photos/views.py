@@ -24,6 +24,7 @@ from apps.photos import selectors, services
 from apps.photos.forms import PhotoDetailsForm, PhotoEditForm, PhotoUploadForm
 from apps.photos.models import Photo, Rendition
 from photosite import cache
+from photosite.http import wants_json
 from photosite.pagination import BadCursor
 from photosite.storage import IMMUTABLE, PUBLIC_PREFIX, media_url, presigned_upload
 
@@ -153,10 +154,6 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
     return render(request, "photos/detail.html", context)
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
 def _json_error(message: str, status: int = 400, **fields: object) -> JsonResponse:
     return JsonResponse({"error": message, **fields}, status=status)
 
@@ -178,7 +175,7 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
     if declared_length > settings.PHOTO_MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD_BYTES:
         # Refuse before Django reads (and spools to disk) a body we would reject anyway.
         error = f"The file is too big; the limit is {filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)}."
-        if _wants_json(request):
+        if wants_json(request):
             return _json_error(error, status=413)
         return render(request, "photos/upload.html", {"form": PhotoUploadForm(), "error": error}, status=413)
     form = PhotoUploadForm(request.POST, request.FILES)
@@ -196,15 +193,15 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
         except services.UploadRejected as rejection:
             form.add_error("file", str(rejection))
         except services.StorageUnavailable as outage:
-            if _wants_json(request):
+            if wants_json(request):
                 return _json_error(str(outage), status=503)
             return render(request, "photos/upload.html", {"form": form, "error": str(outage)}, status=503)
         else:
-            if _wants_json(request):
+            if wants_json(request):
                 return JsonResponse({"id": photo.pk, "url": reverse("photo_detail", args=[photo.pk])}, status=201)
             messages.success(request, "Uploaded. Your photo will appear once it is processed.")
             return redirect("photo_detail", photo_id=photo.pk)
-    if _wants_json(request):
+    if wants_json(request):
         return _json_form_errors(form)
     return render(request, "photos/upload.html", {"form": form}, status=400)
 

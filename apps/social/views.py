@@ -7,23 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import User
 from apps.photos.selectors import photo_get_for_viewer
 from apps.social import selectors, services
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(default)
+from photosite.http import redirect_back, wants_json
 
 
 def _flag(request: HttpRequest, name: str) -> bool | None:
@@ -32,10 +21,10 @@ def _flag(request: HttpRequest, name: str) -> bool | None:
 
 
 def _refuse(request: HttpRequest, message: str, default: str) -> HttpResponse:
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"error": message}, status=400)
     messages.error(request, message)
-    return _back(request, default)
+    return redirect_back(request, default)
 
 
 @login_required
@@ -47,9 +36,9 @@ def photo_like(request: HttpRequest, photo_id: int) -> HttpResponse:
     if liked is None:
         return _refuse(request, "Say liked=1 to like or liked=0 to unlike.", photo_url)
     count = services.like_set(user=request.user, photo=photo, liked=liked)  # type: ignore[arg-type]
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"liked": liked, "count": count})
-    return _back(request, photo_url)
+    return redirect_back(request, photo_url)
 
 
 @login_required
@@ -70,7 +59,7 @@ def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
     comment = selectors.comment_get_for_viewer(comment_id=comment_id, viewer=request.user)
     photo_url = reverse("photo_detail", args=[comment.photo_id])
     if not services.comment_may_delete(comment=comment, user=request.user):  # type: ignore[arg-type]
-        if _wants_json(request):
+        if wants_json(request):
             return JsonResponse({"error": "Only its author or the photo's owner can delete a comment."}, status=403)
         return render(
             request,
@@ -95,9 +84,9 @@ def follow(request: HttpRequest, username: str) -> HttpResponse:
         count = services.follow_set(follower=request.user, followee=person, following=following)  # type: ignore[arg-type]
     except services.SocialRefused as refusal:
         return _refuse(request, str(refusal), profile_url)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"following": following, "count": count})
-    return _back(request, profile_url)
+    return redirect_back(request, profile_url)
 
 
 @require_GET

@@ -91,6 +91,40 @@ def _wait_for_port(port: int, *, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
 
 
+def redis_start(state: Path, port: int) -> int:
+    """Start (or restart) the stack's Redis on `port`, with its data under state/redis; returns its pid."""
+    pidfile = state / "redis" / "redis.pid"
+    pidfile.unlink(missing_ok=True)
+    redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
+    subprocess.run(
+        [
+            redis_server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(state / "redis"),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(pidfile),
+            "--logfile",
+            str(state / "logs" / "redis.log"),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+        ],
+        check=True,
+    )
+    _wait_for_port(port)
+    deadline = time.monotonic() + 10
+    while not pidfile.exists() and time.monotonic() < deadline:  # written just after it listens
+        time.sleep(0.1)
+    return int(pidfile.read_text())
+
+
 def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict:
     if (state / "stack.json").exists():
         raise SystemExit(f"a stack is already recorded in {state}; run `make stack-down` first")
@@ -146,36 +180,8 @@ def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict:
     record["ports"].update(primary=primary_port, replica=replica_port)
 
     # Redis: sessions, cache, throttles and the broker.
-    redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
-    subprocess.run(
-        [
-            redis_server,
-            "--port",
-            str(redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(state / "redis"),
-            "--daemonize",
-            "yes",
-            "--pidfile",
-            str(state / "redis" / "redis.pid"),
-            "--logfile",
-            str(logs / "redis.log"),
-            "--appendonly",
-            "yes",
-            "--save",
-            "",
-        ],
-        check=True,
-    )
-    _wait_for_port(redis_port)
-    pidfile = state / "redis" / "redis.pid"
-    deadline = time.monotonic() + 10
-    while not pidfile.exists() and time.monotonic() < deadline:  # written just after it listens
-        time.sleep(0.1)
+    record["pids"]["redis"] = redis_start(state, redis_port)
     record["ports"]["redis"] = redis_port
-    record["pids"]["redis"] = int((state / "redis" / "redis.pid").read_text())
     _save(state, record)
 
     # SeaweedFS as S3 (its own free ports), with the bucket.

@@ -1,0 +1,20 @@
+"""Small request/response helpers the HTML views share (the pages' scripts ask for JSON)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """The page's script sent this (Accept: application/json); a plain form post did not."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def redirect_back(request: HttpRequest, default: str) -> HttpResponse:
+    """To the form's `next` if it is on this site (never an open redirect), else to `default`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(default)
