@@ -24,17 +24,23 @@ def test_sweep_reports_then_removes_orphans_and_mends_rows(
     services.rendition_make_all(photo_id=photo.pk)
     orphan = "public/renditions/00000000-dead-beef-0000-000000000000/abc-v2-320.jpg"
     bucket.client.put_object(Bucket=bucket.name, Key=orphan, Body=b"left behind by a job that never ran")
+    old_avatar, avatar = "public/avatars/replaced.webp", "public/avatars/current.webp"
+    for key in (old_avatar, avatar):
+        bucket.client.put_object(Bucket=bucket.name, Key=key, Body=b"a picture")
+    user.avatar_key = avatar
+    user.save(update_fields=["avatar_key"])
     lost = photo.renditions.get(size=640, format="webp")
     bucket.client.delete_object(Bucket=bucket.name, Key=lost.file.name)
 
     report = run("storage_sweep", "--grace-minutes", "0")
-    assert "Orphaned objects (no row): 1" in report and orphan in report
+    assert "Orphaned objects (no row): 2" in report and orphan in report and old_avatar in report
     assert "Renditions whose file is missing: 1" in report
     assert orphan in bucket.keys()  # a report changes nothing
 
     with django_capture_on_commit_callbacks(execute=True):
         run("storage_sweep", "--grace-minutes", "0", "--delete")
-    assert orphan not in bucket.keys()
+    assert orphan not in bucket.keys() and old_avatar not in bucket.keys()
+    assert avatar in bucket.keys()  # someone's current picture is not an orphan
     assert photo.original.name in bucket.keys()  # nothing that belongs to a photo is touched
     photo.refresh_from_db()
     assert photo.status == PhotoStatus.PROCESSING and not photo.renditions.filter(pk=lost.pk).exists()

@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.photos import services
 from apps.photos.models import Photo, Rendition
 from photosite.storage import PRIVATE_PREFIX, PUBLIC_PREFIX, object_delete, object_list
@@ -29,8 +30,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         cutoff = timezone.now() - timedelta(minutes=int(options["grace_minutes"]))  # type: ignore[arg-type]
-        known = set(Photo.objects.values_list("original", flat=True)) | set(
-            Rendition.objects.values_list("file", flat=True)
+        known = (
+            set(Photo.objects.values_list("original", flat=True))
+            | set(Rendition.objects.values_list("file", flat=True))
+            | set(User.objects.exclude(avatar_key="").values_list("avatar_key", flat=True))
         )
         stored: set[str] = set()
         orphans: list[str] = []
@@ -38,6 +41,7 @@ class Command(BaseCommand):
             f"{PRIVATE_PREFIX}originals/",
             f"{PRIVATE_PREFIX}renditions/",
             f"{PUBLIC_PREFIX}renditions/",
+            f"{PUBLIC_PREFIX}avatars/",  # replaced pictures whose cleanup job never ran
             f"{PRIVATE_PREFIX}incoming/",  # direct uploads whose browser never said it was done
         )
         for prefix in prefixes:
