@@ -28,8 +28,13 @@ def _check_title(title: str) -> str:
     return title
 
 
-def album_create(*, owner: User, title: str, description: str = "") -> Album:
-    return Album.objects.create(owner=owner, title=_check_title(title), description=description.strip())
+@transaction.atomic
+def album_create(*, owner: User, title: str, description: str = "", photo_ids: list[int] | None = None) -> Album:
+    """A new album, with its first photos if given; a refused photo means no album either."""
+    album = Album.objects.create(owner=owner, title=_check_title(title), description=description.strip())
+    if photo_ids:
+        album_add_photos(album=album, photo_ids=photo_ids)
+    return album
 
 
 def _cards_forget_on_commit(photo_ids: list[int]) -> None:

@@ -37,14 +37,13 @@ def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
 def album_create(request: HttpRequest) -> HttpResponse:
     form = AlbumForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # "New album with this photo" on a photo page sends the photo along.
+        photo_ids = _photo_ids(request) or []
         try:
-            album = services.album_create(owner=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            album = services.album_create(owner=request.user, photo_ids=photo_ids, **form.cleaned_data)  # type: ignore[arg-type]
         except services.AlbumRefused as refusal:
             form.add_error(None, str(refusal))
         else:
-            photo_id = request.POST.get("photo", "")
-            if photo_id.isdigit():
-                services.album_add_photos(album=album, photo_ids=[int(photo_id)])
             messages.success(request, f"Album “{album.title}” created.")
             return redirect("album_edit", album_id=album.pk)
     status = 400 if request.method == "POST" else 200

@@ -72,6 +72,11 @@ def test_bad_album_changes_are_400s_that_change_nothing(client, user, other_user
         assert "The album was not changed" in response.content.decode()
     assert order(album) == [mine.pk]
     assert client.post(reverse("album_create"), {"title": "  "}).status_code == 400
+    # A new album "with this photo" naming someone else's (or no such) photo: no album either.
+    for photo in (theirs.pk, 99999999999999999999):
+        response = client.post(reverse("album_create"), {"title": "Grab", "photo": photo})
+        assert response.status_code == 400 and "only add your own photos" in response.content.decode()
+    assert list(Album.objects.values_list("title", flat=True)) == ["Mine"]
 
 
 def test_only_the_owner_can_change_an_album(client, user, other_user) -> None:
