@@ -7,15 +7,42 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install services lint clean worker stack stack-down stack-status
+# Exact versions with hashes (README, "Dependencies"): the dev lock for this venv,
+# the runtime lock (a subset with the same pins) for the Docker image.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+# uv only does the locking, so it lives apart from the venv; pinned so a re-lock
+# with no other change rewrites nothing.
+UV_VERSION := 0.13.9
+UV_VENV := var/lock-tools
+UV := $(UV_VENV)/bin/uv
+LOCK_FLAGS := --quiet --generate-hashes --universal --python-version 3.11 --custom-compile-command "make lock" \
+	$(if $(UPGRADE),--upgrade) $(foreach package,$(UPGRADE_PACKAGE),--upgrade-package $(package))
 
-$(STAMP): pyproject.toml
+.PHONY: run test install services lint clean worker stack stack-down stack-status lock upgrade
+
+$(STAMP): $(DEV_LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(UV):
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet uv==$(UV_VERSION)
+
+# Re-resolve after editing pyproject.toml; existing pins are kept unless UPGRADE=1
+# (everything) or UPGRADE_PACKAGE="django pillow" (just those). Commit both files.
+# The runtime lock is constrained by the dev lock, so the image runs what the tests ran.
+lock: $(UV)
+	$(UV) pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o $(DEV_LOCK)
+	$(UV) pip compile pyproject.toml -c $(DEV_LOCK) $(LOCK_FLAGS) -o $(LOCK)
+
+upgrade:
+	$(MAKE) lock UPGRADE=1
 
 # Embedded mode: no service variables, so SQLite, local files and an in-process worker.
 run: $(STAMP)
