@@ -8,8 +8,10 @@ service is switched on by its own variable; the README has the full table.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from photosite import broker, requestlog, storage
 
@@ -31,9 +33,7 @@ def _secret_key() -> str:
         return Path(env.str("DJANGO_SECRET_KEY_FILE")).read_text().strip()
     if not EMBEDDED:
         # A server deployment that forgot its secret must not start with a guessable one.
-        raise environ.ImproperlyConfigured(
-            "DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) must be set when DATABASE_URL is set"
-        )
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) must be set when DATABASE_URL is set")
     from django.core.management.utils import get_random_secret_key
 
     key_file = VAR_DIR / "secret_key"
@@ -171,6 +171,7 @@ AUTH_USER_MODEL = "accounts.User"
 
 # --- Cache and sessions -----------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -273,7 +274,7 @@ if SENTRY_DSN:
         dsn=SENTRY_DSN,
         integrations=[DjangoIntegration(), RedisIntegration(), DramatiqIntegration()],
         environment=env.str("SENTRY_ENVIRONMENT", default="production"),
-        release=env.str("SENTRY_RELEASE", default=None),
+        release=env.str("SENTRY_RELEASE", default="") or None,  # None: the SDK finds it itself
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
         send_default_pii=False,
     )

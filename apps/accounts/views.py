@@ -9,6 +9,7 @@ from apps.accounts import services
 from apps.accounts.forms import ProfileForm, SignupForm
 from apps.accounts.models import User
 from apps.photos import selectors as photo_selectors
+from photosite.http import AuthenticatedHttpRequest
 
 
 @require_http_methods(["GET", "POST"])
@@ -47,10 +48,10 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def profile_edit(request: HttpRequest) -> HttpResponse:
+def profile_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
     from apps.photos.services import StorageUnavailable, UploadRejected
 
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     initial = {"display_name": user.display_name, "bio": user.bio}
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
     status = 200

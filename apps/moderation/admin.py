@@ -9,6 +9,7 @@ from django.utils.html import format_html
 
 from apps.moderation import services
 from apps.moderation.models import Report, ReportStatus
+from photosite.http import AuthenticatedHttpRequest
 
 
 @admin.register(Report)
@@ -52,15 +53,15 @@ class ReportAdmin(admin.ModelAdmin):
         return report.comment.body[:80] if report.comment else "—"
 
     @admin.action(description="Resolve: hide the photo or comment")
-    def resolve_and_hide(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+    def resolve_and_hide(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Report]) -> None:
         for report in queryset.filter(status=ReportStatus.OPEN).select_related("photo"):
-            services.report_resolve(report=report, moderator=request.user)  # type: ignore[arg-type]
+            services.report_resolve(report=report, moderator=request.user)
         self.message_user(request, "Resolved; the reported photos and comments are hidden.")
 
     @admin.action(description="Dismiss")
-    def dismiss(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+    def dismiss(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Report]) -> None:
         for report in queryset.filter(status=ReportStatus.OPEN):
-            services.report_dismiss(report=report, moderator=request.user)  # type: ignore[arg-type]
+            services.report_dismiss(report=report, moderator=request.user)
         self.message_user(request, "Dismissed.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -13,6 +13,7 @@ from apps.photos import selectors
 from apps.photos.models import Photo
 from apps.social.models import Comment
 from apps.social.selectors import comment_get_for_viewer
+from photosite.http import AuthenticatedHttpRequest
 
 
 class ReportForm(forms.Form):
@@ -27,24 +28,24 @@ class ReportForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def report_photo(request: HttpRequest, photo_id: int) -> HttpResponse:
+def report_photo(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
     photo = selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
     return _report_page(request, photo=photo, comment=None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def report_comment(request: HttpRequest, comment_id: int) -> HttpResponse:
+def report_comment(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResponse:
     comment = comment_get_for_viewer(comment_id=comment_id, viewer=request.user)
     return _report_page(request, photo=comment.photo, comment=comment)
 
 
-def _report_page(request: HttpRequest, *, photo: Photo, comment: Comment | None) -> HttpResponse:
+def _report_page(request: AuthenticatedHttpRequest, *, photo: Photo, comment: Comment | None) -> HttpResponse:
     """The report form for a photo, or for a comment on it; the caller has checked the viewer may see it."""
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.report_create(reporter=request.user, photo=photo, comment=comment, **form.cleaned_data)  # type: ignore[arg-type]
+            services.report_create(reporter=request.user, photo=photo, comment=comment, **form.cleaned_data)
         except services.ReportRefused as refusal:
             form.add_error(None, str(refusal))
         else:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -60,9 +60,7 @@ def business_figures() -> dict[str, Any]:
     }
 
 
-def _since(field: str, moment: Any):  # -> Q
-    from django.db.models import Q
-
+def _since(field: str, moment: datetime) -> Q:
     return Q(**{f"{field}__gte": moment})
 
 

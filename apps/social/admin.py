@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,6 +12,7 @@ from django.utils.html import format_html
 from apps.photos.admin import small_thumbnail
 from apps.social import services
 from apps.social.models import Comment, Follow, Like
+from photosite.http import AuthenticatedHttpRequest
 
 
 @admin.register(Comment)
@@ -41,15 +44,15 @@ class CommentAdmin(admin.ModelAdmin):
     def is_hidden(self, comment: Comment) -> bool:
         return comment.hidden_at is not None
 
-    def get_actions(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # it would skip the photo's comment count
         return actions
 
     @admin.action(description="Hide from everyone but the author")
-    def hide(self, request: HttpRequest, queryset: QuerySet[Comment]) -> None:
+    def hide(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Comment]) -> None:
         for comment_id in queryset.values_list("pk", flat=True):
-            services.comment_hide(comment_id=comment_id, moderator=request.user)  # type: ignore[arg-type]
+            services.comment_hide(comment_id=comment_id, moderator=request.user)
         self.message_user(request, "Hidden.")
 
     @admin.action(description="Unhide")

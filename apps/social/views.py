@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.accounts.models import User
 from apps.photos.selectors import photo_get_for_viewer
 from apps.social import selectors, services
-from photosite.http import redirect_back, wants_json
+from photosite.http import AuthenticatedHttpRequest, redirect_back, wants_json
 
 
 def _flag(request: HttpRequest, name: str) -> bool | None:
@@ -29,13 +29,13 @@ def _refuse(request: HttpRequest, message: str, default: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def photo_like(request: HttpRequest, photo_id: int) -> HttpResponse:
+def photo_like(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
     photo_url = reverse("photo_detail", args=[photo.pk])
     liked = _flag(request, "liked")
     if liked is None:
         return _refuse(request, "Say liked=1 to like or liked=0 to unlike.", photo_url)
-    count = services.like_set(user=request.user, photo=photo, liked=liked)  # type: ignore[arg-type]
+    count = services.like_set(user=request.user, photo=photo, liked=liked)
     if wants_json(request):
         return JsonResponse({"liked": liked, "count": count})
     return redirect_back(request, photo_url)
@@ -43,11 +43,11 @@ def photo_like(request: HttpRequest, photo_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def comment_create(request: HttpRequest, photo_id: int) -> HttpResponse:
+def comment_create(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
     photo_url = reverse("photo_detail", args=[photo.pk])
     try:
-        comment = services.comment_create(author=request.user, photo=photo, body=request.POST.get("body", ""))  # type: ignore[arg-type]
+        comment = services.comment_create(author=request.user, photo=photo, body=request.POST.get("body", ""))
     except services.SocialRefused as refusal:
         return _refuse(request, str(refusal), f"{photo_url}#comments")
     return redirect(f"{photo_url}#comment-{comment.pk}")
@@ -55,10 +55,10 @@ def comment_create(request: HttpRequest, photo_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
+def comment_delete(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResponse:
     comment = selectors.comment_get_for_viewer(comment_id=comment_id, viewer=request.user)
     photo_url = reverse("photo_detail", args=[comment.photo_id])
-    if not services.comment_may_delete(comment=comment, user=request.user):  # type: ignore[arg-type]
+    if not services.comment_may_delete(comment=comment, user=request.user):
         if wants_json(request):
             return JsonResponse({"error": "Only its author or the photo's owner can delete a comment."}, status=403)
         return render(
@@ -74,14 +74,14 @@ def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def follow(request: HttpRequest, username: str) -> HttpResponse:
+def follow(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
     person = get_object_or_404(User, username=username, is_active=True)
     profile_url = reverse("profile", args=[person.username])
     following = _flag(request, "following")
     if following is None:
         return _refuse(request, "Say following=1 to follow or following=0 to unfollow.", profile_url)
     try:
-        count = services.follow_set(follower=request.user, followee=person, following=following)  # type: ignore[arg-type]
+        count = services.follow_set(follower=request.user, followee=person, following=following)
     except services.SocialRefused as refusal:
         return _refuse(request, str(refusal), profile_url)
     if wants_json(request):
