@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from apps.albums.services import album_add_photos, album_create
 from apps.moderation.models import Report
-from apps.photos.models import Photo, Visibility
+from apps.photos.models import Photo, Tag, Visibility
 from apps.social.services import comment_create, follow_set
 from tests.factories import PASSWORD, UserFactory, ready_photo
 from tests.images import jpeg_bytes
@@ -231,9 +231,8 @@ def test_photo_list_query_count_does_not_grow(api, user, django_assert_num_queri
     from tests.factories import PhotoRowFactory
 
     for index in range(rows):
-        (row := PhotoRowFactory(owner=user)).tags.create(
-            name=f"t{index}", through_defaults={"photo_created_at": row.created_at}
-        )
+        row = PhotoRowFactory(owner=user)
+        row.tags.add(Tag.objects.create(name=f"t{index}"), through_defaults={"photo_created_at": row.created_at})
     # photos with owners; their renditions; their tags (anonymous: no session, no user)
     with django_assert_num_queries(3):
         assert len(api.get("/api/v1/photos/").json()["results"]) == rows

@@ -141,8 +141,10 @@ def test_dashboard_and_report_page_queries_do_not_grow(client, db, bucket) -> No
         with CaptureQueriesContext(connection) as dashboard:
             client.get(reverse("ops_dashboard"))
         client.force_login(reporter)
+        photo = Photo.objects.first()
+        assert photo is not None
         with CaptureQueriesContext(connection) as report_page:
-            client.get(reverse("photo_report", args=[Photo.objects.first().pk]))
+            client.get(reverse("photo_report", args=[photo.pk]))
         counts.append((len(dashboard.captured_queries), len(report_page.captured_queries)))
     assert counts[0] == counts[1], counts
     assert counts[0][0] <= 12  # session, user, 6 figures, readiness SELECT 1

@@ -70,8 +70,8 @@ def test_upload_is_rendered_by_a_real_worker_into_s3_and_shown(client, user, buc
         assert fetched.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert_rendition_is_clean(fetched.content, link.width, link.height)
     assert len(bucket.keys("public/renditions/")) == 10  # 4 sizes in JPEG and WebP, 2 in AVIF
-    original = requests.get(f"{os.environ['S3_ENDPOINT_URL']}/{bucket.name}/{photo.original.name}", timeout=10)
-    assert original.status_code == 403, "originals are never readable without a signature"
+    unsigned = requests.get(f"{os.environ['S3_ENDPOINT_URL']}/{bucket.name}/{photo.original.name}", timeout=10)
+    assert unsigned.status_code == 403, "originals are never readable without a signature"
 
     home = parse_page(client.get(reverse("home")).content.decode())
     assert any(image.get("alt") == "Boats" for image in home.images)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.albums.services import album_add_photos, album_create
-from apps.photos.models import Photo
+from apps.photos.models import Photo, Tag
 from apps.social.models import Like
 from apps.social.services import follow_set, like_set
 from tests.factories import PhotoRowFactory, UserFactory, ready_photo
@@ -110,7 +110,9 @@ def test_pages_walk_every_photo_once_by_cursor_even_with_equal_times(client, set
     Photo.objects.update(created_at=same_moment)  # ties on time: the id breaks them
     expected = [f"P{index}" for index in reversed(range(8))]
 
-    seen, url, pages = [], reverse("home"), 0
+    seen: list[str] = []
+    url: str | None = reverse("home")
+    pages = 0
     with CaptureQueriesContext(connection) as queries:
         while url:
             body = client.get(url).content.decode()
@@ -123,7 +125,9 @@ def test_pages_walk_every_photo_once_by_cursor_even_with_equal_times(client, set
 
     # The script's way: ?partial=1 answers the next cards as JSON.
     first = client.get(reverse("home")).content.decode()
-    next_url = re.search(r'rel="next" href="([^"]+)"', first).group(1)
+    next_link = re.search(r'rel="next" href="([^"]+)"', first)
+    assert next_link
+    next_url = next_link.group(1)
     data = client.get(next_url + "&partial=1").json()
     assert titles_in_grid(data["html"]) == expected[3:6] and data["next"]
 
@@ -165,7 +169,9 @@ def test_listing_pages_query_counts_do_not_grow(client, user, django_assert_num_
     album_add_photos(album=album, photo_ids=[photo.pk for photo in photos])
     for photo in photos:
         like_set(user=user, photo=photo, liked=True)
-    photos[0].tags.create(name=f"t{photos[0].pk}", through_defaults={"photo_created_at": photos[0].created_at})
+    photos[0].tags.add(
+        Tag.objects.create(name=f"t{photos[0].pk}"), through_defaults={"photo_created_at": photos[0].created_at}
+    )
     from apps.photos.services import photo_search_index_update
 
     photo_search_index_update(photo_ids=[photo.pk for photo in photos])
@@ -190,7 +196,8 @@ def test_tag_pages_walk_every_tagged_photo_once_newest_first(client, user, setti
     for index in range(5):
         ready_photo(user, title=f"T{index}", tags="walk")
     ready_photo(user, title="Untagged")
-    seen, url = [], reverse("tag", args=["walk"])
+    seen: list[str] = []
+    url: str | None = reverse("tag", args=["walk"])
     while url:
         body = client.get(url).content.decode()
         seen += titles_in_grid(body)

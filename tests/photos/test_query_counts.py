@@ -10,10 +10,11 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from apps.photos import services
+from apps.photos.models import Photo, Tag
 from tests.factories import uploaded_photo
 
 
-def ready_photos(owner, count: int) -> list:
+def ready_photos(owner, count: int) -> list[Photo]:
     photos = []
     for index in range(count):
         photo = uploaded_photo(owner=owner, title=f"Photo {index}")
@@ -84,7 +85,7 @@ def _people_world(user, count: int):
         comment_create(author=fan, photo=photo, body=f"comment {index}")
         album = album_create(owner=user, title=f"Album {index}")
         album_add_photos(album=album, photo_ids=[photo.pk, PhotoRowFactory(owner=user).pk])
-        photo.tags.create(name=f"tag{index}", through_defaults={"photo_created_at": photo.created_at})
+        photo.tags.add(Tag.objects.create(name=f"tag{index}"), through_defaults={"photo_created_at": photo.created_at})
     return photo, album
 
 

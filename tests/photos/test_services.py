@@ -149,7 +149,9 @@ def test_transparent_png_is_flattened_on_white() -> None:
     rendered, placeholder = services.render_renditions(io.BytesIO(buffer.getvalue()))
     with Image.open(io.BytesIO(rendered[0].data)) as image:
         assert image.mode == "RGB"
-        red, green, blue = image.getpixel((10, 10))
+        pixel = image.getpixel((10, 10))
+        assert isinstance(pixel, tuple)
+        red, green, blue = pixel
         assert min(red, green, blue) > 245  # white, not black
     assert placeholder == "#ffffff"
 
@@ -286,7 +288,7 @@ def test_making_a_photo_private_puts_its_renditions_behind_signatures_and_back(
         services.photo_update(photo=photo, title="Now private", caption="", alt_text="", visibility="private")
     _run_queued_cleanup(broker_redis)
     renditions = list(photo.renditions.all())
-    assert all(rendition.file.name.startswith("private/renditions/") for rendition in renditions)
+    assert all(str(rendition.file.name).startswith("private/renditions/") for rendition in renditions)
     for rendition in renditions:
         assert requests.get(rendition.url, timeout=10).status_code == 200  # signed, for the owner's page
         assert requests.get(rendition.url.split("?")[0], timeout=10).status_code == 403

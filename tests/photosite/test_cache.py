@@ -71,7 +71,7 @@ def test_an_expired_hot_key_is_served_stale_while_one_caller_refreshes() -> None
 
 def test_cached_home_grid_follows_every_change(client, user, bucket, django_capture_on_commit_callbacks) -> None:
     def home() -> str:
-        return client.get(reverse("home")).content.decode()
+        return str(client.get(reverse("home")).content.decode())
 
     with django_capture_on_commit_callbacks(execute=True):
         first = uploaded_photo(owner=user, title="First light")

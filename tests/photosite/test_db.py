@@ -148,7 +148,7 @@ def test_jobs_read_from_the_primary(replica, bucket) -> None:
     import threading
 
     photo = uploaded_photo(owner=UserFactory(), title="Fresh")
-    seen: dict[str, object] = {}
+    seen: dict[str, dict[str, int]] = {}
 
     def worker_thread() -> None:  # a fresh thread, as Dramatiq's worker threads are
         with count_queries("default", replica.alias) as counts:

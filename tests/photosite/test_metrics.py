@@ -8,7 +8,7 @@ from apps.photos import services
 from tests.factories import uploaded_photo
 
 
-def samples(text: str) -> dict[tuple[str, tuple], float]:
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     found = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

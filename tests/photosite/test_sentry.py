@@ -11,6 +11,7 @@ import json
 import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 import requests
@@ -22,7 +23,7 @@ from tests.pages import parse_page
 
 class FakeIngest:
     def __init__(self) -> None:
-        self.events: list[dict] = []
+        self.events: list[dict[str, Any]] = []
         ingest = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,7 +60,7 @@ class FakeIngest:
     def dsn(self) -> str:
         return f"http://publickey@127.0.0.1:{self.server.server_port}/42"
 
-    def messages(self) -> list[tuple[str, dict]]:
+    def messages(self) -> list[tuple[str, dict[str, str]]]:
         return [(event["exception"]["values"][-1]["value"], event.get("tags", {})) for event in self.events]
 
 

@@ -30,9 +30,9 @@ def test_connection_pool_bounds_connections_under_concurrent_load(site_server_fa
             host=params["HOST"], port=params["PORT"], user=params["USER"], dbname="postgres", autocommit=True
         ) as admin:
             while not stop.is_set():
-                count = admin.execute(
+                (count,) = admin.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [app_name]
-                ).fetchone()[0]
+                ).fetchone() or (0,)
                 peak = max(peak, count)
                 stop.wait(0.01)
 
