@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 settings.configure(
@@ -18,7 +18,7 @@ settings.configure(
 django.setup()
 
 
-def hello(request):  # type: ignore[no-untyped-def]
+def hello(request: HttpRequest) -> HttpResponse:
     return HttpResponse("<!doctype html><title>hello</title><p>Hello, world.</p>")
 
 

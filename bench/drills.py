@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -96,7 +97,7 @@ def _token(url: str, username: str) -> dict[str, str]:
     return {"Authorization": f"Token {token.json()['token']}"}
 
 
-def drill_web(record: dict, url: str) -> dict:
+def drill_web(record: dict[str, Any], url: str) -> dict[str, Any]:
     say("web: 4 threads load the home page through nginx; SIGKILL web1 (its whole process group) after 3 s")
     with Load(url + "/") as load:
         time.sleep(3)
@@ -111,7 +112,7 @@ def drill_web(record: dict, url: str) -> dict:
     return {"requests": total, "errors": failed, "last_error_s": last}
 
 
-def drill_replica(record: dict, url: str) -> dict:
+def drill_replica(record: dict[str, Any], url: str) -> dict[str, Any]:
     say("replica: stop the PostgreSQL replica (pg_ctl -m fast) while pages load; then start it again")
     postgres = record["postgres"]
     pg_ctl = [str(Path(postgres["bin"]) / "pg_ctl")]
@@ -152,7 +153,7 @@ def drill_replica(record: dict, url: str) -> dict:
     }
 
 
-def drill_worker(record: dict, url: str) -> dict:
+def drill_worker(record: dict[str, Any], url: str) -> dict[str, Any]:
     say("worker: pause worker2 (SIGSTOP) so worker1 takes the job; upload a 24 MP photo; SIGKILL worker1")
     say("        mid-rendition; resume worker2; wait for the photo to be ready")
     headers = _token(url, "driller")
@@ -179,7 +180,7 @@ def drill_worker(record: dict, url: str) -> dict:
     return {"status": status, "seconds_after_kill": round(took, 1)}
 
 
-def drill_redis(record: dict, url: str) -> dict:
+def drill_redis(record: dict[str, Any], url: str) -> dict[str, Any]:
     say("redis: log in, then FLUSHALL and restart Redis; is the person still logged in, does the site serve?")
     session = requests.Session()
     login = session.get(url + "/accounts/login/", timeout=10)
@@ -213,7 +214,7 @@ def drill_redis(record: dict, url: str) -> dict:
     }
 
 
-def drill_s3(record: dict, url: str) -> dict:
+def drill_s3(record: dict[str, Any], url: str) -> dict[str, Any]:
     say("s3: stop SeaweedFS; try an upload, browse the home page and a photo page")
     headers = _token(url, "driller")
     os.killpg(record["pids"]["seaweedfs"], signal.SIGKILL)
@@ -233,7 +234,7 @@ def drill_s3(record: dict, url: str) -> dict:
     }
 
 
-DRILLS: dict[str, Callable[[dict, str], dict]] = {
+DRILLS: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "web": drill_web,
     "replica": drill_replica,
     "worker": drill_worker,

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -68,7 +69,7 @@ def mix(url: str, *, seconds: int, people: int) -> dict[str, float]:
         round_number = 0
         photo_id = None
         while time.monotonic() < deadline:
-            steps = []
+            steps: list[tuple[str, str, dict[str, Any]]] = []
             if round_number % 5 == 0:
                 steps.append(("post", "/api/v1/photos/", {"files": {"file": ("p.jpg", _jpeg(index + round_number))}}))
             steps.append(("get", "/", {}))

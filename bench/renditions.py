@@ -161,7 +161,7 @@ def measure(contender: str, path: Path, repeat: int) -> dict[str, float]:
     _, status, usage = os.wait4(process.pid, 0)
     if status != 0:
         raise SystemExit(f"{contender} failed on {path}")
-    result = json.loads(output)
+    result: dict[str, float] = json.loads(output)
     result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
     return result
 
