@@ -33,9 +33,9 @@ from typing import Any
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "compose" / "local"))
-import stack  # noqa: E402
+import stack
 
-from photosite.localservices.net import free_port  # noqa: E402
+from photosite.localservices.net import free_port
 
 PASSWORD = "drill password 1"
 

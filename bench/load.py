@@ -28,10 +28,10 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "compose" / "local"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import stack  # noqa: E402
-from common import gunicorn, machine_line, wrk  # noqa: E402
+import stack
+from common import gunicorn, machine_line, wrk
 
-from photosite.localservices.net import free_port  # noqa: E402
+from photosite.localservices.net import free_port
 
 
 def _jpeg(seed: int) -> bytes:

@@ -103,9 +103,8 @@ def test_lists_filter_page_by_cursor_and_refuse_bad_cursors(api, user, settings,
     second = api.get(first["next"]).json()
     assert [photo["title"] for photo in second["results"]] == ["Hill 0"] and second["next"] is None
     assert len(api.get("/api/v1/photos/", {"tag": "hills", "limit": 10}).json()["results"]) == 3
-    assert [p["title"] for p in api.get("/api/v1/photos/", {"q": "hill", "limit": 10}).json()["results"]][0].startswith(
-        "Hill"
-    )
+    searched = api.get("/api/v1/photos/", {"q": "hill", "limit": 10}).json()["results"]
+    assert searched[0]["title"].startswith("Hill")
     bad = api.get("/api/v1/photos/", {"cursor": "garbage"})
     assert bad.status_code == 400 and "broken" in bad.json()["error"]["message"]
     assert api.get("/api/v1/photos/", {"limit": "500"}).status_code == 400

@@ -107,7 +107,7 @@ def test_visibility_matrix(world, viewer, visibility, warm) -> None:
 
 @pytest.mark.parametrize("viewer", VIEWERS)
 def test_counts_only_count_what_the_viewer_may_see(world, viewer) -> None:
-    users, photos, album = world
+    users, _, _ = world
     client = client_for(users[viewer])
     sees_all = viewer == "owner"
     profile = client.get(reverse("profile", args=["owner"])).content.decode()
