@@ -135,6 +135,22 @@ def logging_config(*, json: bool, level: str) -> dict[str, Any]:
     }
 
 
+def dramatiq_main(*, level: str) -> None:
+    """The dramatiq CLI with ECS JSON logging set up first (`manage.py rundramatiq` execs it).
+
+    dramatiq's main process never loads Django and would log in its own plain format;
+    with the root logger already configured, its `logging.basicConfig` does nothing. The
+    worker processes it forks configure logging again from Django's LOGGING.
+    """
+    import logging.config
+    import sys
+
+    from dramatiq.cli import main
+
+    logging.config.dictConfig(logging_config(json=True, level=level))
+    sys.exit(main())
+
+
 class ConsoleRequestId(logging.Filter):
     """For console lines: `request_id` is always there, `-` outside a request."""
 

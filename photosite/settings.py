@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Before django_dramatiq: photosite's rundramatiq replaces its command, so that under
+    # LOG_FORMAT=json the worker's main process logs JSON lines too (photosite.requestlog).
+    "photosite",
     "django_dramatiq",
     "django_prometheus",
     "rest_framework",

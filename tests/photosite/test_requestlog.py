@@ -20,12 +20,24 @@ def test_request_id_is_echoed_kept_or_made(client, db) -> None:
     assert hostile != "x" * 500 and len(hostile) == 32
 
 
-def json_lines(text: str) -> list[dict]:
-    lines = []
-    for line in text.splitlines():
-        if line.startswith("{"):
-            lines.append(json.loads(line))  # every JSON-looking line must parse
-    return lines
+ECS_FIELDS = ("@timestamp", "log.level", "ecs.version")
+
+
+def json_lines(text: str, *, source: str) -> list[dict]:
+    """Every line of the output, each one ECS JSON object: Filebeat ships lines, so a raw
+    line (a banner, a traceback) would reach the log store as a record of its own."""
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"{source} line {number} is not JSON: {line!r}\n\n{text[-4000:]}") from None
+        assert isinstance(record, dict), f"{source} line {number} is not an object: {line!r}"
+        missing = [field for field in ECS_FIELDS if not record.get(field)]
+        assert not missing, f"{source} line {number} lacks {missing}: {line!r}"
+        records.append(record)
+    assert records, f"{source} wrote nothing"
+    return records
 
 
 def test_json_logs_carry_the_request_id_from_web_into_the_job(
@@ -64,8 +76,7 @@ def test_json_logs_carry_the_request_id_from_web_into_the_job(
     finally:
         worker.stop()
 
-    web = json_lines(server.log_path.read_text())
-    assert web, "gunicorn wrote no JSON lines"
+    web = json_lines(server.log_path.read_text(), source="gunicorn")
     (access,) = [line for line in web if line.get("http", {}).get("request", {}).get("id") == "trace-upload-42"]
     assert access["http"]["request"]["method"] == "POST"
     assert access["url"]["path"] == "/upload/"
@@ -74,7 +85,50 @@ def test_json_logs_carry_the_request_id_from_web_into_the_job(
     assert access["user"]["id"] == Photo.objects.get(title="Logged").owner_id
     assert access["log"]["logger"] == "photosite.access" and access["ecs.version"]
 
-    jobs = json_lines(worker.log())
+    jobs = json_lines(worker.log(), source="rundramatiq")
     made = [line for line in jobs if line.get("event", {}).get("action") == "renditions-made"]
     assert made and made[0]["http"]["request"]["id"] == "trace-upload-42"
     assert made[0]["labels"]["job"] == "make_renditions"
+
+
+def test_a_failing_request_and_a_failing_job_log_their_tracebacks_inside_json_lines(
+    site_server_factory, broker_redis, tmp_path
+) -> None:
+    """An unhandled exception is one JSON line with the traceback in error.stack_trace,
+    tagged with the request id, never raw `Traceback (most recent call last)` lines."""
+    from apps.photos.tasks import make_renditions
+
+    # A web process whose database is gone: its pages fail with a 500.
+    server = site_server_factory(LOG_FORMAT="json", DATABASE_URL="postgres://postgres@127.0.0.1:9/photosite")
+    response = requests.get(server.url + "/", headers={"X-Request-ID": "trace-broken-7"}, timeout=30)
+    assert response.status_code == 500
+
+    worker = WorkerProcess(tmp_path / "worker.log", LOG_FORMAT="json")
+    worker.start()
+    try:
+        # A message the actor cannot handle, as one sent by an older release might be.
+        make_renditions.send_with_options(args=("not-a-photo-id",), max_retries=0)
+        wait_for(
+            lambda: "Failed to process message make_renditions('not-a-photo-id')" in worker.log(),
+            timeout=60,
+            what=f"the job's failure in the worker log:\n{worker.log()}",
+        )
+    finally:
+        worker.stop()
+
+    web = json_lines(server.log_path.read_text(), source="gunicorn")
+    failures = [line for line in web if line.get("error", {}).get("stack_trace")]
+    assert failures, "the 500 was not logged with its traceback"
+    (failure,) = [line for line in failures if line.get("http", {}).get("request", {}).get("id") == "trace-broken-7"]
+    assert failure["log.level"] == "error"
+    assert "Traceback" not in failure["message"]
+    assert "OperationalError" in failure["error"]["type"] and "psycopg" in failure["error"]["stack_trace"]
+
+    jobs = json_lines(worker.log(), source="rundramatiq")
+    (job_failure,) = [line for line in jobs if line["message"].startswith("Failed to process message make_renditions")]
+    assert job_failure["log.level"] == "error"
+    assert job_failure["labels"]["job"] == "make_renditions"
+    assert job_failure["error"]["type"] == "ValueError" and "not-a-photo-id" in job_failure["error"]["message"]
+    assert "rendition_make_all" in job_failure["error"]["stack_trace"]
+    # The worker's main process (dramatiq's CLI, which never loads Django) logs JSON too.
+    assert any(line["log"]["logger"] == "dramatiq.MainProcess" for line in jobs)
