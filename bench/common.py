@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from photosite.localservices import seaweedfs  # noqa: E402
-from photosite.localservices.net import free_port, wait_until_healthy  # noqa: E402
+from compose.local.services import seaweedfs  # noqa: E402
+from compose.local.services.net import free_port, wait_until_healthy  # noqa: E402
 
 BENCH_DB = "photosite_bench"
 

@@ -35,7 +35,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "compose" / "local"))
 import stack
 
-from photosite.localservices.net import free_port
+from compose.local.services.net import free_port
 
 PASSWORD = "drill password 1"
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stack
 from common import gunicorn, machine_line, wrk
 
-from photosite.localservices.net import free_port
+from compose.local.services.net import free_port
 
 
 def _jpeg(seed: int) -> bytes:

@@ -15,7 +15,8 @@ import redis
 from django.conf import settings
 
 from apps.accounts.models import User
-from photosite.localservices.net import free_port, wait_until_healthy
+from compose.local.services.net import free_port, wait_until_healthy
+from compose.local.services.redis import RedisServer
 from tests.factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,7 +237,7 @@ def pg_replica(django_db_setup, django_db_blocker):  # -> Replica
 
     from django.db import connection, connections
 
-    from photosite.localservices.postgres_replica import create_replica
+    from compose.local.services.postgres_replica import create_replica
 
     base = Path(tempfile.mkdtemp(prefix="photosite-replica-"))
     base.chmod(0o755)  # the postgres user must reach its data directory
@@ -259,7 +260,6 @@ def pg_replica(django_db_setup, django_db_blocker):  # -> Replica
     del connections[ReplicaHandle.alias]
     del connections.settings[ReplicaHandle.alias]
     replica.remove()
-    import shutil
 
     shutil.rmtree(base, ignore_errors=True)
 
@@ -269,7 +269,7 @@ class ReplicaHandle:
 
     alias = "replica_0"
 
-    def __init__(self, server) -> None:  # server: photosite.localservices.postgres_replica.Replica
+    def __init__(self, server) -> None:  # server: compose.local.services.postgres_replica.Replica
         self.server = server
 
     def _primary(self):
@@ -351,56 +351,13 @@ def replica(pg_replica, transactional_db, settings) -> Iterator[ReplicaHandle]:
 # --- A private Redis a test may stop ---------------------------------------------
 
 
-class RedisServer:
-    def __init__(self, port: int, tmp_path: Path) -> None:
-        self.port = port
-        self.dir = tmp_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is missing: make test installs it"
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.dir),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_for(self._answers, timeout=10, what="redis-server")
-
-    def _answers(self) -> bool:
-        try:
-            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.2).ping())
-        except redis.ConnectionError:
-            return False
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-
 @pytest.fixture
 def own_redis(tmp_path, free_tcp_port, settings) -> Iterator[RedisServer]:
     """A private Redis behind the cache and sessions for this test."""
-    server = RedisServer(free_tcp_port, tmp_path)
+    server = RedisServer(free_tcp_port, tmp_path / "redis")
     server.start()
     settings.CACHES = {
-        "default": {**settings.CACHES["default"], "LOCATION": server.url},
+        "default": {**settings.CACHES["default"], "LOCATION": server.url()},
     }
     yield server
     server.stop()

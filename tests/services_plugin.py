@@ -1,19 +1,30 @@
 """Points the test session at real services before Django reads its settings.
 
 Loaded with `-p tests.services_plugin` (pyproject), so it runs before pytest-django
-imports settings: PostgreSQL and Redis on 127.0.0.1 (this machine kind runs them;
-`make test` starts them if down), and a SeaweedFS S3 server this session starts on
-free loopback ports and stops at the end.
+imports settings. Every run is on its own, so two `make test` runs on one machine
+never collide:
+
+- PostgreSQL on 127.0.0.1 (this machine kind runs it; `make test` starts it if
+  down), with a database named after the run (`test_photosite_<run>`); databases
+  left behind by runs that died are dropped at start.
+- A private redis-server on a free port for the cache, sessions and the Dramatiq
+  broker, so no run flushes another's keys or takes its jobs.
+- A SeaweedFS S3 server on free loopback ports.
+
+Each is stopped at the end of the run.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from compose.local.services.net import free_port
 
 # Variables that switch a service on; the embedded-mode tests remove all of them.
 SERVICE_VARIABLES = (
@@ -31,25 +42,58 @@ SERVICE_VARIABLES = (
     "LOG_FORMAT",
 )
 TEST_BUCKET = "photosite-test"
+POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
+# pytest-django prefixes "test_"; the run's pid keeps runs apart and tells a dead run's database.
+RUN_DATABASE = re.compile(r"^test_photosite_run(\d+)$")
 
 _seaweed = None
-_seaweed_dir: Path | None = None
+_redis = None
+_scratch: Path | None = None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def drop_databases_of_dead_runs() -> None:
+    """A run killed before its teardown leaves its test database; drop those of dead pids."""
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True, connect_timeout=5) as connection:
+        names = [row[0] for row in connection.execute("SELECT datname FROM pg_database")]
+        for name in names:
+            match = RUN_DATABASE.match(name)
+            if match and not _pid_alive(int(match.group(1))):
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    global _seaweed, _seaweed_dir
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/photosite")
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
-    os.environ.setdefault("BROKER_URL", "redis://127.0.0.1:6379/15")
+    global _seaweed, _redis, _scratch
+    _scratch = Path(tempfile.mkdtemp(prefix="photosite-test-run-"))
+    if "DATABASE_URL" not in os.environ:
+        drop_databases_of_dead_runs()
+        os.environ["DATABASE_URL"] = f"{POSTGRES_SERVER}/photosite_run{os.getpid()}"
+    if "REDIS_URL" not in os.environ:
+        from compose.local.services.redis import RedisServer
+
+        _redis = RedisServer(free_port(), _scratch / "redis")
+        _redis.start()
+        os.environ["REDIS_URL"] = _redis.url(0)
+        os.environ.setdefault("BROKER_URL", _redis.url(1))
     os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
     os.environ.setdefault("TESTS_FAST_PASSWORD_HASHER", "true")
     os.environ.setdefault("STATIC_ROOT", str(Path(__file__).resolve().parent.parent / "var" / "static"))
     if "S3_BUCKET" not in os.environ:
-        from photosite.localservices import seaweedfs
+        from compose.local.services import seaweedfs
 
-        _seaweed_dir = Path(tempfile.mkdtemp(prefix="photosite-seaweedfs-"))
-        _seaweed = seaweedfs.start(_seaweed_dir / "data")
+        _seaweed = seaweedfs.start(_scratch / "seaweedfs")
         seaweedfs.create_bucket(_seaweed, TEST_BUCKET)
         os.environ.update(_seaweed.env(TEST_BUCKET))
 
@@ -57,8 +101,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _seaweed is not None:
         _seaweed.stop()
-    if _seaweed_dir is not None:
-        shutil.rmtree(_seaweed_dir, ignore_errors=True)
+    if _redis is not None:
+        _redis.stop()
+    if _scratch is not None:
+        shutil.rmtree(_scratch, ignore_errors=True)
 
 
 def seaweed_server():  # -> SeaweedS3 | None

@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from photosite.localservices import seaweedfs  # noqa: E402
-from photosite.localservices.net import free_ports, wait_until_healthy  # noqa: E402
-from photosite.localservices.postgres_replica import _as_postgres_user, _run_checked, create_replica  # noqa: E402
+from compose.local.services import seaweedfs  # noqa: E402
+from compose.local.services.net import free_ports, wait_until_healthy  # noqa: E402
+from compose.local.services.postgres_replica import as_postgres_user, create_replica, run_checked  # noqa: E402
 
 NGINX_TEMPLATE = ROOT / "compose" / "production" / "nginx" / "nginx.conf"
 BUCKET = "photosite"
@@ -145,8 +145,8 @@ def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict:
     if os.geteuid() == 0:
         for path in (state / "pg-primary", socket_dir):
             shutil.chown(path, "postgres")
-    _run_checked(
-        _as_postgres_user(
+    run_checked(
+        as_postgres_user(
             [str(bin_dir / "initdb"), "-D", str(primary_dir), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
         )
     )
@@ -163,8 +163,8 @@ def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict:
     primary_log.touch()
     if os.geteuid() == 0:
         shutil.chown(primary_log, "postgres")
-    _run_checked(
-        _as_postgres_user([str(bin_dir / "pg_ctl"), "start", "-w", "-D", str(primary_dir), "-l", str(primary_log)])
+    run_checked(
+        as_postgres_user([str(bin_dir / "pg_ctl"), "start", "-w", "-D", str(primary_dir), "-l", str(primary_log)])
     )
     record["postgres"] = {"bin": str(bin_dir), "primary": str(primary_dir)}
     _save(state, record)
@@ -293,7 +293,7 @@ def down(state: Path) -> list[str]:
             if role not in postgres:
                 continue
             subprocess.run(
-                _as_postgres_user(
+                as_postgres_user(
                     [str(Path(postgres["bin"]) / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", postgres[role]]
                 ),
                 capture_output=True,

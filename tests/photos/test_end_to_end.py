@@ -21,7 +21,7 @@ from django.urls import reverse
 from PIL import Image
 
 from apps.photos.models import Photo, PhotoStatus
-from photosite.localservices.net import wait_until_healthy
+from compose.local.services.net import wait_until_healthy
 from tests.conftest import ROOT, wait_for
 from tests.images import camera_exif, jpeg_bytes
 from tests.pages import parse_page

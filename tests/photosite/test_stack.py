@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from photosite.localservices.net import free_port
+from compose.local.services.net import free_port
 from tests.images import jpeg_bytes
 
 ROOT = Path(__file__).resolve().parent.parent.parent

