@@ -41,11 +41,11 @@ CONTENDERS = ["photosite", "naive-pillow", "easy-thumbnails", "sorl-thumbnail", 
 
 
 def run_photosite(path: str) -> list[bytes]:
-    from apps.photos import services
+    from apps.photos import imaging
 
-    formats = tuple(output for output in services.OUTPUT_FORMATS if output.name in ("jpg", "webp"))
+    formats = tuple(output for output in imaging.OUTPUT_FORMATS if output.name in ("jpg", "webp"))
     with open(path, "rb") as source:
-        rendered, _ = services.render_renditions(source, formats=formats)
+        rendered, _ = imaging.render_renditions(source, formats=formats)
     return [item.data for item in rendered]
 
 

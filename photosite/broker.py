@@ -11,12 +11,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from dramatiq import Message, Middleware, Worker
 from dramatiq.brokers.stub import StubBroker
 
 logger = logging.getLogger(__name__)
+
+# Called in a thread when the embedded worker starts, with the time it started; apps
+# register them in AppConfig.ready() (photosite/ never imports an app).
+_embedded_start_hooks: list[Callable[[datetime], object]] = []
+PROCESS_STARTED = datetime.now(tz=UTC)
+
+
+def embedded_worker_start_hook_register(hook: Callable[[datetime], object]) -> None:
+    """Run `hook(started)` whenever an embedded worker starts, e.g. to re-queue work a restart lost."""
+    if hook not in _embedded_start_hooks:
+        _embedded_start_hooks.append(hook)
+
 
 MIDDLEWARE = [
     "dramatiq.middleware.AgeLimit",
@@ -57,8 +71,9 @@ def dramatiq_broker_config(
 class EmbeddedBroker(StubBroker):
     """An in-memory broker that runs its own worker thread inside this process.
 
-    Jobs are lost if the process exits before they run; `photo_requeue_unfinished`
-    re-enqueues such photos when the worker starts, so a restart leaves none stuck.
+    Jobs are lost if the process exits before they run; the start hooks apps register
+    (photos re-queues its unfinished renditions) pick such work up again when the
+    worker starts, so a restart leaves none stuck.
     """
 
     worker_threads = 2
@@ -82,15 +97,10 @@ class EmbeddedBroker(StubBroker):
             self._worker = Worker(self, worker_threads=self.worker_threads, worker_timeout=100)
             self._worker.start()
         logger.info("embedded dramatiq worker started with %d threads", self.worker_threads)
-        from django.utils import timezone
-
-        from apps.photos.services import photo_requeue_unfinished
-
-        # Only photos left over from before this process: the ones being uploaded now have their own job.
-        started = timezone.now()
-        threading.Thread(
-            target=photo_requeue_unfinished, kwargs={"before": started}, name="requeue-unfinished", daemon=True
-        ).start()
+        # Only work left over from before this process: whatever was enqueued since
+        # (including the job that started this worker) is already in the queue.
+        for hook in _embedded_start_hooks:
+            threading.Thread(target=hook, args=(PROCESS_STARTED,), name="embedded-worker-start", daemon=True).start()
 
     def wait_until_idle(self, timeout_ms: int = 120_000) -> None:
         """Block until every declared queue is empty and its jobs are done (seed, tests)."""

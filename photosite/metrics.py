@@ -10,45 +10,34 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
 from django_prometheus.exports import ExportToDjangoView
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from photosite.broker import queue_stats
+from photosite.db import monitor
+
+# Business figures come from the apps, which register a function yielding metrics in
+# AppConfig.ready() (photosite/ never imports an app).
+_business_collectors: list[Callable[[], Iterable[Metric]]] = []
+
+
+def business_collector_register(collect: Callable[[], Iterable[Metric]]) -> None:
+    """Add an app's scrape-time figures (a few COUNT queries at most) to /metrics."""
+    if collect not in _business_collectors:
+        _business_collectors.append(collect)
 
 
 class SiteCollector:
     """Figures computed at scrape time (a few COUNT queries and Redis reads)."""
 
     def collect(self) -> Iterator[Metric]:
-        from apps.accounts.models import User
-        from apps.photos.models import Photo, PhotoStatus
-        from photosite.broker import queue_stats
-        from photosite.db import monitor
-
-        day_ago = timezone.now() - timedelta(days=1)
-        yield GaugeMetricFamily("photosite_users", "Registered users", value=User.objects.count())
-        photos = GaugeMetricFamily("photosite_photos", "Photos by processing status", labels=["status"])
-        by_status = dict(Photo.objects.values_list("status").annotate(count=Count("id")).values_list("status", "count"))
-        for status in PhotoStatus.values:
-            photos.add_metric([status], by_status.get(status, 0))
-        yield photos
-        yield GaugeMetricFamily(
-            "photosite_photos_uploaded_24h",
-            "Photos uploaded in the last 24 hours",
-            value=Photo.objects.filter(created_at__gte=day_ago).count(),
-        )
-        yield GaugeMetricFamily(
-            "photosite_renditions_failed_24h",
-            "Photos whose renditions failed in the last 24 hours",
-            value=Photo.objects.filter(status=PhotoStatus.FAILED, updated_at__gte=day_ago).count(),
-        )
-
+        for collect in _business_collectors:
+            yield from collect()
         healthy = GaugeMetricFamily("photosite_replica_healthy", "1 if the replica serves reads", labels=["alias"])
         lag = GaugeMetricFamily("photosite_replica_lag_seconds", "Replay lag at the last check", labels=["alias"])
         for alias in settings.DATABASE_REPLICAS:

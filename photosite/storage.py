@@ -12,7 +12,9 @@ Keys say who may read them:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import mimetypes
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from typing import Any
 
 import environ
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage, storages
 
@@ -30,8 +33,11 @@ mimetypes.add_type("image/avif", ".avif")
 mimetypes.add_type("image/webp", ".webp")
 mimetypes.add_type("image/heic", ".heic")
 
+logger = logging.getLogger(__name__)
+
 PUBLIC_PREFIX = "public/"
 PRIVATE_PREFIX = "private/"
+AVATAR_PREFIX = f"{PUBLIC_PREFIX}avatars/"  # people's pictures: public, a new key for each
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -151,6 +157,22 @@ def object_copy(source: str, destination: str) -> None:
         ContentType=content_type,
         **(getattr(target, "object_parameters", None) or {}),
     )
+
+
+class StorageUnavailable(Exception):
+    """Object storage did not answer; nothing was recorded. Shown as a 503: try again later."""
+
+    message = "Photo storage is unavailable right now. Nothing was saved; please try again in a few minutes."
+
+
+@contextlib.contextmanager
+def storage_errors_as_unavailable() -> Iterator[None]:
+    """Turn any storage failure inside the block into StorageUnavailable, logged once."""
+    try:
+        yield
+    except (BotoCoreError, ClientError, OSError) as error:
+        logger.error("object storage failed: %s", error)
+        raise StorageUnavailable(StorageUnavailable.message) from error
 
 
 def presigned_upload(key: str, *, max_bytes: int, expires_seconds: int = 900) -> dict[str, Any] | None:

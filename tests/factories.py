@@ -14,7 +14,8 @@ from factory.helpers import post_generation
 
 from apps.accounts.models import User
 from apps.photos.models import Photo, PhotoStatus, Visibility
-from apps.photos.services import photo_create, rendition_make_all, tags_parse
+from apps.photos.services import photo_create, rendition_make_all
+from apps.photos.tags import tags_parse
 from tests.images import jpeg_bytes
 
 PASSWORD = "a-long-test-password"

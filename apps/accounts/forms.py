@@ -1,9 +1,9 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
-from django.template.defaultfilters import filesizeformat
 
 from apps.accounts.models import User
+from apps.photos.uploads import upload_too_big_message
 
 
 class SignupForm(UserCreationForm):
@@ -26,7 +26,5 @@ class ProfileForm(forms.Form):
     def clean_avatar(self):  # type: ignore[no-untyped-def]
         upload = self.cleaned_data.get("avatar")
         if upload and upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                f"The file is too big; the limit is {filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)}."
-            )
+            raise forms.ValidationError(upload_too_big_message(upload.size))
         return upload

@@ -3,6 +3,8 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from photosite.storage import media_url
+
 
 class User(AbstractUser):
     display_name = models.CharField(max_length=80, blank=True)
@@ -22,8 +24,6 @@ class User(AbstractUser):
 
     @property
     def avatar_url(self) -> str:
-        from photosite.storage import media_url
-
         return media_url(self.avatar_key) if self.avatar_key else ""
 
     @property

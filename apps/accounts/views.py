@@ -8,8 +8,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apps.accounts import services
 from apps.accounts.forms import ProfileForm, SignupForm
 from apps.accounts.models import User
+from apps.albums.selectors import album_list_for_owner
 from apps.photos import selectors as photo_selectors
+from apps.photos.pages import listing_response
+from apps.photos.uploads import UploadRejected
+from apps.social.selectors import user_is_followed_by
 from photosite.http import AuthenticatedHttpRequest
+from photosite.storage import StorageUnavailable
 
 
 @require_http_methods(["GET", "POST"])
@@ -29,10 +34,6 @@ def signup(request: HttpRequest) -> HttpResponse:
 @require_GET
 def profile(request: HttpRequest, username: str) -> HttpResponse:
     """A person's page: their picture, counts, albums and photo grid (cached for visitors)."""
-    from apps.albums.selectors import album_list_for_owner
-    from apps.photos.views import listing_response
-    from apps.social.selectors import user_is_followed_by
-
     person = get_object_or_404(User, username=username, is_active=True)
     is_owner = request.user.is_authenticated and request.user.pk == person.pk
     listing = photo_selectors.listing_user(owner=person, viewer=request.user)
@@ -49,8 +50,6 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
-    from apps.photos.services import StorageUnavailable, UploadRejected
-
     user = request.user
     initial = {"display_name": user.display_name, "bio": user.bio}
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)

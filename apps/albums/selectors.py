@@ -9,7 +9,7 @@ from django.http import Http404
 from apps.accounts.models import User
 from apps.albums.models import Album, AlbumEntry
 from apps.photos.models import Photo, PhotoStatus, Visibility
-from apps.photos.selectors import _with_card_data
+from apps.photos.selectors import photos_with_card_data
 
 
 def _visible_entries(*, owner_id: int, viewer: User | AnonymousUser, prefix: str = "") -> Q:
@@ -48,7 +48,7 @@ def album_list_for_owner(
         .order_by("-created_at", "-id")
     )
     cover_ids = {album.cover_choice or album.first_photo for album in albums} - {None}
-    cover_photos = _with_card_data(Photo.objects.filter(pk__in=cover_ids))
+    cover_photos = photos_with_card_data(Photo.objects.filter(pk__in=cover_ids))
     if with_tags:  # the API shows the cover's tags; the profile page does not
         cover_photos = cover_photos.prefetch_related("tags")
     covers = {photo.pk: photo for photo in cover_photos} if cover_ids else {}
@@ -76,7 +76,7 @@ def album_get_for_owner(*, album_id: int, owner: User | AnonymousUser) -> Album:
 def album_entries_for_owner(*, album: Album) -> list[Photo]:
     """Every photo in the album in order, whatever its state, for the owner's arrange page."""
     return list(
-        _with_card_data(Photo.objects.filter(album_entries__album=album)).order_by(
+        photos_with_card_data(Photo.objects.filter(album_entries__album=album)).order_by(
             "album_entries__position", "album_entries__id"
         )
     )
@@ -85,7 +85,7 @@ def album_entries_for_owner(*, album: Album) -> list[Photo]:
 def photos_addable_to_album(*, album: Album, limit: int = 200) -> list[Photo]:
     """The owner's newest photos not yet in the album."""
     return list(
-        _with_card_data(Photo.objects.filter(owner_id=album.owner_id).exclude(album_entries__album=album)).order_by(
+        photos_with_card_data(Photo.objects.filter(owner_id=album.owner_id).exclude(album_entries__album=album)).order_by(
             "-created_at", "-id"
         )[:limit]
     )

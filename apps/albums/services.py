@@ -8,9 +8,8 @@ from django.db.models import Max
 
 from apps.accounts.models import User
 from apps.albums.models import Album, AlbumEntry
+from apps.photos.caching import photo_cards_forget_on_commit
 from apps.photos.models import Photo
-from apps.photos.selectors import photo_card_key
-from photosite import cache
 
 MAX_PHOTOS_PER_ALBUM = 1000
 
@@ -37,24 +36,19 @@ def album_create(*, owner: User, title: str, description: str = "", photo_ids: l
     return album
 
 
-def _cards_forget_on_commit(photo_ids: list[int]) -> None:
-    """Photo pages cache the names of the albums a photo is in."""
-    transaction.on_commit(lambda: cache.delete(*(photo_card_key(photo_id) for photo_id in photo_ids)))
-
-
 @transaction.atomic
 def album_update(*, album: Album, title: str, description: str) -> Album:
     album.title = _check_title(title)
     album.description = description.strip()
     album.save(update_fields=["title", "description", "updated_at"])
-    _cards_forget_on_commit(list(album.entries.values_list("photo_id", flat=True)))
+    photo_cards_forget_on_commit(photo_ids=list(album.entries.values_list("photo_id", flat=True)))
     return album
 
 
 @transaction.atomic
 def album_delete(*, album: Album) -> None:
     """The album goes; its photos stay where they are."""
-    _cards_forget_on_commit(list(album.entries.values_list("photo_id", flat=True)))
+    photo_cards_forget_on_commit(photo_ids=list(album.entries.values_list("photo_id", flat=True)))
     album.delete()
 
 
@@ -78,7 +72,7 @@ def album_add_photos(*, album: Album, photo_ids: list[int]) -> int:
     AlbumEntry.objects.bulk_create(
         AlbumEntry(album=album, photo_id=photo_id, position=start + offset) for offset, photo_id in enumerate(new_ids)
     )
-    _cards_forget_on_commit(new_ids)
+    photo_cards_forget_on_commit(photo_ids=new_ids)
     if album.cover_id is None and new_ids:
         album.cover_id = new_ids[0]
         album.save(update_fields=["cover", "updated_at"])
@@ -89,7 +83,7 @@ def album_add_photos(*, album: Album, photo_ids: list[int]) -> int:
 def album_remove_photo(*, album: Album, photo_id: int) -> None:
     album = _locked(album)
     AlbumEntry.objects.filter(album=album, photo_id=photo_id).delete()
-    _cards_forget_on_commit([photo_id])
+    photo_cards_forget_on_commit(photo_ids=[photo_id])
     if album.cover_id == photo_id:
         album.cover_id = album.entries.order_by("position", "id").values_list("photo_id", flat=True).first()
         album.save(update_fields=["cover", "updated_at"])

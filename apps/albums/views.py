@@ -12,8 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.albums import selectors, services
 from apps.albums.models import Album
+from apps.photos.pages import listing_response
 from apps.photos.selectors import listing_album
-from apps.photos.views import listing_response
 from photosite.http import redirect_back
 
 

@@ -15,9 +15,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from apps.albums.services import AlbumRefused
 from apps.moderation.services import ReportRefused
-from apps.photos.services import StorageUnavailable, TagsRejected, UploadRejected
+from apps.photos.tags import TagsRejected
+from apps.photos.uploads import UploadRejected
 from apps.social.services import SocialRefused
 from photosite.pagination import BadCursor
+from photosite.storage import StorageUnavailable
 
 REFUSALS = (AlbumRefused, ReportRefused, SocialRefused, TagsRejected, UploadRejected, BadCursor)
 

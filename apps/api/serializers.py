@@ -11,7 +11,8 @@ from rest_framework import serializers
 from apps.albums.models import Album
 from apps.moderation.models import ReportReason
 from apps.photos.models import Photo, Rendition, Visibility
-from apps.photos.services import TagsRejected, tags_parse
+from apps.photos.tags import TagsRejected, tags_parse
+from apps.photos.uploads import upload_too_big_message
 from apps.social.models import Comment
 
 
@@ -134,9 +135,7 @@ class PhotoUploadInputSerializer(PhotoDetailsInputSerializer):
 
     def validate_file(self, upload):  # type: ignore[no-untyped-def]
         if upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
-            raise serializers.ValidationError(
-                f"The file is too big; the limit is {settings.PHOTO_MAX_UPLOAD_BYTES} bytes."
-            )
+            raise serializers.ValidationError(upload_too_big_message(upload.size))
         return upload
 
 

@@ -1,26 +1,26 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.api import views
+from apps.api.views import albums, auth, feeds, people, photos, reports, social, uploads
 
 v1 = [
-    path("auth/token/", views.token, name="api_token"),
-    path("users/<str:username>/", views.person_detail, name="api_person"),
-    path("users/<str:username>/follow/", views.follow, name="api_follow"),
-    path("photos/", views.photos, name="api_photos"),
-    path("photos/<int:photo_id>/", views.photo_detail, name="api_photo"),
-    path("photos/<int:photo_id>/like/", views.like, name="api_like"),
-    path("photos/<int:photo_id>/comments/", views.comments, name="api_comments"),
-    path("comments/<int:comment_id>/", views.comment_detail, name="api_comment"),
-    path("uploads/", views.upload_start, name="api_upload_start"),
-    path("uploads/complete/", views.upload_complete, name="api_upload_complete"),
-    path("feed/", views.feed, name="api_feed"),
-    path("popular/", views.popular, name="api_popular"),
-    path("albums/", views.albums, name="api_albums"),
-    path("albums/<int:album_id>/", views.album_detail, name="api_album"),
-    path("albums/<int:album_id>/photos/", views.album_photos, name="api_album_photos"),
-    path("albums/<int:album_id>/cover/", views.album_cover, name="api_album_cover"),
-    path("reports/", views.reports, name="api_reports"),
+    path("auth/token/", auth.token, name="api_token"),
+    path("users/<str:username>/", people.person_detail, name="api_person"),
+    path("users/<str:username>/follow/", people.follow, name="api_follow"),
+    path("photos/", photos.photo_list, name="api_photos"),
+    path("photos/<int:photo_id>/", photos.photo_detail, name="api_photo"),
+    path("photos/<int:photo_id>/like/", social.like, name="api_like"),
+    path("photos/<int:photo_id>/comments/", social.comment_list, name="api_comments"),
+    path("comments/<int:comment_id>/", social.comment_detail, name="api_comment"),
+    path("uploads/", uploads.upload_start, name="api_upload_start"),
+    path("uploads/complete/", uploads.upload_complete, name="api_upload_complete"),
+    path("feed/", feeds.feed, name="api_feed"),
+    path("popular/", feeds.popular, name="api_popular"),
+    path("albums/", albums.album_list, name="api_albums"),
+    path("albums/<int:album_id>/", albums.album_detail, name="api_album"),
+    path("albums/<int:album_id>/photos/", albums.album_photos, name="api_album_photos"),
+    path("albums/<int:album_id>/cover/", albums.album_cover, name="api_album_cover"),
+    path("reports/", reports.reports, name="api_reports"),
 ]
 
 urlpatterns = [

@@ -1,9 +1,9 @@
 from django import forms
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 
 from apps.photos.models import Photo, Visibility
-from apps.photos.services import TagsRejected, tags_parse
+from apps.photos.tags import TAGS_TEXT_MAX_LENGTH, TagsRejected, tags_parse
+from apps.photos.uploads import upload_too_big_message
 
 
 class TagsField(forms.CharField):
@@ -11,7 +11,7 @@ class TagsField(forms.CharField):
 
     def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 1000)
+        kwargs.setdefault("max_length", TAGS_TEXT_MAX_LENGTH)
         kwargs.setdefault("help_text", "Words separated by spaces or commas, e.g. “sunset beach”.")
         super().__init__(**kwargs)
 
@@ -54,10 +54,7 @@ class PhotoUploadForm(PhotoDetailsForm):
         upload = self.cleaned_data["file"]
         # The byte limit is checked again by the service; here it gives the form error early.
         if upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                f"The file is too big ({filesizeformat(upload.size)}); "
-                f"the limit is {filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)}."
-            )
+            raise forms.ValidationError(upload_too_big_message(upload.size))
         return upload
 
 

@@ -10,6 +10,10 @@ from django.db import models
 
 from photosite.storage import media_url
 
+# The text-search configuration of search_vector, used alike when it is written and queried.
+# Stemming: "mountains" finds "mountain"; names are stemmed alike on both sides.
+SEARCH_CONFIG = "english"
+
 
 class Visibility(models.TextChoices):
     PUBLIC = "public", "Public"

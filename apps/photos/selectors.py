@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -17,45 +16,24 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.photos.models import Photo, PhotoStatus, Rendition, Tag, Visibility
+from apps.albums.models import Album, AlbumEntry
+from apps.photos.caching import (
+    GRID_TTL,
+    PHOTO_CARD_TTL,
+    photo_card_key,
+    profile_count_key,
+    tag_count_key,
+)
+from apps.photos.imaging import PIPELINE_VERSION, renditions_expected
+from apps.photos.models import SEARCH_CONFIG, Photo, PhotoStatus, Rendition, Tag, Visibility
 from photosite import cache
 from photosite.pagination import Page, after_filter, keyset_page, reversed_ordering
 
-if TYPE_CHECKING:
-    from apps.albums.models import Album
-
-SEARCH_CONFIG = "english"  # stemming: "mountains" finds "mountain"; names are stemmed alike on both sides
-
-GRID_TTL = 30  # seconds; writes bump the version, so this only bounds a stale refill
-GRID_STALE_TTL = 300
-PHOTO_CARD_TTL = 300
 POPULAR_DAYS = 7
 
 
-def grid_key(*, listing: str) -> str:
-    """A listing's first page as HTML: the same for every viewer, so cached once for all of them.
-
-    Only listings that show public photos alone are cached this way (see Listing.shared).
-    """
-    return f"photos:grid:{listing}:html:v{cache.version_get('photos')}"
-
-
-def photo_card_key(photo_id: int) -> str:
-    return f"photos:card:{photo_id}"
-
-
-def photo_cache_invalidate(*, photo_id: int) -> None:
-    """Forget everything cached that shows this photo (its card and every grid)."""
-    cache.delete(photo_card_key(photo_id))
-    cache.version_bump("photos")
-
-
-def photo_card_forget(*, photo_id: int) -> None:
-    """Forget the photo page's cached card only (its counts changed; no grid shows them)."""
-    cache.delete(photo_card_key(photo_id))
-
-
-def _with_card_data(photos: QuerySet[Photo]) -> QuerySet[Photo]:
+def photos_with_card_data(photos: QuerySet[Photo]) -> QuerySet[Photo]:
+    """What a grid card shows: the owner and the renditions, in two queries for any number of photos."""
     return photos.select_related("owner").prefetch_related(
         Prefetch("renditions", queryset=Rendition.objects.order_by("size"))
     )
@@ -64,10 +42,8 @@ def _with_card_data(photos: QuerySet[Photo]) -> QuerySet[Photo]:
 def _with_page_extras(photos: QuerySet[Photo]) -> QuerySet[Photo]:
     """What the photo page shows besides the image: its tags and the albums it is in.
 
-    Part of the cached card, so album and tag changes forget the card (photo_card_forget).
+    Part of the cached card, so album and tag changes forget the card (caching.photo_cards_forget).
     """
-    from apps.albums.models import AlbumEntry
-
     return photos.prefetch_related(
         "tags", Prefetch("album_entries", queryset=AlbumEntry.objects.select_related("album").order_by("album__title"))
     )
@@ -105,7 +81,7 @@ class Listing:
     def page(self, *, cursor: str | None, limit: int | None = None, with_tags: bool = False) -> Page[Photo]:
         """One page of cards; `with_tags` also prefetches the tags (the API shows them, grids do not)."""
         limit = limit or settings.PHOTOS_PAGE_SIZE
-        photos = _with_card_data(self.queryset)
+        photos = photos_with_card_data(self.queryset)
         if with_tags:
             photos = photos.prefetch_related("tags")
         return keyset_page(photos, ordering=self.ordering, cursor=cursor, limit=limit)
@@ -263,13 +239,13 @@ def photo_count_for_profile(*, owner: User, viewer: User | AnonymousUser) -> int
     count = lambda: _owned_for_viewer(Photo.objects.all(), owner_id=owner.pk, viewer=viewer).count()  # noqa: E731
     if viewer.is_authenticated and viewer.pk == owner.pk:
         return count()
-    return cache.get_or_compute(f"photos:profile-count:{owner.pk}:v{cache.version_get('photos')}", count, ttl=GRID_TTL)
+    return cache.get_or_compute(profile_count_key(owner_id=owner.pk), count, ttl=GRID_TTL)
 
 
 def tag_photo_count(*, name: str) -> int:
     """How many public photos carry the tag; cached with the grids (a write to any photo bumps both)."""
     return cache.get_or_compute(
-        f"photos:tag-count:{name}:v{cache.version_get('photos')}",
+        tag_count_key(name=name),
         lambda: _public(Photo.objects.filter(tags__name=name)).count(),
         ttl=GRID_TTL,
     )
@@ -277,8 +253,6 @@ def tag_photo_count(*, name: str) -> int:
 
 def listing_named(*, name: str, viewer: User | AnonymousUser) -> Listing | None:
     """The listing a photo page was opened from (its `?from=`), or None if the name means nothing."""
-    from apps.albums.models import Album
-
     kind, _, argument = name.partition(":")
     if name == "recent":
         return listing_recent()
@@ -314,7 +288,7 @@ def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser) -> Phot
     """
     photo = cache.get_or_compute(
         photo_card_key(photo_id),
-        lambda: _with_card_data(_with_page_extras(Photo.objects.all())).filter(pk=photo_id).first(),
+        lambda: photos_with_card_data(_with_page_extras(Photo.objects.all())).filter(pk=photo_id).first(),
         ttl=PHOTO_CARD_TTL,
     )
     if photo is None:
@@ -341,8 +315,6 @@ def photo_get_for_owner(*, photo_id: int, owner: User | AnonymousUser) -> Photo:
 
 def photo_ids_needing_renditions(*, include_failed: bool = False) -> list[int]:
     """Photos whose renditions are missing or were made by an older pipeline."""
-    from apps.photos.services import PIPELINE_VERSION, renditions_expected
-
     statuses = [PhotoStatus.READY, PhotoStatus.FAILED] if include_failed else [PhotoStatus.READY]
     needing = []
     photos = Photo.objects.filter(status__in=statuses).only("id", "status", "original_width", "original_height")
@@ -357,3 +329,8 @@ def photo_ids_needing_renditions(*, include_failed: bool = False) -> list[int]:
         ):
             needing.append(photo.pk)
     return needing
+
+
+def photo_ids_of_owner(*, owner_id: int) -> list[int]:
+    """Every photo id of one person, whatever its state (to forget their cached cards)."""
+    return list(Photo.objects.filter(owner_id=owner_id).values_list("pk", flat=True))

@@ -5,75 +5,24 @@ from __future__ import annotations
 import json
 import mimetypes
 
-from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.accounts.models import User
 from apps.accounts.selectors import people_matching
-from apps.photos import selectors, services
+from apps.albums.selectors import album_choices_for_owner
+from apps.photos import selectors, services, uploads
 from apps.photos.forms import PhotoDetailsForm, PhotoEditForm, PhotoUploadForm
 from apps.photos.models import Photo, Rendition
-from photosite import cache
+from apps.photos.pages import json_error, json_form_errors, listing_response
+from apps.social import selectors as social
 from photosite.http import wants_json
-from photosite.pagination import BadCursor
-from photosite.storage import IMMUTABLE, PUBLIC_PREFIX, media_url, presigned_upload
-
-# Room for the form fields and multipart framing on top of the file itself.
-UPLOAD_OVERHEAD_BYTES = 1024 * 1024
-AVATAR_PREFIX = f"{PUBLIC_PREFIX}avatars/"
-
-
-def listing_response(
-    request: HttpRequest, listing: selectors.Listing, *, template: str, context: dict[str, object] | None = None
-) -> HttpResponse:
-    """A page of a listing: the full page, or (`?partial=1`, for infinite scroll) the next cards as JSON.
-
-    `?after=<cursor>` continues where the previous page ended. The first page of a
-    listing that is the same for everyone is cached as HTML, once for all viewers.
-    """
-    cursor = request.GET.get("after") or None
-
-    def grid() -> dict[str, str | None]:
-        page = listing.page(cursor=cursor)
-        items = render_to_string("photos/_grid_items.html", {"photos": page.items, "from": listing.name})
-        separator = "&" if "?" in listing.url else "?"
-        next_url = f"{listing.url}{separator}after={page.next_cursor}" if page.next_cursor else None
-        return {"items": items, "next": next_url}
-
-    try:
-        if listing.shared and cursor is None:
-            data = cache.get_or_compute(
-                selectors.grid_key(listing=listing.name),
-                grid,
-                ttl=selectors.GRID_TTL,
-                stale_ttl=selectors.GRID_STALE_TTL,
-            )
-        else:
-            data = grid()
-    except BadCursor as error:
-        if request.GET.get("partial") == "1":
-            return _json_error(error.message)
-        context = {"title": "Broken page link", "message": error.message, "back_url": listing.url}
-        return render(request, "error.html", context, status=400)
-    if request.GET.get("partial") == "1":
-        return JsonResponse({"html": data["items"], "next": data["next"]})
-    page_context = {
-        **(context or {}),
-        "listing": listing,
-        "grid_items": mark_safe(data["items"]),  # noqa: S308 (rendered by our template, escaped there)
-        "next_url": data["next"],
-    }
-    return render(request, template, page_context)
+from photosite.storage import AVATAR_PREFIX, IMMUTABLE, PUBLIC_PREFIX, StorageUnavailable, media_url
 
 
 @require_GET
@@ -127,9 +76,6 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
-    from apps.albums.selectors import album_choices_for_owner
-    from apps.social import selectors as social
-
     photo = selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
     is_owner = request.user.is_authenticated and photo.owner_id == request.user.pk
     listing = selectors.listing_named(name=request.GET.get("from", ""), viewer=request.user)
@@ -154,16 +100,6 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
     return render(request, "photos/detail.html", context)
 
 
-def _json_error(message: str, status: int = 400, **fields: object) -> JsonResponse:
-    return JsonResponse({"error": message, **fields}, status=status)
-
-
-def _json_form_errors(form: forms.Form) -> JsonResponse:
-    """A 400 naming the first problem, with every field's errors for the script."""
-    first_error = next(iter(form.errors.values()))[0]
-    return _json_error(str(first_error), fields=form.errors.get_json_data())
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def photo_upload(request: HttpRequest) -> HttpResponse:
@@ -172,11 +108,11 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return render(request, "photos/upload.html", {"form": PhotoUploadForm()})
     declared_length = int(request.META.get("CONTENT_LENGTH") or 0)  # well-formed: see photosite.errors
-    if declared_length > settings.PHOTO_MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD_BYTES:
+    if uploads.upload_body_too_big(content_length=declared_length):
         # Refuse before Django reads (and spools to disk) a body we would reject anyway.
-        error = f"The file is too big; the limit is {filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)}."
+        error = uploads.upload_too_big_message()
         if wants_json(request):
-            return _json_error(error, status=413)
+            return json_error(error, status=413)
         return render(request, "photos/upload.html", {"form": PhotoUploadForm(), "error": error}, status=413)
     form = PhotoUploadForm(request.POST, request.FILES)
     if form.is_valid():
@@ -190,11 +126,11 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
                 visibility=form.cleaned_data["visibility"],
                 tags=form.cleaned_data["tags"],
             )
-        except services.UploadRejected as rejection:
+        except uploads.UploadRejected as rejection:
             form.add_error("file", str(rejection))
-        except services.StorageUnavailable as outage:
+        except StorageUnavailable as outage:
             if wants_json(request):
-                return _json_error(str(outage), status=503)
+                return json_error(str(outage), status=503)
             return render(request, "photos/upload.html", {"form": form, "error": str(outage)}, status=503)
         else:
             if wants_json(request):
@@ -202,12 +138,8 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Uploaded. Your photo will appear once it is processed.")
             return redirect("photo_detail", photo_id=photo.pk)
     if wants_json(request):
-        return _json_form_errors(form)
+        return json_form_errors(form)
     return render(request, "photos/upload.html", {"form": form}, status=400)
-
-
-DIRECT_UPLOAD_SALT = "photosite.direct-upload"
-DIRECT_UPLOAD_MAX_AGE = 3600
 
 
 def _json_body(request: HttpRequest) -> dict[str, object] | None:
@@ -226,22 +158,17 @@ def upload_direct_start(request: HttpRequest) -> HttpResponse:
     """Hand the browser a presigned POST for one file, after checking its declared size."""
     body = _json_body(request)
     if body is None:
-        return _json_error("Send a JSON object with the file's name and size.")
+        return json_error("Send a JSON object with the file's name and size.")
     size = body.get("size")
-    if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
-        return _json_error("The file is empty." if size == 0 else "Send the file's size in bytes.")
-    if size > settings.PHOTO_MAX_UPLOAD_BYTES:
-        return _json_error(
-            f"The file is too big ({filesizeformat(size)}); the limit is "
-            f"{filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)}.",
-            status=413,
-        )
-    key = services.incoming_key_new()
-    post = presigned_upload(key, max_bytes=settings.PHOTO_MAX_UPLOAD_BYTES)
-    if post is None:
-        return _json_error("Direct uploads need S3; post the file to the upload page instead.", status=404)
-    token = signing.dumps({"key": key, "user": request.user.pk}, salt=DIRECT_UPLOAD_SALT)
-    return JsonResponse({**post, "token": token})
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        return json_error("Send the file's size in bytes.")
+    try:
+        grant = uploads.direct_upload_grant(owner_id=request.user.pk, size=size)
+    except uploads.UploadRejected as rejection:
+        return json_error(str(rejection), status=413 if isinstance(rejection, uploads.UploadTooBig) else 400)
+    if grant is None:
+        return json_error("Direct uploads need S3; post the file to the upload page instead.", status=404)
+    return JsonResponse(grant.as_json())
 
 
 @login_required
@@ -250,27 +177,25 @@ def upload_direct_complete(request: HttpRequest) -> HttpResponse:
     """The browser's file is in storage: check it by content and record the photo."""
     body = _json_body(request)
     if body is None:
-        return _json_error("Send a JSON object with the upload token and the photo's details.")
+        return json_error("Send a JSON object with the upload token and the photo's details.")
     try:
-        claim = signing.loads(str(body.get("token", "")), salt=DIRECT_UPLOAD_SALT, max_age=DIRECT_UPLOAD_MAX_AGE)
-    except signing.BadSignature:
-        return _json_error("This upload has expired or is not yours. Please upload the file again.", status=403)
-    if claim.get("user") != request.user.pk:
-        return _json_error("This upload has expired or is not yours. Please upload the file again.", status=403)
+        incoming_key = uploads.direct_upload_claim(owner_id=request.user.pk, token=str(body.get("token", "")))
+    except uploads.GrantInvalid as refusal:
+        return json_error(str(refusal), status=403)
     details = PhotoDetailsForm(body)
     if not details.is_valid():
-        return _json_form_errors(details)
+        return json_form_errors(details)
     try:
         photo = services.photo_create_from_incoming(
             owner=request.user,  # type: ignore[arg-type]
-            incoming_key=claim["key"],
+            incoming_key=incoming_key,
             filename=str(body.get("filename", ""))[:255],
             **details.cleaned_data,
         )
-    except services.UploadRejected as rejection:
-        return _json_error(str(rejection))
-    except services.StorageUnavailable as outage:
-        return _json_error(str(outage), status=503)
+    except uploads.UploadRejected as rejection:
+        return json_error(str(rejection))
+    except StorageUnavailable as outage:
+        return json_error(str(outage), status=503)
     return JsonResponse({"id": photo.pk, "url": reverse("photo_detail", args=[photo.pk])}, status=201)
 
 
@@ -320,8 +245,6 @@ def photo_retry(request: HttpRequest, photo_id: int) -> HttpResponse:
 @require_GET
 def local_media(request: HttpRequest, name: str) -> HttpResponse:
     """Embedded mode's stand-in for S3: serves a stored file only to whoever may see its photo."""
-    from apps.accounts.models import User
-
     if name.startswith(AVATAR_PREFIX):
         if not User.objects.filter(avatar_key=name).exists():
             raise Http404("No such file.")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
+from django.http import Http404
 
 from apps.accounts.models import User
 from apps.photos.models import Photo
+from apps.photos.selectors import photo_get_for_viewer
 from apps.social.models import Comment, Follow, Like
 
 COMMENTS_SHOWN = 200
@@ -34,10 +36,6 @@ def comment_list_for_photo(*, photo: Photo, viewer: User | AnonymousUser) -> lis
 
 def comment_get_for_viewer(*, comment_id: int, viewer: User | AnonymousUser) -> Comment:
     """A comment whose photo this viewer may see (404 otherwise, like the photo itself)."""
-    from django.http import Http404
-
-    from apps.photos.selectors import photo_get_for_viewer
-
     comment = Comment.objects.select_related("photo", "author").filter(pk=comment_id).first()
     if comment is None:
         raise Http404("No such comment.")

@@ -12,8 +12,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.photos.caching import photo_cards_forget_on_commit
 from apps.photos.models import Photo
-from apps.photos.selectors import photo_card_forget
 from apps.social.models import Comment, Follow, Like
 
 COMMENT_MAX_LENGTH = 2000
@@ -21,10 +21,6 @@ COMMENT_MAX_LENGTH = 2000
 
 class SocialRefused(Exception):
     """Shown to the person who asked (a 400 with this message)."""
-
-
-def _card_forget_on_commit(photo_id: int) -> None:
-    transaction.on_commit(lambda: photo_card_forget(photo_id=photo_id))
 
 
 @transaction.atomic
@@ -42,7 +38,7 @@ def like_set(*, user: User, photo: Photo, liked: bool) -> int:
         changed = -deleted
     if changed:
         Photo.objects.filter(pk=photo.pk).update(like_count=F("like_count") + changed)
-        _card_forget_on_commit(photo.pk)
+        photo_cards_forget_on_commit(photo_ids=[photo.pk])
     return Photo.objects.values_list("like_count", flat=True).get(pk=photo.pk)
 
 
@@ -55,7 +51,7 @@ def comment_create(*, author: User, photo: Photo, body: str) -> Comment:
     with transaction.atomic():
         comment = Comment.objects.create(author=author, photo=photo, body=body)
         Photo.objects.filter(pk=photo.pk).update(comment_count=F("comment_count") + 1)
-        _card_forget_on_commit(photo.pk)
+        photo_cards_forget_on_commit(photo_ids=[photo.pk])
     return comment
 
 
@@ -72,7 +68,7 @@ def comment_delete(*, comment_id: int) -> None:
     comment.delete()
     if comment.hidden_at is None:  # hidden comments were already taken off the count
         Photo.objects.filter(pk=comment.photo_id).update(comment_count=F("comment_count") - 1)
-    _card_forget_on_commit(comment.photo_id)
+    photo_cards_forget_on_commit(photo_ids=[comment.photo_id])
 
 
 @transaction.atomic
@@ -84,7 +80,7 @@ def comment_hide(*, comment_id: int, moderator: User) -> None:
     comment.hidden_by = moderator
     comment.save(update_fields=["hidden_at", "hidden_by"])
     Photo.objects.filter(pk=comment.photo_id).update(comment_count=F("comment_count") - 1)
-    _card_forget_on_commit(comment.photo_id)
+    photo_cards_forget_on_commit(photo_ids=[comment.photo_id])
 
 
 @transaction.atomic
@@ -96,7 +92,7 @@ def comment_unhide(*, comment_id: int) -> None:
     comment.hidden_by = None
     comment.save(update_fields=["hidden_at", "hidden_by"])
     Photo.objects.filter(pk=comment.photo_id).update(comment_count=F("comment_count") + 1)
-    _card_forget_on_commit(comment.photo_id)
+    photo_cards_forget_on_commit(photo_ids=[comment.photo_id])
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags, Image
 
-from apps.photos import services
+from apps.photos import imaging, services, uploads
 from apps.photos.models import Photo, PhotoStatus, Rendition
 from tests.factories import uploaded_photo
 from tests.images import (
@@ -21,8 +21,8 @@ from tests.images import (
 )
 
 
-def check(data: bytes) -> services.CheckedImage:
-    return services.check_image_upload(upload=io.BytesIO(data), size=len(data))
+def check(data: bytes) -> imaging.CheckedImage:
+    return imaging.check_image_upload(upload=io.BytesIO(data), size=len(data))
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_allowed_formats_are_accepted_with_their_size(data: bytes, expected_form
     ids=["empty", "not-an-image", "truncated-jpeg", "decompression-bomb"],
 )
 def test_bad_uploads_are_rejected_with_a_readable_reason(data: bytes, message: str) -> None:
-    with pytest.raises(services.UploadRejected, match=message):
+    with pytest.raises(uploads.UploadRejected, match=message):
         check(data)
 
 
@@ -54,7 +54,7 @@ def test_gif_gives_its_first_frame_and_heic_is_read() -> None:
     buffer = io.BytesIO()
     frames = [Image.new("RGB", (64, 48), colour) for colour in ("red", "blue")]
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
-    rendered, placeholder = services.render_renditions(io.BytesIO(buffer.getvalue()))
+    rendered, placeholder = imaging.render_renditions(io.BytesIO(buffer.getvalue()))
     assert placeholder == "#fe0000" or placeholder.startswith("#f")  # red, the first frame
     assert (rendered[0].width, rendered[0].height) == (64, 48)
 
@@ -91,36 +91,36 @@ def test_camera_facts_are_read_from_a_whitelist_and_gps_is_not() -> None:
 
 def test_byte_limit_is_enforced_before_decoding(settings) -> None:
     settings.PHOTO_MAX_UPLOAD_BYTES = 1000
-    with pytest.raises(services.UploadRejected, match="the limit is"):
+    with pytest.raises(uploads.UploadRejected, match="the limit is"):
         check(jpeg_bytes(640, 480))
 
 
 def test_pixel_limit_is_configurable(settings) -> None:
     settings.PHOTO_MAX_PIXELS = 640 * 480 - 1
-    with pytest.raises(services.UploadRejected, match="too many pixels"):
+    with pytest.raises(uploads.UploadRejected, match="too many pixels"):
         check(jpeg_bytes(640, 480))
 
 
 def test_rendition_sizes_never_upscale_and_skip_duplicates() -> None:
-    assert services.rendition_target_sizes(width=4000, height=3000) == [
+    assert imaging.rendition_target_sizes(width=4000, height=3000) == [
         (320, 320, 240),
         (640, 640, 480),
         (1280, 1280, 960),
         (2048, 2048, 1536),
     ]
     # 1000 px wide: 320 and 640 scaled, then one full-size rendition, nothing larger.
-    assert services.rendition_target_sizes(width=1000, height=500) == [
+    assert imaging.rendition_target_sizes(width=1000, height=500) == [
         (320, 320, 160),
         (640, 640, 320),
         (1280, 1000, 500),
     ]
-    assert services.rendition_target_sizes(width=100, height=300) == [(320, 100, 300)]
+    assert imaging.rendition_target_sizes(width=100, height=300) == [(320, 100, 300)]
 
 
 def test_renditions_follow_exif_orientation_and_carry_no_metadata() -> None:
     # Stored 1600x1200 with "rotate 90° clockwise" (6): people see it 1200x1600.
     data = jpeg_bytes(1600, 1200, exif=camera_exif(orientation=6))
-    rendered, placeholder = services.render_renditions(io.BytesIO(data))
+    rendered, placeholder = imaging.render_renditions(io.BytesIO(data))
     assert [(r.size, r.format, r.width, r.height) for r in rendered] == [
         (320, "jpg", 240, 320),
         (320, "webp", 240, 320),
@@ -146,7 +146,7 @@ def test_renditions_follow_exif_orientation_and_carry_no_metadata() -> None:
 def test_transparent_png_is_flattened_on_white() -> None:
     buffer = io.BytesIO()
     Image.new("RGBA", (400, 300), (255, 0, 0, 0)).save(buffer, "PNG")
-    rendered, placeholder = services.render_renditions(io.BytesIO(buffer.getvalue()))
+    rendered, placeholder = imaging.render_renditions(io.BytesIO(buffer.getvalue()))
     with Image.open(io.BytesIO(rendered[0].data)) as image:
         assert image.mode == "RGB"
         pixel = image.getpixel((10, 10))
@@ -168,7 +168,7 @@ def test_photo_create_stores_the_original_and_records_it(user, bucket) -> None:
 
 def test_rejected_upload_leaves_no_row_and_no_object(user, bucket) -> None:
     upload = SimpleUploadedFile("bad.jpg", truncated_jpeg_bytes(), content_type="image/jpeg")
-    with pytest.raises(services.UploadRejected):
+    with pytest.raises(uploads.UploadRejected):
         services.photo_create(owner=user, upload=upload, title="broken")
     assert Photo.objects.count() == 0
     assert bucket.keys() == []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from apps.photos.imaging import OUTPUT_FORMATS
 from apps.photos.models import Photo, Rendition, Tag
-from apps.photos.services import OUTPUT_FORMATS
 
 register = template.Library()
 FALLBACK_FORMAT = "jpg"  # every browser reads it

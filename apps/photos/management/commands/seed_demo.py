@@ -10,7 +10,8 @@ from apps.accounts.models import User
 from apps.accounts.services import user_create
 from apps.albums.services import album_add_photos, album_create
 from apps.photos.demo_images import landscape_jpeg
-from apps.photos.services import photo_create, tags_parse
+from apps.photos.services import photo_create
+from apps.photos.tags import tags_parse
 from apps.social.services import comment_create, follow_set, like_set
 
 DEMO_PASSWORD = "photosite-demo"

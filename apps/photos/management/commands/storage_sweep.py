@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.photos import services
 from apps.photos.models import Photo, Rendition
-from photosite.storage import PRIVATE_PREFIX, PUBLIC_PREFIX, object_delete, object_list
+from photosite.storage import AVATAR_PREFIX, PRIVATE_PREFIX, PUBLIC_PREFIX, object_delete, object_list
 
 # Objects younger than this may belong to an upload or a job still committing its row.
 DEFAULT_GRACE_MINUTES = 60
@@ -41,7 +41,7 @@ class Command(BaseCommand):
             f"{PRIVATE_PREFIX}originals/",
             f"{PRIVATE_PREFIX}renditions/",
             f"{PUBLIC_PREFIX}renditions/",
-            f"{PUBLIC_PREFIX}avatars/",  # replaced pictures whose cleanup job never ran
+            AVATAR_PREFIX,  # replaced pictures whose cleanup job never ran
             f"{PRIVATE_PREFIX}incoming/",  # direct uploads whose browser never said it was done
         )
         for prefix in prefixes:

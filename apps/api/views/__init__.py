@@ -1,0 +1,1 @@
+"""The API views, one module per resource; apps/api/urls.py maps them under /api/v1/."""

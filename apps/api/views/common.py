@@ -1,0 +1,72 @@
+"""What every API view shares: error schemas, throttles, JSON bodies, paging and validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers as drf_serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+
+from apps.api import serializers as s
+from apps.photos import selectors as photo_selectors
+
+ERRORS = {code: s.ErrorSerializer for code in (400, 401, 403, 404, 429)}
+MAX_LIMIT = 100
+
+
+class WriteScopedThrottle(ScopedRateThrottle):
+    """A tighter limit for one kind of write (logins, uploads, comments), on top of the
+    per-client defaults; reads of the same endpoint are not counted against it."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        return super().allow_request(request, view)
+
+
+# Every counter lives in the default cache (Redis), so all web processes share them.
+THROTTLES = [AnonRateThrottle, UserRateThrottle, WriteScopedThrottle]
+
+
+def request_body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+    return dict(request.data.items())
+
+
+def page_limit(request: Request) -> int:
+    raw = request.query_params.get("limit", "")
+    if not raw:
+        return settings.PHOTOS_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ValidationError({"limit": [f"Give a whole number from 1 to {MAX_LIMIT}."]})
+    return int(raw)
+
+
+def photo_page_response(request: Request, listing: photo_selectors.Listing) -> Response:
+    page = listing.page(cursor=request.query_params.get("cursor") or None, limit=page_limit(request), with_tags=True)
+    next_url = None
+    if page.next_cursor:
+        query = request.query_params.copy()
+        query["cursor"] = page.next_cursor
+        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    photos = s.PhotoSerializer(page.items, many=True).data
+    return Response({"results": photos, "next": next_url})
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("cursor", str, description="From the previous page's `next`."),
+    OpenApiParameter("limit", int, description=f"Photos per page, 1 to {MAX_LIMIT}."),
+]
+
+
+def validated(serializer_class: type[drf_serializers.Serializer], data: Any, **kwargs: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

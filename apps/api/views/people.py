@@ -1,0 +1,43 @@
+"""API: People: profiles and following."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.models import User
+from apps.api import serializers as s
+from apps.api.views.common import (
+    ERRORS,
+)
+from apps.social import selectors as social_selectors
+from apps.social import services as social_services
+
+
+def _person(user: User, viewer: Any) -> dict[str, Any]:
+    user.following = social_selectors.user_is_followed_by(person=user, viewer=viewer)  # type: ignore[attr-defined]
+    return s.PersonSerializer(user).data
+
+
+@extend_schema(responses={200: s.PersonSerializer, **ERRORS})
+@api_view(["GET"])
+def person_detail(request: Request, username: str) -> Response:
+    person = get_object_or_404(User, username=username, is_active=True)
+    return Response(_person(person, request.user))
+
+
+@extend_schema(request=None, responses={200: s.FollowSerializer, **ERRORS})
+@api_view(["POST", "DELETE"])
+@permission_classes([IsAuthenticated])
+def follow(request: Request, username: str) -> Response:
+    """POST to follow, DELETE to unfollow; either twice changes nothing."""
+    person = get_object_or_404(User, username=username, is_active=True)
+    following = request.method == "POST"
+    count = social_services.follow_set(follower=request.user, followee=person, following=following)  # type: ignore[arg-type]
+    return Response({"following": following, "count": count})

@@ -1,0 +1,124 @@
+"""API: Photos: lists, multipart upload, detail, edit and delete."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.shortcuts import get_object_or_404
+from django.utils.http import http_date, quote_etag
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view, permission_classes, throttle_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.accounts.models import User
+from apps.albums import selectors as album_selectors
+from apps.api import serializers as s
+from apps.api.errors import error_body
+from apps.api.views.common import (
+    ERRORS,
+    PAGE_PARAMETERS,
+    THROTTLES,
+    photo_page_response,
+    validated,
+)
+from apps.photos import selectors as photo_selectors
+from apps.photos import services as photo_services
+from apps.photos import uploads
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("user", str, description="Only this person's photos."),
+        OpenApiParameter("tag", str, description="Only photos with this tag."),
+        OpenApiParameter("album", int, description="Only the photos of this album, in its order."),
+        OpenApiParameter("q", str, description="Full-text search (title, tags, names, caption), best first."),
+        *PAGE_PARAMETERS,
+    ],
+    responses={200: s.PhotoPageSerializer, **ERRORS},
+    methods=["GET"],
+    operation_id="photos_list",
+)
+@extend_schema(
+    request={"multipart/form-data": s.PhotoUploadInputSerializer},
+    responses={201: s.PhotoSerializer, 413: s.ErrorSerializer, 503: s.ErrorSerializer, **ERRORS},
+    methods=["POST"],
+)
+@api_view(["GET", "POST"])
+@permission_classes([IsAuthenticatedOrReadOnly])
+@throttle_classes(THROTTLES)
+def photo_list(request: Request) -> Response:
+    """GET the newest public photos (or one person's, a tag's, an album's, a search's); POST uploads one."""
+    if request.method == "POST":
+        return _photo_upload(request)
+    params = request.query_params
+    if params.get("q"):
+        listing = photo_selectors.listing_search(query=params["q"].strip()[: photo_selectors.SEARCH_MAX_LENGTH])
+    elif params.get("user"):
+        owner = get_object_or_404(User, username=params["user"], is_active=True)
+        listing = photo_selectors.listing_user(owner=owner, viewer=request.user)
+    elif params.get("tag"):
+        listing = photo_selectors.listing_tag(name=params["tag"].lower())
+    elif params.get("album"):
+        if not params["album"].isdigit():
+            raise ValidationError({"album": ["Give the album's id."]})
+        album = album_selectors.album_get(album_id=int(params["album"]))
+        listing = photo_selectors.listing_album(album=album, viewer=request.user)
+    else:
+        listing = photo_selectors.listing_recent()
+    return photo_page_response(request, listing)
+
+
+def _photo_upload(request: Request) -> Response:
+    if uploads.upload_body_too_big(content_length=int(request.META.get("CONTENT_LENGTH") or 0)):
+        return Response(error_body(413, uploads.upload_too_big_message()), status=413)
+    data = validated(s.PhotoUploadInputSerializer, request.data)
+    photo = photo_services.photo_create(owner=request.user, upload=data.pop("file"), **data)  # type: ignore[arg-type]
+    return Response(s.PhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
+
+
+photo_list.cls.throttle_scope = "upload"  # type: ignore[attr-defined]
+
+
+@extend_schema(
+    responses={200: s.PhotoSerializer, 304: None, **ERRORS},
+    methods=["GET"],
+    parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
+)
+@extend_schema(request=s.PhotoUpdateInputSerializer, responses={200: s.PhotoSerializer, **ERRORS}, methods=["PATCH"])
+@extend_schema(request=None, responses={204: None, **ERRORS}, methods=["DELETE"])
+@api_view(["GET", "PATCH", "DELETE"])
+@permission_classes([IsAuthenticatedOrReadOnly])
+def photo_detail(request: Request, photo_id: int) -> Response:
+    """One photo with its renditions. GET answers 304 to a matching If-None-Match."""
+    if request.method == "GET":
+        photo = photo_selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
+        data = s.PhotoSerializer(photo).data
+        etag = quote_etag(hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32])
+        headers = {
+            "ETag": etag,
+            "Last-Modified": http_date(photo.updated_at.timestamp()),
+            "Cache-Control": "private, no-cache",
+        }
+        if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        return Response(data, headers=headers)
+    photo = photo_selectors.photo_get_for_owner(photo_id=photo_id, owner=request.user)
+    if request.method == "DELETE":
+        photo_services.photo_delete(photo_id=photo.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+    changes = validated(s.PhotoUpdateInputSerializer, request.data)
+    current = {
+        "title": photo.title,
+        "caption": photo.caption,
+        "alt_text": photo.alt_text,
+        "visibility": photo.visibility,
+        "show_camera_facts": photo.show_camera_facts,
+        "tags": None,
+    }
+    photo_services.photo_update(photo=photo, **{**current, **changes})
+    return Response(s.PhotoSerializer(photo_selectors.photo_get_for_owner(photo_id=photo.pk, owner=request.user)).data)

@@ -1,0 +1,39 @@
+"""Tag parsing: what a person types in the tags field becomes a short list of tag names.
+
+Bounded cost whatever is sent: the text is capped before it is split, and duplicates
+are found with a set, so parsing is linear in the capped length.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_TAGS = 20
+TAG_MAX_LENGTH = 40
+# Room for MAX_TAGS tags of the longest length with a "#" and a separator each.
+TAGS_TEXT_MAX_LENGTH = MAX_TAGS * (TAG_MAX_LENGTH + 2)
+TAG_SEPARATORS = re.compile(r"[\s,]+")
+TAG_WORD = re.compile(r"^[\w-]+$")
+
+
+class TagsRejected(ValueError):
+    """Shown beside the tags field."""
+
+
+def tags_parse(text: str) -> list[str]:
+    """ "Sunset, #Beach  sea" -> ["sunset", "beach", "sea"]: lowercase, no duplicates, in order."""
+    if len(text) > TAGS_TEXT_MAX_LENGTH:
+        raise TagsRejected(f"Too much text for tags: at most {MAX_TAGS} tags of up to {TAG_MAX_LENGTH} characters.")
+    tags: dict[str, None] = {}  # ordered, with constant-time "seen already"
+    for word in TAG_SEPARATORS.split(text):
+        tag = word.lstrip("#").lower()
+        if not tag or tag in tags:
+            continue
+        if not TAG_WORD.match(tag):
+            raise TagsRejected(f"“{word[:40]}” is not a tag: use letters, digits, “-” and “_”.")
+        if len(tag) > TAG_MAX_LENGTH:
+            raise TagsRejected(f"“{word[:20]}…” is too long for a tag (at most {TAG_MAX_LENGTH} characters).")
+        tags[tag] = None
+        if len(tags) > MAX_TAGS:
+            raise TagsRejected(f"At most {MAX_TAGS} tags per photo.")
+    return list(tags)
