@@ -142,7 +142,7 @@ def measure() -> dict[str, object]:
     from django.db import connection
     from django.test import Client
 
-    from apps.accounts.models import User
+    from apps.accounts.models import User  # after django.setup() above, with this run's settings
     from apps.photos import selectors
 
     client = Client(HTTP_HOST="127.0.0.1")

@@ -41,7 +41,7 @@ CONTENDERS = ["photosite", "naive-pillow", "easy-thumbnails", "sorl-thumbnail", 
 
 
 def run_photosite(path: str) -> list[bytes]:
-    from apps.photos import imaging
+    from apps.photos import imaging  # only after main() has called django.setup()
 
     formats = tuple(output for output in imaging.OUTPUT_FORMATS if output.name in ("jpg", "webp"))
     with open(path, "rb") as source:

@@ -6,6 +6,7 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
+        # Imported here, not at the top: models may load only once the app registry is ready.
         from apps.accounts.metrics import user_metrics_collect
         from photosite.metrics import business_collector_register
 

@@ -14,7 +14,7 @@ from apps.photos.services import photo_create
 from apps.photos.tags import tags_parse
 from apps.social.services import comment_create, follow_set, like_set
 
-DEMO_PASSWORD = "photosite-demo"
+DEMO_PASSWORD = "photosite-demo"  # noqa: S105 (printed by make run for the embedded demo; never a production account)
 DEMO_USERS = [("demo", "Demo Person"), ("alice", "Alice Lens"), ("bob", "Bob Shutter")]
 DEMO_PHOTOS = [
     ("Evening ridge", 1600, 1067, "mountains sunset"),
