@@ -49,10 +49,15 @@ def test_concurrent_misses_compute_a_hot_key_once() -> None:
         return [1, 2, 3]
 
     results: list[object] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(site_cache.get_or_compute("hot", slow_grid, ttl=30)))
-        for _ in range(8)
-    ]
+    # All eight ask at the same instant, as requests after a hot key expires do; without
+    # the barrier the first thread could finish before the last one has even started.
+    start_together = threading.Barrier(8)
+
+    def request() -> None:
+        start_together.wait(timeout=10)
+        results.append(site_cache.get_or_compute("hot", slow_grid, ttl=30))
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
