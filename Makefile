@@ -63,8 +63,16 @@ test: $(STAMP) services
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Every gate house rule 10 names; all of them run, then it fails if any did.
+# .pre-commit-config.yaml runs the same commands from the same venv.
 lint: $(STAMP)
-	$(BIN)/ruff check .
+	@failed=""; \
+	$(BIN)/ruff check . || failed="$$failed ruff-check"; \
+	$(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
+	$(BIN)/mypy || failed="$$failed mypy"; \
+	$(BIN)/lint-imports || failed="$$failed lint-imports"; \
+	$(BIN)/python -m tests.lint_private_names || failed="$$failed private-names"; \
+	if [ -n "$$failed" ]; then echo "make lint failed:$$failed" >&2; exit 1; fi
 
 # A worker for a running stack (BROKER_URL set): the ecosystem's command, via django_dramatiq.
 worker: $(STAMP)
