@@ -16,7 +16,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from common import ROOT, bench_environment, gunicorn, machine_line, manage, wrk
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository root
+
+from bench.common import ROOT, bench_environment, gunicorn, machine_line, manage, wrk
 
 PHOTOS = 120
 

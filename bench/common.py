@@ -109,8 +109,19 @@ class WrkResult:
     errors: int
 
 
+def _found(pattern: str, text: str, flags: int = 0) -> str:
+    """The first group of a line wrk always prints; a different wrk output format fails here."""
+    match = re.search(pattern, text, flags)
+    if match is None:
+        raise RuntimeError(f"wrk printed no line matching {pattern!r}:\n{text}")
+    return match.group(1)
+
+
 def _milliseconds(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if match is None:
+        raise RuntimeError(f"wrk printed a latency as {text!r}")
+    number, unit = match.groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
@@ -125,10 +136,10 @@ def wrk(url: str, *, seconds: int = 10, connections: int = 32, threads: int = 2)
         text=True,
         timeout=seconds + 30,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = _milliseconds(re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
-    p99 = _milliseconds(re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    rps = float(_found(r"Requests/sec:\s+([\d.]+)", output))
+    p50 = _milliseconds(_found(r"^\s+50%\s+(\S+)", output, re.MULTILINE))
+    p99 = _milliseconds(_found(r"^\s+99%\s+(\S+)", output, re.MULTILINE))
+    total = int(_found(r"(\d+) requests in", output))
     errors = 0
     for pattern in (
         r"Non-2xx or 3xx responses: (\d+)",

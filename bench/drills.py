@@ -32,9 +32,9 @@ from typing import Any
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "compose" / "local"))
-import stack
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository root
 
+from compose.local import stack
 from compose.local.services.net import free_port
 
 PASSWORD = "drill password 1"

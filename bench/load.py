@@ -25,12 +25,10 @@ from typing import Any
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "compose" / "local"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository root
 
-import stack
-from common import gunicorn, machine_line, wrk
-
+from bench.common import gunicorn, machine_line, wrk
+from compose.local import stack
 from compose.local.services.net import free_port
 
 
@@ -120,7 +118,7 @@ def main() -> None:
     os.environ.update({f"API_THROTTLE_{name}": "100000000/min" for name in ("ANON", "USER", "LOGIN", "UPLOAD")})
     for name in ("DATABASE_URL", "REDIS_URL", "BROKER_URL", "S3_BUCKET"):
         os.environ.pop(name, None)
-    rows = []
+    rows: list[tuple[str, float, float, float, int, int]] = []
     try:
         record = stack.up(state, port=free_port(), seed=True, api_rate="100000r/s")
         url = record["url"]
@@ -158,8 +156,8 @@ def main() -> None:
                 mixed["rps"],
                 mixed["p50"],
                 mixed["p99"],
-                mixed["requests"],
-                mixed["errors"],
+                int(mixed["requests"]),
+                int(mixed["errors"]),
             )
         )
         with gunicorn(env, workers=2, threads=4, app="bench.bare_wsgi:application") as bare_url:

@@ -242,8 +242,8 @@ def main() -> None:
     section = "\n".join(lines) + "\n"
     print(section)
     if args.write:
-        sys.path.insert(0, str(Path(__file__).parent))
-        from cache import write_section
+        sys.path.insert(0, str(ROOT))
+        from bench.cache import write_section
 
         write_section(args.write, "## Renditions: ours vs other thumbnailers", section)
 

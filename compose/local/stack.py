@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
@@ -68,7 +69,7 @@ def render_nginx(*, listen: str, web: list[str], media: str, state: Path, api_ra
     return "\n".join(prefix) + "\n" + conf
 
 
-def _save(state: Path, record: dict) -> None:
+def _save(state: Path, record: dict[str, Any]) -> None:
     """Written after each step, so `down` can stop whatever a failed `up` had started."""
     (state / "stack.json").write_text(json.dumps(record, indent=2))
 
@@ -125,7 +126,7 @@ def redis_start(state: Path, port: int) -> int:
     return int(pidfile.read_text())
 
 
-def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict:
+def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict[str, Any]:
     if (state / "stack.json").exists():
         raise SystemExit(f"a stack is already recorded in {state}; run `make stack-down` first")
     for tool in ("nginx", "redis-server"):
@@ -136,7 +137,7 @@ def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict:
         (state / name).mkdir(parents=True, exist_ok=True)
     logs = state / "logs"
     primary_port, replica_port, redis_port, web1_port, web2_port = free_ports(5)
-    record: dict = {"url": f"http://127.0.0.1:{port}", "logs": str(logs), "pids": {}, "ports": {}}
+    record: dict[str, Any] = {"url": f"http://127.0.0.1:{port}", "logs": str(logs), "pids": {}, "ports": {}}
 
     # PostgreSQL primary: its own cluster, WAL for a streaming replica.
     bin_dir = postgres_bin()
@@ -228,8 +229,8 @@ def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict:
     for web_port in (web1_port, web2_port):
         wait_until_healthy(f"http://127.0.0.1:{web_port}/healthz")
 
-    conf = state / "nginx" / "nginx.conf"
-    conf.write_text(
+    nginx_conf = state / "nginx" / "nginx.conf"
+    nginx_conf.write_text(
         render_nginx(
             listen=f"127.0.0.1:{port}",
             web=[f"127.0.0.1:{web1_port}", f"127.0.0.1:{web2_port}"],
@@ -239,7 +240,7 @@ def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict:
         )
     )
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    subprocess.run([nginx, "-c", str(conf), "-p", str(state / "nginx")], check=True)
+    subprocess.run([nginx, "-c", str(nginx_conf), "-p", str(state / "nginx")], check=True)
     wait_until_healthy(f"http://127.0.0.1:{port}/nginx-health")
     record["pids"]["nginx"] = int((state / "nginx" / "nginx.pid").read_text())
     record["ports"]["nginx"] = port

@@ -12,7 +12,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PRODUCTION = ROOT / "compose" / "production"
-sys.path.insert(0, str(ROOT / "compose" / "local"))
 
 
 def test_every_compose_service_has_a_health_check_and_its_files_exist() -> None:
@@ -45,7 +44,7 @@ def test_start_scripts_parse() -> None:
 
 def test_nginx_accepts_the_edge_config(tmp_path: Path) -> None:
     """The same file both ways: compose's service names swapped for loopback, as make stack does."""
-    import stack
+    from compose.local import stack
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     assert Path(nginx).exists(), "nginx is missing: make test installs Debian's nginx-light"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import requests
 
@@ -23,7 +24,7 @@ def test_request_id_is_echoed_kept_or_made(client, db) -> None:
 ECS_FIELDS = ("@timestamp", "log.level", "ecs.version")
 
 
-def json_lines(text: str, *, source: str) -> list[dict]:
+def json_lines(text: str, *, source: str) -> list[dict[str, Any]]:
     """Every line of the output, each one ECS JSON object: Filebeat ships lines, so a raw
     line (a banner, a traceback) would reach the log store as a record of its own."""
     records = []

@@ -16,14 +16,23 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, LiteralString
 
 import psycopg
+
+
+def _scalar(connection: psycopg.Connection[Any], query: LiteralString) -> Any:
+    """The one value a one-row, one-column query answers."""
+    row = connection.execute(query).fetchone()
+    if row is None:
+        raise LookupError(f"no row from {query!r}")
+    return row[0]
 
 
 def postgres_bin_dir(primary_dsn: str) -> Path:
     """The server binaries matching the primary's major version (Debian keeps several)."""
     with psycopg.connect(primary_dsn, autocommit=True) as connection:
-        major = int(connection.execute("SHOW server_version_num").fetchone()[0]) // 10000
+        major = int(_scalar(connection, "SHOW server_version_num")) // 10000
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/{major}/bin")) or [
         str(Path(found).parent) for found in [shutil.which("pg_ctl")] if found
     ]
@@ -81,7 +90,7 @@ class Replica:
         while time.monotonic() < deadline:
             with contextlib.suppress(psycopg.OperationalError):
                 with psycopg.connect(self.dsn, autocommit=True) as connection:
-                    if connection.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                    if _scalar(connection, "SELECT pg_is_in_recovery()"):
                         return
             time.sleep(0.2)
         raise RuntimeError(f"replica on port {self.port} did not accept connections; see {self.log_path}")

@@ -184,7 +184,12 @@ def main() -> None:
     create_bucket(server, bucket)
     for key, value in server.env(bucket).items():
         print(f"{key}={value}", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (server.stop(), sys.exit(0)))
+
+    def stop(*_: object) -> None:
+        server.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.process.wait()
     finally:
