@@ -35,8 +35,12 @@ def chromium() -> Iterator[object]:
 
 @pytest.fixture
 def page(chromium) -> Iterator[object]:
+    from playwright.sync_api import expect
+
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
+    # expect() retries its check until this timeout: pages update after fetches and scrolls.
+    expect.set_options(timeout=20_000)
     yield page
     context.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageStat
+from playwright.sync_api import expect
 
 from tests.browser import chromium, page  # noqa: F401  (fixtures)
 from tests.factories import PASSWORD, UserFactory, ready_photo
@@ -32,9 +33,9 @@ def test_new_person_signs_up_uploads_and_sees_their_photo(site_server, worker, b
     page.fill("#id_password1", "a long browser password")
     page.fill("#id_password2", "a long browser password")
     page.get_by_role("button", name="Sign up").click()
-    assert page.get_by_text("Ada Browser").is_visible()
+    expect(page.get_by_text("Ada Browser")).to_be_visible()
     # The stylesheet (hashed name, served by WhiteNoise) applies.
-    assert page.locator(".topbar").evaluate("el => getComputedStyle(el).position") == "sticky"
+    expect(page.locator(".topbar")).to_have_css("position", "sticky")
 
     page.get_by_role("navigation", name="Account").get_by_role("link", name="Upload").click()
     # Two files at once, straight to S3: a wrong one and a photo. Each gets its own verdict.
@@ -46,29 +47,29 @@ def test_new_person_signs_up_uploads_and_sees_their_photo(site_server, worker, b
         ],
     )
     items = page.locator(".upload-item")
-    assert items.count() == 2
+    expect(items).to_have_count(2)
     items.nth(1).locator(".upload-title").fill("Mountain lake")
     items.nth(1).locator(".upload-alt").fill("A lake below green hills")
     page.click("#uploader-start")
-    items.nth(1).get_by_role("link", name="View photo").wait_for(timeout=30_000)
-    assert items.nth(1).locator("progress").evaluate("el => el.value") == 100
-    assert "This file is not a JPEG, PNG, WebP, HEIC, AVIF or GIF image." in items.nth(0).inner_text()
-    assert items.nth(0).locator(".upload-retry").is_hidden()  # retrying cannot help a wrong file
+    expect(items.nth(1).get_by_role("link", name="View photo")).to_be_visible(timeout=30_000)
+    expect(items.nth(1).locator("progress")).to_have_js_property("value", 100)
+    expect(items.nth(0)).to_contain_text("This file is not a JPEG, PNG, WebP, HEIC, AVIF or GIF image.")
+    expect(items.nth(0).locator(".upload-retry")).to_be_hidden()  # retrying cannot help a wrong file
     assert bucket.keys("private/incoming/") == [], "the refused and the accepted upload both left incoming/"
     page.screenshot(path=str(SCREENSHOTS / "upload-page.png"), full_page=True)
     items.nth(1).get_by_role("link", name="View photo").click()
 
     # The page refreshes itself until the worker has made the renditions.
     hero = page.locator("img.hero")
-    hero.wait_for(state="visible", timeout=60_000)
+    expect(hero).to_be_visible(timeout=60_000)
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=hero.element_handle())
-    assert hero.get_attribute("alt") == "A lake below green hills"
+    expect(hero).to_have_attribute("alt", "A lake below green hills")
     assert hero.evaluate("img => img.currentSrc").startswith(os.environ["S3_ENDPOINT_URL"])
     page.screenshot(path=str(SCREENSHOTS / "photo-page.png"))
 
     page.goto(site_server.url + "/")
     card = page.locator(".card img").first
-    card.wait_for(state="visible")
+    expect(card).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=card.element_handle())
     shot = page.screenshot(path=str(SCREENSHOTS / "home-grid.png"), full_page=True)
     assert looks_like_a_picture(shot), "the home grid screenshot is blank"
@@ -98,36 +99,35 @@ def test_a_visitor_follows_scrolls_steps_likes_and_comments(community_site, page
     page.wait_for_url(site.url + "/")
 
     # Infinite scroll: pages come two cards at a time as the end of the grid comes near.
-    for _ in range(20):
-        if page.locator(".card").count() == 5:
-            break
-        page.mouse.wheel(0, 5000)
-        page.wait_for_timeout(300)
-    assert page.locator(".card-title").all_inner_texts() == list(reversed(titles))
-    assert page.locator("a[data-more]").count() == 0, "the More link goes once the last page is in"
+    expect(page.locator(".card").first).to_be_visible()
+    page.mouse.wheel(0, 5000)
+    expect(page.locator(".card")).to_have_count(5)
+    expect(page.locator(".card-title")).to_have_text(list(reversed(titles)))
+    expect(page.locator("a[data-more]")).to_have_count(0)  # the More link goes once the last page is in
 
     # Step through the grid with the keyboard.
     page.locator(".card a").first.click()
     page.wait_for_url("**/photos/*/?from=recent")
-    assert page.locator("h1").inner_text() == titles[-1]
+    expect(page.locator("h1")).to_have_text(titles[-1])
     page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"document.querySelector('h1').innerText === {titles[-2]!r}")
+    expect(page.locator("h1")).to_have_text(titles[-2])
 
     # Like and follow toggle in place: a marker set on the page survives, so nothing reloaded.
     page.evaluate("window.stillTheSamePage = true")
     page.get_by_role("button", name="Like").click()
-    page.wait_for_function("document.querySelector('[data-like-count]').textContent === '1'")
-    assert page.locator("button.like").get_attribute("aria-pressed") == "true"
+    expect(page.locator("[data-like-count]")).to_have_text("1")
+    expect(page.locator("button.like")).to_have_attribute("aria-pressed", "true")
     page.get_by_role("button", name="Follow").click()
-    page.get_by_role("button", name="Following").wait_for()
+    expect(page.get_by_role("button", name="Following")).to_be_visible()
     assert page.evaluate("window.stillTheSamePage") is True
 
     page.fill("#comment-body", "What a view!")
     page.get_by_role("button", name="Post").click()
-    page.locator(".comment", has_text="What a view!").wait_for()
-    assert "1 comment" in page.locator(".reactions").inner_text()
+    expect(page.locator(".comment", has_text="What a view!")).to_be_visible()
+    expect(page.locator(".reactions")).to_contain_text("1 comment")
 
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Following").click()
-    page.wait_for_function("document.querySelectorAll('.card').length === 5")  # all of alice's, scrolled in
+    page.wait_for_url("**/following/")
+    expect(page.locator(".card")).to_have_count(5)  # all of alice's, scrolled in
     page.goto(site.url + "/tags/browsertest/")
-    assert "5 public photos" in page.locator(".lede").inner_text()
+    expect(page.locator(".lede")).to_contain_text("5 public photos")
