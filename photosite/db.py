@@ -138,7 +138,7 @@ class ReplicaMonitor:
                 autocommit=True,
             ) as connection:
                 connection.execute(f"SET statement_timeout = {int(settings.DATABASE_REPLICA_CONNECT_TIMEOUT * 1000)}")
-                _, lag = connection.execute(LAG_QUERY).fetchone()  # type: ignore[misc]
+                _, lag = connection.execute(LAG_QUERY).fetchone()  # type: ignore[misc]  # one row: SELECT without FROM
         except psycopg.Error as error:
             return ReplicaState(alias, False, reason=f"unreachable: {_first_line(error)}", checked_at=time.monotonic())
         lag = float(lag)
@@ -250,6 +250,6 @@ class ReplicaFailoverMiddleware:
             monitor.mark_down(alias, f"query failed: {_first_line(exception)}")
             with contextlib.suppress(Exception):
                 connections[alias].close()
-        request._replica_retried = True  # type: ignore[attr-defined]
+        request._replica_retried = True  # type: ignore[attr-defined]  # our mark: retry a request once
         with pinned_to_primary():
             return self.get_response(request)

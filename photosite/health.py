@@ -66,6 +66,7 @@ def _storage() -> dict[str, Any] | None:
     connection = getattr(default_storage, "connection", None)
     if connection is None:
         return {"state": "up", "backend": "local files"}
+    # S3Storage's bucket_name: only storages with a connection get here.
     connection.meta.client.head_bucket(Bucket=default_storage.bucket_name)  # type: ignore[attr-defined]
     return None
 

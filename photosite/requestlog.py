@@ -55,6 +55,7 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         offered = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = offered if _SANE_ID.match(offered) else uuid.uuid4().hex
+        # For views and debuggers; HttpRequest has no such attribute of its own.
         request.request_id = request_id  # type: ignore[attr-defined]
         context = {
             "http.request.id": request_id,

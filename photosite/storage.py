@@ -146,7 +146,7 @@ def object_copy(source: str, destination: str) -> None:
         with default_storage.open(source, "rb") as handle:
             target.save(destination, ContentFile(handle.read()))
         return
-    bucket = target.bucket_name  # type: ignore[attr-defined]
+    bucket = _bucket_name(target)
     content_type = client.head_object(Bucket=bucket, Key=source).get("ContentType", "application/octet-stream")
     client.copy_object(
         Bucket=bucket,
@@ -185,7 +185,7 @@ def presigned_upload(key: str, *, max_bytes: int, expires_seconds: int = 900) ->
     if client is None:
         return None
     post = client.generate_presigned_post(
-        Bucket=default_storage.bucket_name,  # type: ignore[attr-defined]
+        Bucket=_bucket_name(default_storage),
         Key=key,
         Conditions=[["content-length-range", 1, max_bytes]],
         ExpiresIn=expires_seconds,
@@ -202,14 +202,14 @@ def object_list(prefix: str) -> Iterator[tuple[str, datetime]]:
     client = _s3_client(default_storage)
     if client is not None:
         pages = client.get_paginator("list_objects_v2").paginate(
-            Bucket=default_storage.bucket_name,  # type: ignore[attr-defined]
+            Bucket=_bucket_name(default_storage),
             Prefix=prefix,
         )
         for page in pages:
             for item in page.get("Contents", []):
                 yield item["Key"], item["LastModified"]
         return
-    root = Path(default_storage.location)  # type: ignore[attr-defined]
+    root = Path(default_storage.location)  # type: ignore[attr-defined]  # FileSystemStorage's: no S3 client
     base = root / prefix
     if not base.exists():
         return
@@ -223,12 +223,18 @@ def _s3_client(storage: Storage) -> Any:
     return connection.meta.client if connection is not None else None
 
 
+def _bucket_name(storage: Storage) -> str:
+    """The bucket of an S3Storage, for callers that found an S3 client for it."""
+    name: str = storage.bucket_name  # type: ignore[attr-defined]  # S3Storage's; Storage does not declare it
+    return name
+
+
 def bucket_policy_apply() -> bool:
     """Let anyone read `public/*` and nothing else. Returns False in embedded mode."""
     client = _s3_client(default_storage)
     if client is None:
         return False
-    bucket = default_storage.bucket_name  # type: ignore[attr-defined]
+    bucket = _bucket_name(default_storage)
     policy = {
         "Version": "2012-10-17",
         "Statement": [

@@ -1,6 +1,9 @@
+from __future__ import annotations
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
+from django.core.files.uploadedfile import UploadedFile
 
 from apps.accounts.models import User
 from apps.photos.uploads import upload_too_big_message
@@ -23,8 +26,8 @@ class ProfileForm(forms.Form):
     )
     remove_avatar = forms.BooleanField(required=False, label="Remove my profile picture")
 
-    def clean_avatar(self):  # type: ignore[no-untyped-def]
-        upload = self.cleaned_data.get("avatar")
-        if upload and upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
+    def clean_avatar(self) -> UploadedFile[bytes] | None:
+        upload: UploadedFile[bytes] | None = self.cleaned_data.get("avatar")
+        if upload and upload.size is not None and upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
             raise forms.ValidationError(upload_too_big_message(upload.size))
         return upload
