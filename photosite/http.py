@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
+from rest_framework.request import Request
 
 if TYPE_CHECKING:
     # For the annotation only: photosite/ never imports an app at run time (house rule 4).
@@ -19,6 +20,12 @@ class AuthenticatedHttpRequest(HttpRequest):
     Only a type: Django builds a plain HttpRequest. Annotating such a view's request with it
     says what the decorator guarantees, so `request.user` is our User, not `User | AnonymousUser`.
     """
+
+    user: User
+
+
+class AuthenticatedApiRequest(Request):
+    """The same for a REST API view whose permission classes demand a signed-in user."""
 
     user: User
 
