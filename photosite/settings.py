@@ -50,6 +50,14 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
 )
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+# HTTPS only, once TLS is in front (compose/production, compose/kubernetes): plain HTTP is
+# redirected, and HSTS makes browsers skip the plain request next time. The probes and
+# the metrics scrape come from inside the network over plain HTTP, so they are exempt.
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -209,6 +217,10 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static
 STATIC_URL = env.str("STATIC_CDN_URL", default="").rstrip("/") + "/static/" if "STATIC_CDN_URL" in env else "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 S3_SETTINGS = storage.S3Settings.from_env(env)  # also reads MEDIA_CDN_URL
+# Where browsers reach the bucket, when that differs from S3_ENDPOINT_URL (the address the
+# servers use, e.g. a container name): signed URLs and presigned upload POSTs must be
+# signed for this address, and the Content-Security-Policy allows it.
+S3_PUBLIC_ENDPOINT_URL = env.str("S3_PUBLIC_ENDPOINT_URL", default="").rstrip("/") or None
 STORAGES = storage.storages_config(s3=S3_SETTINGS, media_root=MEDIA_ROOT)
 # Local media is served by Django itself only in embedded mode; S3 serves its own URLs.
 SERVE_LOCAL_MEDIA = S3_SETTINGS is None

@@ -1,0 +1,1 @@
+"""Tests of the deployment descriptions: compose/production, compose/kubernetes, the alert rules."""
