@@ -60,3 +60,114 @@ def decompression_bomb_png(width: int = 30_000, height: int = 30_000) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
     rows = zlib.compress(b"\x00" + b"\x00" * width, 9)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+# --- Colour: flat patches to sample, and a CMYK press profile ---------------------
+
+PATCH = 400  # pixels; flat squares survive JPEG and resizing, so their centres can be compared
+
+
+def patches_image(colours: list[tuple[int, ...]], *, mode: str = "RGB", columns: int = 4) -> Image.Image:
+    """A grid of flat squares, one per colour, left to right and top to bottom."""
+    rows = -(-len(colours) // columns)
+    image = Image.new(mode, (columns * PATCH, rows * PATCH))
+    for index, colour in enumerate(colours):
+        left, top = (index % columns) * PATCH, (index // columns) * PATCH
+        image.paste(colour, (left, top, left + PATCH, top + PATCH))
+    return image
+
+
+def patch_centres(size: tuple[int, int], count: int, *, columns: int = 4) -> list[tuple[int, int]]:
+    """Where each patch's centre lands in an image of `size` made from patches_image()."""
+    rows = -(-count // columns)
+    scale_x, scale_y = size[0] / (columns * PATCH), size[1] / (rows * PATCH)
+    return [
+        (int(((index % columns) + 0.5) * PATCH * scale_x), int(((index // columns) + 0.5) * PATCH * scale_y))
+        for index in range(count)
+    ]
+
+
+def _lab_d50(rgb: tuple[float, float, float]) -> tuple[float, float, float]:
+    """CIE L*a*b* (D50, the ICC connection space) of an sRGB colour given as 0-255 floats."""
+
+    def linear(channel: float) -> float:
+        value = channel / 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(channel) for channel in rgb)
+    # sRGB to XYZ, adapted to D50 (Bradford).
+    x = 0.4360747 * red + 0.3850649 * green + 0.1430804 * blue
+    y = 0.2225045 * red + 0.7168786 * green + 0.0606169 * blue
+    z = 0.0139322 * red + 0.0971045 * green + 0.7141733 * blue
+
+    def f(ratio: float) -> float:
+        return ratio ** (1 / 3) if ratio > (6 / 29) ** 3 else ratio / (3 * (6 / 29) ** 2) + 4 / 29
+
+    fx, fy, fz = f(x / 0.9642), f(y / 1.0), f(z / 0.8249)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
+def cmyk_press_profile() -> bytes:
+    """An ICC v2 CMYK profile of a made-up press printing on warm, cream paper.
+
+    Debian's free profile packages ship no CMYK profile, so this one is built here: a
+    lut16 A2B0 table from ink amounts to L*a*b*. Its inks are those of a real press,
+    duller than the pure ones Pillow assumes for untagged CMYK, so an image read
+    through it differs visibly from the same image read untagged.
+    """
+    paper = (246.0, 234.0, 206.0)
+
+    def printed(cyan: int, magenta: int, yellow: int, black: int) -> tuple[float, float, float]:
+        red, green, blue = paper
+        red *= 1 - 0.88 * cyan - 0.05 * magenta
+        green *= 1 - 0.85 * magenta - 0.12 * cyan
+        blue *= 1 - 0.9 * yellow - 0.2 * magenta
+        ink_black = 1 - 0.94 * black
+        return (max(0.0, red * ink_black), max(0.0, green * ink_black), max(0.0, blue * ink_black))
+
+    def lab16(lab: tuple[float, float, float]) -> bytes:
+        lightness, a, b = lab
+        encode = [round(lightness * 652.8), round((a + 128) * 256), round((b + 128) * 256)]
+        return struct.pack(">3H", *(min(65535, max(0, value)) for value in encode))
+
+    grid = [(c, m, y, k) for c in (0, 1) for m in (0, 1) for y in (0, 1) for k in (0, 1)]  # first input slowest
+    identity = struct.pack(">9i", 65536, 0, 0, 0, 65536, 0, 0, 0, 65536)
+    a2b0 = (
+        b"mft2"
+        + b"\0" * 4
+        + struct.pack(">BBBB", 4, 3, 2, 0)
+        + identity
+        + struct.pack(">HH", 2, 2)
+        + struct.pack(">2H", 0, 65535) * 4  # input curves: linear
+        + b"".join(lab16(_lab_d50(printed(*node))) for node in grid)
+        + struct.pack(">2H", 0, 65535) * 3  # output curves: linear
+    )
+    text = b"photosite test press, cream paper\0"
+    desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text + b"\0" * 12 + b"\0" * 67
+    white = b"XYZ " + b"\0" * 4 + struct.pack(">3i", round(0.9642 * 65536), 65536, round(0.8249 * 65536))
+    copyright_text = b"text" + b"\0" * 4 + b"No copyright, test data\0"
+    tags = [(b"desc", desc), (b"wtpt", white), (b"cprt", copyright_text), (b"A2B0", a2b0)]
+
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for signature, data in tags:
+        data += b"\0" * (-len(data) % 4)  # tag data starts on 4-byte boundaries
+        table += signature + struct.pack(">II", offset + len(body), len(data))
+        body += data
+    size = offset + len(body)
+    header = (
+        struct.pack(">I", size)
+        + b"\0" * 4
+        + struct.pack(">I", 0x02100000)
+        + b"prtr"
+        + b"CMYK"
+        + b"Lab "
+        + struct.pack(">6H", 2026, 1, 1, 0, 0, 0)
+        + b"acsp"
+        + b"\0" * 24  # platform, flags, manufacturer, model, attributes
+        + struct.pack(">I", 0)  # perceptual intent
+        + struct.pack(">3i", round(0.9642 * 65536), 65536, round(0.8249 * 65536))
+        + b"\0" * 48  # creator, profile id, reserved
+    )
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + body

@@ -59,4 +59,9 @@ fi
 if ! command -v wrk >/dev/null; then
   apt_install wrk
 fi
-echo "PostgreSQL, Redis, Chromium, nginx and wrk are ready"
+# The colour-profile tests convert an Adobe RGB photo with a profile from Debian's free set.
+if [ ! -f /usr/share/color/icc/compatibleWithAdobeRGB1998.icc ]; then
+  echo "installing ICC colour profiles for the rendition tests"
+  apt_install icc-profiles-free
+fi
+echo "PostgreSQL, Redis, Chromium, nginx, wrk and ICC profiles are ready"

@@ -6,7 +6,7 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageStat
 
 from apps.photos import imaging, services, uploads
 from apps.photos.models import Photo, PhotoStatus, Rendition
@@ -15,6 +15,8 @@ from tests.images import (
     camera_exif,
     decompression_bomb_png,
     jpeg_bytes,
+    patch_centres,
+    patches_image,
     png_bytes,
     truncated_jpeg_bytes,
     webp_bytes,
@@ -211,6 +213,67 @@ def test_making_renditions_stores_each_size_and_marks_ready(user, bucket) -> Non
         assert len(stored) == rendition.bytes
         with Image.open(io.BytesIO(stored)) as image:
             assert image.size == (rendition.width, rendition.height)
+
+
+PHONE_COLOURS = [(200, 60, 50), (60, 160, 80), (50, 90, 190), (230, 210, 70), (128, 128, 128), (245, 245, 245)]
+
+
+def heic_bytes(image: Image.Image) -> bytes:
+    from pillow_heif import from_pillow
+
+    buffer = io.BytesIO()
+    from_pillow(image).save(buffer, quality=90)
+    return buffer.getvalue()
+
+
+def avif_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "AVIF", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "encode", "stored_format"),
+    [("IMG_0001.heic", heic_bytes, "HEIF"), ("IMG_0002.avif", avif_bytes, "AVIF")],
+    ids=["heic", "avif"],
+)
+def test_heic_and_avif_uploads_are_rendered_at_every_size_in_their_colours(
+    user, bucket, name, encode, stored_format
+) -> None:
+    """Phones upload HEIC and AVIF; browsers get JPEG, WebP and AVIF renditions of them."""
+    data = encode(patches_image(PHONE_COLOURS, columns=3))  # 1200 x 800
+    with Image.open(io.BytesIO(data)) as original:
+        decoded = original.convert("RGB")
+    expected = [decoded.getpixel(centre) for centre in patch_centres(decoded.size, len(PHONE_COLOURS), columns=3)]
+
+    photo = uploaded_photo(owner=user, data=data, name=name)
+    assert (photo.original_format, photo.original_width, photo.original_height) == (stored_format, 1200, 800)
+    services.rendition_make_all(photo_id=photo.pk)
+    photo.refresh_from_db()
+
+    assert photo.status == PhotoStatus.READY
+    renditions = list(photo.renditions.order_by("size", "format"))
+    assert [(r.size, r.format, r.width, r.height) for r in renditions] == [
+        (320, "jpg", 320, 213),
+        (320, "webp", 320, 213),
+        (640, "jpg", 640, 427),
+        (640, "webp", 640, 427),
+        (1280, "avif", 1200, 800),
+        (1280, "jpg", 1200, 800),
+        (1280, "webp", 1200, 800),
+    ]
+    for rendition in renditions:
+        with Image.open(io.BytesIO(bucket.get(rendition.file.name))) as stored:
+            assert stored.format == {"jpg": "JPEG", "webp": "WEBP", "avif": "AVIF"}[rendition.format]
+            assert stored.size == (rendition.width, rendition.height)
+            shown = stored.convert("RGB")
+        centres = patch_centres(shown.size, len(PHONE_COLOURS), columns=3)
+        for centre, wanted in zip(centres, expected, strict=True):
+            colour = shown.getpixel(centre)
+            assert max(abs(a - b) for a, b in zip(colour, wanted, strict=True)) <= 4, (rendition.file.name, colour)
+    average = tuple(round(channel) for channel in ImageStat.Stat(decoded).mean)
+    placeholder = tuple(int(photo.placeholder_color[i : i + 2], 16) for i in (1, 3, 5))
+    assert max(abs(a - b) for a, b in zip(placeholder, average, strict=True)) <= 2, (placeholder, average)
 
 
 def test_making_renditions_twice_changes_nothing(user, bucket) -> None:
