@@ -7,12 +7,24 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models.fields.files import FieldFile
 
 from photosite.storage import media_url
 
 # The text-search configuration of search_vector, used alike when it is written and queried.
 # Stemming: "mountains" finds "mountain"; names are stemmed alike on both sides.
 SEARCH_CONFIG = "english"
+
+
+def stored_name(file: FieldFile) -> str:
+    """The storage key of a photo's original or a rendition's file.
+
+    The stubs type a file's name as optional, but a FileField that is not null reads back
+    a string (empty when blank), and ours are set before their row is first saved.
+    """
+    if file.name is None:
+        raise ValueError(f"{file.instance!r} has no stored file in {file.field.name}")
+    return file.name
 
 
 class Visibility(models.TextChoices):
@@ -123,7 +135,7 @@ class Rendition(models.Model):
     @property
     def url(self) -> str:
         """Plain URL for public keys (CDN-cacheable), signed for private ones."""
-        return media_url(self.file.name)
+        return media_url(stored_name(self.file))
 
 
 class PhotoTag(models.Model):

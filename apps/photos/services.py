@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import PurePath
 
 from django.core.files.storage import default_storage
@@ -26,7 +27,7 @@ from apps.photos.imaging import (
     render_renditions,
     renditions_expected,
 )
-from apps.photos.models import SEARCH_CONFIG, Photo, PhotoStatus, Rendition, Tag, Visibility
+from apps.photos.models import SEARCH_CONFIG, Photo, PhotoStatus, Rendition, Tag, Visibility, stored_name
 from apps.photos.uploads import INCOMING_PREFIX, UploadRejected, upload_size_check
 from photosite.storage import (
     PRIVATE_PREFIX,
@@ -49,7 +50,7 @@ def _title_from_filename(name: str) -> str:
 def photo_create(
     *,
     owner: User,
-    upload: UploadedFile,
+    upload: UploadedFile[bytes],
     title: str = "",
     caption: str = "",
     alt_text: str = "",
@@ -195,6 +196,7 @@ def photo_search_index_update(*, photo_ids: list[int] | None = None, owner_id: i
     """
     if connection.vendor != "postgresql":
         return
+    parameter: list[int] | int | bool
     if photo_ids is not None:
         condition, parameter = "p.id = ANY(%s)", photo_ids
     elif owner_id is not None:
@@ -226,11 +228,12 @@ def _renditions_move_to_match_visibility(photo: Photo) -> None:
     """
     old_names = []
     for rendition in photo.renditions.all():
-        new_name = rendition_key_for(photo=photo, size=rendition.size, fmt=_extension(rendition.file.name))
-        if new_name == rendition.file.name:
+        old_name = stored_name(rendition.file)
+        new_name = rendition_key_for(photo=photo, size=rendition.size, fmt=_extension(old_name))
+        if new_name == old_name:
             continue
-        object_copy(rendition.file.name, new_name)
-        old_names.append(rendition.file.name)
+        object_copy(old_name, new_name)
+        old_names.append(old_name)
         rendition.file.name = new_name
         rendition.save(update_fields=["file"])
     if old_names:
@@ -312,7 +315,7 @@ def photos_retry_failed(*, hours: int = 24) -> int:
     Photo.objects.filter(pk__in=photo_ids).update(status=PhotoStatus.PROCESSING, failure_reason="")
     for photo_id in photo_ids:
         photo_cache_invalidate_on_commit(photo_id=photo_id)
-        transaction.on_commit(lambda photo_id=photo_id: _enqueue_renditions(photo_id))
+        transaction.on_commit(partial(_enqueue_renditions, photo_id))
     return len(photo_ids)
 
 
@@ -373,8 +376,8 @@ def rendition_make_all(*, photo_id: int) -> None:
             # The owner changed the visibility while we rendered: store where it now belongs.
             wrong_place = names
             names = [rendition_key_for(photo=locked, size=item.size, fmt=item.format) for item in rendered]
-            for source, destination in zip(wrong_place, names, strict=True):
-                object_copy(source, destination)
+            for wrong_name, right_name in zip(wrong_place, names, strict=True):
+                object_copy(wrong_name, right_name)
             transaction.on_commit(lambda: stored_files_delete_later(names=wrong_place))
         for item, name in zip(rendered, names, strict=True):
             Rendition.objects.update_or_create(
