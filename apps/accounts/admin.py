@@ -1,9 +1,21 @@
+"""People in the admin. Staff act only as far as their Django permissions go, and a
+superuser's account and everyone's powers are for superusers alone to change: otherwise
+staff who may change users could lock out, or promote themselves over, whoever
+granted them that permission."""
+
+from __future__ import annotations
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from apps.accounts import services
 from apps.accounts.models import User
 from photosite.http import AuthenticatedHttpRequest
+
+# What makes someone more powerful: editable by superusers only.
+PRIVILEGE_FIELDS = ("is_superuser", "groups", "user_permissions")
 
 
 @admin.register(User)
@@ -12,7 +24,22 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "display_name", "is_staff", "is_active", "date_joined")
     actions = ["deactivate"]
 
-    @admin.action(description="Deactivate (they can no longer log in; their photos stay)")
+    @admin.action(description="Deactivate (they can no longer log in; their photos stay)", permissions=["change"])
     def deactivate(self, request: AuthenticatedHttpRequest, queryset: QuerySet[User]) -> None:
-        changed = queryset.exclude(pk=request.user.pk).update(is_active=False)
+        user_ids = list(queryset.values_list("pk", flat=True))
+        changed = services.users_deactivate(actor=request.user, user_ids=user_ids)
         self.message_user(request, f"Deactivated {changed} user(s).")
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False  # shown read-only; the password form refuses too
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else (*fields, *PRIVILEGE_FIELDS)

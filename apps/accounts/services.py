@@ -19,7 +19,20 @@ def user_create(*, username: str, password: str, email: str = "", display_name: 
     return User.objects.create_user(username=username, password=password, email=email, display_name=display_name)
 
 
-def avatar_store(*, upload: UploadedFile) -> str:
+def users_deactivate(*, actor: User, user_ids: list[int]) -> int:
+    """Stop these people logging in (their photos stay); returns how many changed.
+
+    Never the actor themselves (an admin locking themselves out), and a superuser only
+    when the actor is one: otherwise staff who may change users could lock out the
+    people who grant their permissions.
+    """
+    users = User.objects.filter(pk__in=user_ids, is_active=True).exclude(pk=actor.pk)
+    if not actor.is_superuser:
+        users = users.exclude(is_superuser=True)
+    return users.update(is_active=False)
+
+
+def avatar_store(*, upload: UploadedFile[bytes]) -> str:
     """Check an uploaded picture like any photo, crop it square, and store it under a new public key.
 
     Raises UploadRejected (shown beside the field) or StorageUnavailable.
@@ -30,7 +43,7 @@ def avatar_store(*, upload: UploadedFile) -> str:
 
 
 def profile_update(
-    *, user: User, display_name: str, bio: str, avatar: UploadedFile | None = None, remove_avatar: bool = False
+    *, user: User, display_name: str, bio: str, avatar: UploadedFile[bytes] | None = None, remove_avatar: bool = False
 ) -> User:
     """Change what others see about a person. A new avatar is stored before the row changes;
     the old one is deleted only after the change commits, so a failure never leaves a broken picture."""

@@ -52,13 +52,13 @@ class ReportAdmin(admin.ModelAdmin):
     def comment_text(self, report: Report) -> str:
         return report.comment.body[:80] if report.comment else "—"
 
-    @admin.action(description="Resolve: hide the photo or comment")
+    @admin.action(description="Resolve: hide the photo or comment", permissions=["change"])
     def resolve_and_hide(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Report]) -> None:
         for report in queryset.filter(status=ReportStatus.OPEN).select_related("photo"):
             services.report_resolve(report=report, moderator=request.user)
         self.message_user(request, "Resolved; the reported photos and comments are hidden.")
 
-    @admin.action(description="Dismiss")
+    @admin.action(description="Dismiss", permissions=["change"])
     def dismiss(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Report]) -> None:
         for report in queryset.filter(status=ReportStatus.OPEN):
             services.report_dismiss(report=report, moderator=request.user)

@@ -70,26 +70,26 @@ class PhotoAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)  # it would skip the storage cleanup
         return actions
 
-    @admin.action(description="Render again")
+    @admin.action(description="Render again", permissions=["change"])
     def rerender(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
         photos = list(queryset)
         for photo in photos:
             services.photo_retry_renditions(photo=photo)
         self.message_user(request, f"Queued {len(photos)} photo(s) to render again.", messages.SUCCESS)
 
-    @admin.action(description="Hide from everyone but the owner")
+    @admin.action(description="Hide from everyone but the owner", permissions=["change"])
     def hide(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
         for photo in queryset.filter(hidden_at__isnull=True):
             services.photo_hide(photo=photo, moderator=request.user, reason="Hidden by a moderator")  # type: ignore[arg-type]
         self.message_user(request, "Hidden.")
 
-    @admin.action(description="Unhide")
+    @admin.action(description="Unhide", permissions=["change"])
     def unhide(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
         for photo in queryset.filter(hidden_at__isnull=False):
             services.photo_unhide(photo=photo)
         self.message_user(request, "Visible again.")
 
-    @admin.action(description="Delete, with their stored files")
+    @admin.action(description="Delete, with their stored files", permissions=["delete"])
     def delete_with_files(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
         photo_ids = list(queryset.values_list("pk", flat=True))
         for photo_id in photo_ids:

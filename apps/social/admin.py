@@ -49,19 +49,19 @@ class CommentAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)  # it would skip the photo's comment count
         return actions
 
-    @admin.action(description="Hide from everyone but the author")
+    @admin.action(description="Hide from everyone but the author", permissions=["change"])
     def hide(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Comment]) -> None:
         for comment_id in queryset.values_list("pk", flat=True):
             services.comment_hide(comment_id=comment_id, moderator=request.user)
         self.message_user(request, "Hidden.")
 
-    @admin.action(description="Unhide")
+    @admin.action(description="Unhide", permissions=["change"])
     def unhide(self, request: HttpRequest, queryset: QuerySet[Comment]) -> None:
         for comment_id in queryset.values_list("pk", flat=True):
             services.comment_unhide(comment_id=comment_id)
         self.message_user(request, "Visible again.")
 
-    @admin.action(description="Delete")
+    @admin.action(description="Delete", permissions=["delete"])
     def delete_comments(self, request: HttpRequest, queryset: QuerySet[Comment]) -> None:
         comment_ids = list(queryset.values_list("pk", flat=True))
         for comment_id in comment_ids:
