@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dramatiq import Message, Middleware, Worker
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 logger = logging.getLogger(__name__)
@@ -156,9 +157,8 @@ def queue_stats() -> dict[str, Any]:
     broker = dramatiq.get_broker()
     queues = sorted(name for name in broker.get_declared_queues() if not name.endswith((".DQ", ".XQ")))
     stats: dict[str, Any] = {"queues": {}, "workers": None}
-    client = getattr(broker, "client", None)
-    if client is not None:  # Redis: the keys dramatiq's dispatch script maintains
-        namespace = broker.namespace
+    if isinstance(broker, RedisBroker):  # the keys dramatiq's dispatch script maintains
+        client, namespace = broker.client, broker.namespace
         for queue in queues:
             in_progress = sum(client.scard(key) for key in client.scan_iter(f"{namespace}:__acks__.*.{queue}"))
             stats["queues"][queue] = {

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from django.core.cache import cache
 
 from photosite import db
 
 T = TypeVar("T")
-_MISSING = object()
+# What a key holds: the value and the time.time() until which it is fresh.
+Envelope: TypeAlias = tuple[T, float]
 LOCK_SECONDS = 10  # longer than any computation we cache should take
 WAIT_FOR_OTHER_SECONDS = 0.5
 POLL_SECONDS = 0.02
@@ -48,7 +49,7 @@ def get_or_compute(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: i
     """
     if db.must_read_own_writes():
         return compute()
-    envelope = cache.get(key)
+    envelope: Envelope[T] | None = cache.get(key)
     now = time.time()
     if envelope is not None:
         value, fresh_until = envelope
@@ -57,24 +58,26 @@ def get_or_compute(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: i
         if not cache.add(f"{key}:lock", 1, timeout=LOCK_SECONDS):
             return value  # someone else is refreshing it: serve the stale copy meanwhile
         return _compute_and_store(key, compute, ttl=ttl, stale_ttl=stale_ttl)
-    acquired = cache.add(f"{key}:lock", 1, timeout=LOCK_SECONDS)
+    # The stubs say bool, but django-redis answers None when it swallowed a connection error.
+    acquired: bool | None = cache.add(f"{key}:lock", 1, timeout=LOCK_SECONDS)
     if acquired is None:  # cache unreachable (django-redis swallowed the error)
         return compute()
     if not acquired:
-        waited = _wait_for_other(key)
-        if waited is not _MISSING:
-            return waited  # type: ignore[return-value]
+        envelope = _wait_for_other(key)
+        if envelope is not None:
+            return envelope[0]
     return _compute_and_store(key, compute, ttl=ttl, stale_ttl=stale_ttl)
 
 
-def _wait_for_other(key: str) -> object:
+def _wait_for_other(key: str) -> Envelope[Any] | None:
+    """The envelope another caller stored while we waited, or None if it took too long."""
     deadline = time.monotonic() + WAIT_FOR_OTHER_SECONDS
     while time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
-        envelope = cache.get(key)
+        envelope: Envelope[Any] | None = cache.get(key)
         if envelope is not None:
-            return envelope[0]
-    return _MISSING
+            return envelope
+    return None
 
 
 def _compute_and_store(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: int) -> T:
