@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import csp.constants as csp
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -77,6 +79,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "apps.accounts",
     "apps.photos",
     "apps.social",
@@ -92,6 +95,7 @@ MIDDLEWARE = [
     "photosite.requestlog.RequestIdMiddleware",
     "photosite.db.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -224,6 +228,45 @@ S3_PUBLIC_ENDPOINT_URL = env.str("S3_PUBLIC_ENDPOINT_URL", default="").rstrip("/
 STORAGES = storage.storages_config(s3=S3_SETTINGS, media_root=MEDIA_ROOT)
 # Local media is served by Django itself only in embedded mode; S3 serves its own URLs.
 SERVE_LOCAL_MEDIA = S3_SETTINGS is None
+
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------
+# Scripts and styles only from our own files: an injected <script> or event handler never
+# runs. The exceptions: style attributes (style-src-attr), which the grids use for each
+# photo's placeholder colour, and inline code carrying this response's nonce (only the API
+# docs page has some: templates/drf_spectacular/swagger_ui.html). Images and uploads also go
+# to wherever the media lives (S3, its public address, the CDN); previews of files picked
+# for upload are blob: URLs.
+def _origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def _media_origins(s3: storage.S3Settings | None) -> list[str]:
+    if s3 is None:
+        return []
+    aws = [f"https://s3.{s3.region}.amazonaws.com"] + (["https://s3.amazonaws.com"] if s3.region == "us-east-1" else [])
+    urls = [s3.public_base_url(), S3_PUBLIC_ENDPOINT_URL, *([s3.endpoint_url] if s3.endpoint_url else aws)]
+    return sorted({origin for origin in map(_origin, urls) if origin})
+
+
+_MEDIA_ORIGINS = _media_origins(S3_SETTINGS)
+_STATIC_ORIGINS = [origin for origin in [_origin(STATIC_URL)] if origin]  # STATIC_CDN_URL
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE, *_STATIC_ORIGINS],
+        "style-src": [csp.SELF, csp.NONCE, *_STATIC_ORIGINS],
+        "style-src-attr": [csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:", "blob:", *_STATIC_ORIGINS, *_MEDIA_ORIGINS],
+        "font-src": [csp.SELF, *_STATIC_ORIGINS],
+        "connect-src": [csp.SELF, *_MEDIA_ORIGINS],  # presigned uploads straight to the bucket
+        "form-action": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    },
+}
 
 # --- Photos ---------------------------------------------------------------------
 PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=30 * 1024 * 1024)
