@@ -52,12 +52,18 @@ def test_bad_uploads_are_rejected_with_a_readable_reason(data: bytes, message: s
         check(data)
 
 
+def assert_colour_near(hex_colour: str, expected: tuple[int, int, int], *, tolerance: int = 2) -> None:
+    """`#rrggbb` within `tolerance` levels per channel of `expected` (palettes and JPEG round a little)."""
+    shown = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    assert max(abs(a - b) for a, b in zip(shown, expected, strict=True)) <= tolerance, (hex_colour, expected)
+
+
 def test_gif_gives_its_first_frame_and_heic_is_read() -> None:
     buffer = io.BytesIO()
     frames = [Image.new("RGB", (64, 48), colour) for colour in ("red", "blue")]
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
     rendered, placeholder = imaging.render_renditions(io.BytesIO(buffer.getvalue()))
-    assert placeholder == "#fe0000" or placeholder.startswith("#f")  # red, the first frame
+    assert_colour_near(placeholder, (255, 0, 0))  # red, the first frame (not blue, the second)
     assert (rendered[0].width, rendered[0].height) == (64, 48)
 
     from pillow_heif import from_pillow
@@ -135,7 +141,9 @@ def test_renditions_follow_exif_orientation_and_carry_no_metadata() -> None:
         (2048, "jpg", 1200, 1600),
         (2048, "webp", 1200, 1600),
     ]
-    assert placeholder.startswith("#") and len(placeholder) == 7
+    with Image.open(io.BytesIO(data)) as original:
+        average = ImageStat.Stat(original.convert("RGB")).mean
+    assert_colour_near(placeholder, (round(average[0]), round(average[1]), round(average[2])))
     for item in rendered:
         with Image.open(io.BytesIO(item.data)) as image:
             assert image.format == {"jpg": "JPEG", "webp": "WEBP", "avif": "AVIF"}[item.format]
@@ -271,9 +279,8 @@ def test_heic_and_avif_uploads_are_rendered_at_every_size_in_their_colours(
         for centre, wanted in zip(centres, expected, strict=True):
             colour = shown.getpixel(centre)
             assert max(abs(a - b) for a, b in zip(colour, wanted, strict=True)) <= 4, (rendition.file.name, colour)
-    average = tuple(round(channel) for channel in ImageStat.Stat(decoded).mean)
-    placeholder = tuple(int(photo.placeholder_color[i : i + 2], 16) for i in (1, 3, 5))
-    assert max(abs(a - b) for a, b in zip(placeholder, average, strict=True)) <= 2, (placeholder, average)
+    red, green, blue = ImageStat.Stat(decoded).mean
+    assert_colour_near(photo.placeholder_color, (round(red), round(green), round(blue)))
 
 
 def test_making_renditions_twice_changes_nothing(user, bucket) -> None:
