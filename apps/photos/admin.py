@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin, messages
 from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest
@@ -9,6 +11,14 @@ from django.utils.html import format_html
 
 from apps.photos import services
 from apps.photos.models import Photo, Rendition, Tag
+
+if TYPE_CHECKING:
+    # For annotations only: django_stubs_ext comes with django-stubs, a development install.
+    from django_stubs_ext import WithAnnotations
+
+
+class TagCounts(TypedDict):
+    photo_count: int  # what TagAdmin.get_queryset annotates each tag with
 
 
 def small_thumbnail(photo: Photo) -> str:
@@ -25,11 +35,12 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tag]:
-        return super().get_queryset(request).annotate(photo_count=Count("photos"))
+        tags: QuerySet[Tag] = super().get_queryset(request)
+        return tags.annotate(photo_count=Count("photos"))
 
     @admin.display(description="photos", ordering="photo_count")
-    def photo_count(self, tag: Tag) -> int:
-        return tag.photo_count  # type: ignore[attr-defined]
+    def photo_count(self, tag: WithAnnotations[Tag, TagCounts]) -> int:
+        return tag.photo_count
 
 
 @admin.register(Photo)

@@ -26,7 +26,7 @@ def landscape(*, width: int, height: int, seed: int) -> Image.Image:
     draw.ellipse((sun_x - sun_r, sun_y - sun_r, sun_x + sun_r, sun_y + sun_r), fill="#fff7ed")
     for layer in range(3):
         base = height * (0.55 + 0.12 * layer)
-        points = [(0, height)]
+        points: list[tuple[float, float]] = [(0, height)]
         for step in range(0, 13):
             x = width * step / 12
             points.append((x, base - rng.uniform(0.02, 0.22) * height / (layer + 1)))

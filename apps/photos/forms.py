@@ -1,5 +1,10 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 
 from apps.photos.models import Photo, Visibility
 from apps.photos.tags import TAGS_TEXT_MAX_LENGTH, TagsRejected, tags_parse
@@ -9,16 +14,16 @@ from apps.photos.uploads import upload_too_big_message
 class TagsField(forms.CharField):
     """Tags typed as words separated by spaces or commas; cleans to a list of tag names."""
 
-    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("max_length", TAGS_TEXT_MAX_LENGTH)
         kwargs.setdefault("help_text", "Words separated by spaces or commas, e.g. “sunset beach”.")
         super().__init__(**kwargs)
 
-    def prepare_value(self, value):  # type: ignore[no-untyped-def]
+    def prepare_value(self, value: Any) -> Any:
         return " ".join(value) if isinstance(value, list | tuple) else value
 
-    def clean(self, value):  # type: ignore[no-untyped-def]
+    def clean(self, value: Any) -> list[str]:
         try:
             return tags_parse(super().clean(value) or "")
         except TagsRejected as rejection:
@@ -50,10 +55,11 @@ class PhotoUploadForm(PhotoDetailsForm):
         error_messages={"required": "Choose a photo to upload.", "empty": "The file is empty."},
     )
 
-    def clean_file(self):  # type: ignore[no-untyped-def]
-        upload = self.cleaned_data["file"]
+    def clean_file(self) -> UploadedFile[bytes]:
+        upload: UploadedFile[bytes] = self.cleaned_data["file"]
         # The byte limit is checked again by the service; here it gives the form error early.
-        if upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
+        # (An upload's size is only None before it is read; FileField has refused empty ones.)
+        if (upload.size or 0) > settings.PHOTO_MAX_UPLOAD_BYTES:
             raise forms.ValidationError(upload_too_big_message(upload.size))
         return upload
 
@@ -68,7 +74,7 @@ class PhotoEditForm(forms.ModelForm):
         labels = {"show_camera_facts": "Show camera and exposure details"}
         widgets = {"caption": forms.Textarea(attrs={"rows": 4})}
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.initial["tags"] = [tag.name for tag in self.instance.tags.all()]

@@ -11,7 +11,7 @@ import io
 import logging
 import warnings
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, SupportsFloat
 
 from django.conf import settings
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -124,12 +124,13 @@ def camera_facts_from(exif: Image.Exif) -> dict[str, str]:
             facts[key] = text(exif.get(tag))
     if text(details.get(ExifTags.Base.LensModel)):
         facts["lens"] = text(details.get(ExifTags.Base.LensModel))
-    def exposure(value: object) -> str:
-        seconds = float(value)  # type: ignore[arg-type]
+
+    def exposure(value: SupportsFloat) -> str:
+        seconds = float(value)
         return f"1/{round(1 / seconds)} s" if 0 < seconds < 1 else f"{seconds:g} s"
 
-    def iso(value: object) -> str:
-        return str(int(value[0] if isinstance(value, tuple) else value))  # type: ignore[call-overload]
+    def iso(value: int | tuple[int, ...]) -> str:
+        return str(int(value[0] if isinstance(value, tuple) else value))
 
     formatters = (
         ("exposure", ExifTags.Base.ExposureTime, exposure),
@@ -234,7 +235,8 @@ def render_renditions(
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise RenditionFailed(f"The image could not be decoded ({error}).") from None
 
-    placeholder = "#{:02x}{:02x}{:02x}".format(*image.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0)))
+    # The average colour as "#rrggbb": to_srgb made the image RGB, so its one pixel is three bytes.
+    placeholder = "#" + image.resize((1, 1), Image.Resampling.BOX).tobytes().hex()
     rendered: list[RenderedImage] = []
     current = image
     for size, width, height in reversed(rendition_target_sizes(width=full_w, height=full_h)):

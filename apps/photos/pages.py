@@ -3,6 +3,8 @@ page (with its infinite-scroll JSON), and the JSON errors the upload page's scri
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django import forms
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -15,6 +17,11 @@ from photosite import cache
 from photosite.pagination import BadCursor
 
 
+class GridPage(TypedDict):
+    items: str  # the cards' HTML
+    next: str | None  # the next page's URL, None on the last page
+
+
 def listing_response(
     request: HttpRequest, listing: Listing, *, template: str, context: dict[str, object] | None = None
 ) -> HttpResponse:
@@ -25,7 +32,7 @@ def listing_response(
     """
     cursor = request.GET.get("after") or None
 
-    def grid() -> dict[str, str | None]:
+    def grid() -> GridPage:
         page = listing.page(cursor=cursor)
         items = render_to_string("photos/_grid_items.html", {"photos": page.items, "from": listing.name})
         separator = "&" if "?" in listing.url else "?"

@@ -8,6 +8,7 @@ an orphan behind.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
@@ -28,8 +29,8 @@ class Command(BaseCommand):
         parser.add_argument("--delete", action="store_true", help="remove orphans and mend rows (default: report)")
         parser.add_argument("--grace-minutes", type=int, default=DEFAULT_GRACE_MINUTES)
 
-    def handle(self, *args: object, **options: object) -> None:
-        cutoff = timezone.now() - timedelta(minutes=int(options["grace_minutes"]))  # type: ignore[arg-type]
+    def handle(self, *args: object, **options: Any) -> None:  # options: argparse's values, as BaseCommand types them
+        cutoff = timezone.now() - timedelta(minutes=int(options["grace_minutes"]))
         known = (
             set(Photo.objects.values_list("original", flat=True))
             | set(Rendition.objects.values_list("file", flat=True))
