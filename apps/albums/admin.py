@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from apps.albums.models import Album, AlbumEntry
 from apps.photos.admin import small_thumbnail
+
+if TYPE_CHECKING:
+    # For annotations only: django_stubs_ext comes with django-stubs, a development install.
+    from django_stubs_ext import WithAnnotations
+
+
+class AlbumCounts(TypedDict):
+    photo_count: int  # what AlbumAdmin.get_queryset annotates each album with
 
 
 class AlbumEntryInline(admin.TabularInline):
@@ -27,14 +37,13 @@ class AlbumAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Album]:
-        return (
-            super().get_queryset(request).annotate(photo_count=Count("entries")).prefetch_related("cover__renditions")
-        )
+        albums: QuerySet[Album] = super().get_queryset(request)
+        return albums.annotate(photo_count=Count("entries")).prefetch_related("cover__renditions")
 
     @admin.display(description="")
     def cover_thumbnail(self, album: Album) -> str:
         return small_thumbnail(album.cover) if album.cover else "—"
 
     @admin.display(description="photos", ordering="photo_count")
-    def photo_count(self, album: Album) -> int:
-        return album.photo_count  # type: ignore[attr-defined]
+    def photo_count(self, album: WithAnnotations[Album, AlbumCounts]) -> int:
+        return album.photo_count

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404
@@ -17,7 +19,7 @@ def _visible_entries(*, owner_id: int, viewer: User | AnonymousUser, prefix: str
 
     The album's owner sees every ready photo; everyone else the public, unhidden ones.
     """
-    conditions = {f"{prefix}photo__status": PhotoStatus.READY}
+    conditions: dict[str, object] = {f"{prefix}photo__status": PhotoStatus.READY}
     if not (viewer.is_authenticated and viewer.pk == owner_id):
         conditions |= {f"{prefix}photo__visibility": Visibility.PUBLIC, f"{prefix}photo__hidden_at__isnull": True}
     return Q(**conditions)
@@ -25,7 +27,7 @@ def _visible_entries(*, owner_id: int, viewer: User | AnonymousUser, prefix: str
 
 def album_list_for_owner(
     *, owner: User, viewer: User | AnonymousUser, album_id: int | None = None, with_tags: bool = False
-) -> list[Album]:
+) -> Sequence[Album]:
     """The person's albums, newest first, each with `.photo_count` and `.cover_photo` as this viewer sees them.
 
     Three queries whatever the number of albums: the albums with their counts and
@@ -53,6 +55,7 @@ def album_list_for_owner(
         cover_photos = cover_photos.prefetch_related("tags")
     covers = {photo.pk: photo for photo in cover_photos} if cover_ids else {}
     for album in albums:
+        # Not a field: the cover this viewer may see, which the profile page and the API show.
         album.cover_photo = covers.get(album.cover_choice or album.first_photo)  # type: ignore[attr-defined]
     return albums
 
@@ -85,9 +88,9 @@ def album_entries_for_owner(*, album: Album) -> list[Photo]:
 def photos_addable_to_album(*, album: Album, limit: int = 200) -> list[Photo]:
     """The owner's newest photos not yet in the album."""
     return list(
-        photos_with_card_data(Photo.objects.filter(owner_id=album.owner_id).exclude(album_entries__album=album)).order_by(
-            "-created_at", "-id"
-        )[:limit]
+        photos_with_card_data(
+            Photo.objects.filter(owner_id=album.owner_id).exclude(album_entries__album=album)
+        ).order_by("-created_at", "-id")[:limit]
     )
 
 
