@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Sequence
 
 from PIL import ExifTags, Image
 
@@ -67,7 +68,7 @@ def decompression_bomb_png(width: int = 30_000, height: int = 30_000) -> bytes:
 PATCH = 400  # pixels; flat squares survive JPEG and resizing, so their centres can be compared
 
 
-def patches_image(colours: list[tuple[int, ...]], *, mode: str = "RGB", columns: int = 4) -> Image.Image:
+def patches_image(colours: Sequence[tuple[int, ...]], *, mode: str = "RGB", columns: int = 4) -> Image.Image:
     """A grid of flat squares, one per colour, left to right and top to bottom."""
     rows = -(-len(colours) // columns)
     image = Image.new(mode, (columns * PATCH, rows * PATCH))
@@ -85,6 +86,16 @@ def patch_centres(size: tuple[int, int], count: int, *, columns: int = 4) -> lis
         (int(((index % columns) + 0.5) * PATCH * scale_x), int(((index // columns) + 0.5) * PATCH * scale_y))
         for index in range(count)
     ]
+
+
+def patch_colours(image: Image.Image, count: int, *, columns: int = 4) -> list[tuple[int, int, int]]:
+    """The RGB colour at each patch's centre in `image` (made from patches_image(), maybe resized)."""
+    colours = []
+    for centre in patch_centres(image.size, count, columns=columns):
+        pixel = image.getpixel(centre)
+        assert isinstance(pixel, tuple) and len(pixel) == 3, f"not an RGB image: {image.mode}"
+        colours.append((int(pixel[0]), int(pixel[1]), int(pixel[2])))
+    return colours
 
 
 def _lab_d50(rgb: tuple[float, float, float]) -> tuple[float, float, float]:

@@ -15,7 +15,7 @@ from tests.images import (
     camera_exif,
     decompression_bomb_png,
     jpeg_bytes,
-    patch_centres,
+    patch_colours,
     patches_image,
     png_bytes,
     truncated_jpeg_bytes,
@@ -252,7 +252,7 @@ def test_heic_and_avif_uploads_are_rendered_at_every_size_in_their_colours(
     data = encode(patches_image(PHONE_COLOURS, columns=3))  # 1200 x 800
     with Image.open(io.BytesIO(data)) as original:
         decoded = original.convert("RGB")
-    expected = [decoded.getpixel(centre) for centre in patch_centres(decoded.size, len(PHONE_COLOURS), columns=3)]
+    expected = patch_colours(decoded, len(PHONE_COLOURS), columns=3)
 
     photo = uploaded_photo(owner=user, data=data, name=name)
     assert (photo.original_format, photo.original_width, photo.original_height) == (stored_format, 1200, 800)
@@ -275,9 +275,7 @@ def test_heic_and_avif_uploads_are_rendered_at_every_size_in_their_colours(
             assert stored.format == {"jpg": "JPEG", "webp": "WEBP", "avif": "AVIF"}[rendition.format]
             assert stored.size == (rendition.width, rendition.height)
             shown = stored.convert("RGB")
-        centres = patch_centres(shown.size, len(PHONE_COLOURS), columns=3)
-        for centre, wanted in zip(centres, expected, strict=True):
-            colour = shown.getpixel(centre)
+        for colour, wanted in zip(patch_colours(shown, len(PHONE_COLOURS), columns=3), expected, strict=True):
             assert max(abs(a - b) for a, b in zip(colour, wanted, strict=True)) <= 4, (rendition.file.name, colour)
     red, green, blue = ImageStat.Stat(decoded).mean
     assert_colour_near(photo.placeholder_color, (round(red), round(green), round(blue)))
