@@ -1,12 +1,38 @@
-"""Error pages in the site's layout, with a message a person can act on."""
+"""Error pages in the site's layout, with a message a person can act on.
+
+An app with an error format of its own (the API's JSON) registers it for its paths
+with `error_page_register` in AppConfig.ready(), so Django's 400/403/404/500 handlers,
+which run for errors no view caught (a bug, a missing route), answer in that format.
+"""
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+# (request, status, message) -> the response, for every path under a registered prefix.
+ErrorPage = Callable[[HttpRequest, int, str], HttpResponse]
+_error_pages: dict[str, ErrorPage] = {}
+
+SERVER_ERROR_MESSAGE = "Something went wrong on our side. It has been logged; please try again later."
+
+
+def error_page_register(*, path_prefix: str, page: ErrorPage) -> None:
+    """Answer Django's error handlers under `path_prefix` (e.g. "/api/") with `page`."""
+    _error_pages[path_prefix] = page
+
+
+def _registered_error_page(request: HttpRequest, status: int, message: str) -> HttpResponse | None:
+    for prefix, page in _error_pages.items():
+        if request.path_info.startswith(prefix):
+            return page(request, status, message)
+    return None
+
 
 def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    registered = _registered_error_page(request, status, message)
+    if registered is not None:
+        return registered
     return render(request, "error.html", {"title": title, "message": message}, status=status)
 
 
@@ -23,6 +49,10 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django has already logged the error (and Sentry has it) before this runs.
+    registered = _registered_error_page(request, 500, SERVER_ERROR_MESSAGE)
+    if registered is not None:
+        return registered
     # No template context processors that could fail again: render the bare template.
     from django.template import loader
 

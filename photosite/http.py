@@ -30,6 +30,22 @@ class AuthenticatedApiRequest(Request):
     user: User
 
 
+# Far past any id (a bigint has 19 digits; the ORM finds no row for a larger one), far
+# short of the 4,300 digits int() refuses.
+NUMBER_MAX_DIGITS = 100
+
+
+def number_from_text(text: str) -> int | None:
+    """A whole number typed into a query string or form (an id, a page size): ASCII digits only, else None.
+
+    str.isdigit() alone also accepts "²", which int() refuses, and int() refuses more
+    than 4,300 digits: each was a 500.
+    """
+    if not (text.isascii() and text.isdigit()) or len(text) > NUMBER_MAX_DIGITS:
+        return None
+    return int(text)
+
+
 def wants_json(request: HttpRequest) -> bool:
     """The page's script sent this (Accept: application/json); a plain form post did not."""
     return "application/json" in request.headers.get("Accept", "")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
@@ -24,6 +25,10 @@ class BadCursor(ValueError):
     """The cursor was not made by us (edited, truncated, or from another listing)."""
 
     message = "This page link is broken; go back to the first page."
+
+
+# Ours are under 100 characters; a cap keeps decoding cheap whatever is sent.
+CURSOR_MAX_LENGTH = 512
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,21 @@ def _decode_value(value: Any) -> Any:
             raise BadCursor(BadCursor.message) from None
         if moment.tzinfo is None:  # we only ever encode aware datetimes
             raise BadCursor(BadCursor.message)
-        return moment
+        try:
+            # The database compares in UTC: year 1 at +14:00 has no UTC time (OverflowError).
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise BadCursor(BadCursor.message) from None
     if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
         raise BadCursor(BadCursor.message)
+    if isinstance(value, float) and not math.isfinite(value):  # "1e999" parses as infinity
+        raise BadCursor(BadCursor.message)
     return value
+
+
+def _refuse_constant(name: str) -> Any:
+    # json.loads takes NaN and Infinity by default; no field of ours can hold them.
+    raise BadCursor(BadCursor.message)
 
 
 def cursor_encode(values: list[Any]) -> str:
@@ -58,10 +74,12 @@ def cursor_encode(values: list[Any]) -> str:
 
 
 def cursor_decode(cursor: str, *, length: int) -> list[Any]:
+    if len(cursor) > CURSOR_MAX_LENGTH:
+        raise BadCursor(BadCursor.message)
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        values = json.loads(raw, parse_constant=_refuse_constant)
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: RecursionError
         raise BadCursor(BadCursor.message) from None
     if not isinstance(values, list) or len(values) != length:
         raise BadCursor(BadCursor.message)
@@ -100,7 +118,7 @@ def keyset_page(queryset: QuerySet[M], *, ordering: tuple[str, ...], cursor: str
             # A well-formed cursor can still hold a value of the wrong kind for its field
             # ("abc" for a time): the field refuses it here, while the filter is built.
             queryset = queryset.filter(after_filter(ordering, values))
-        except (ValidationError, ValueError, TypeError):
+        except (ValidationError, ValueError, TypeError, OverflowError):
             raise BadCursor(BadCursor.message) from None
     # One row more than shown tells whether a next page exists without a COUNT.
     items = list(queryset.order_by(*ordering)[: limit + 1])

@@ -14,7 +14,7 @@ from apps.albums import selectors, services
 from apps.albums.models import Album
 from apps.photos.pages import listing_response
 from apps.photos.selectors import listing_album
-from photosite.http import redirect_back
+from photosite.http import AuthenticatedHttpRequest, number_from_text, redirect_back
 
 
 class AlbumForm(forms.Form):
@@ -34,13 +34,13 @@ def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def album_create(request: HttpRequest) -> HttpResponse:
+def album_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AlbumForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         # "New album with this photo" on a photo page sends the photo along.
         photo_ids = _photo_ids(request) or []
         try:
-            album = services.album_create(owner=request.user, photo_ids=photo_ids, **form.cleaned_data)  # type: ignore[arg-type]
+            album = services.album_create(owner=request.user, photo_ids=photo_ids, **form.cleaned_data)
         except services.AlbumRefused as refusal:
             form.add_error(None, str(refusal))
         else:
@@ -52,7 +52,7 @@ def album_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def album_edit(request: HttpRequest, album_id: int) -> HttpResponse:
+def album_edit(request: AuthenticatedHttpRequest, album_id: int) -> HttpResponse:
     """Rename, and arrange: order, cover, remove, add. Every button is a plain form, so it works without scripts."""
     album = selectors.album_get_for_owner(album_id=album_id, owner=request.user)
     form = AlbumForm(request.POST or None, initial={"title": album.title, "description": album.description})
@@ -77,15 +77,15 @@ def album_edit(request: HttpRequest, album_id: int) -> HttpResponse:
 
 
 def _photo_ids(request: HttpRequest) -> list[int] | None:
-    values = request.POST.getlist("photo")
-    if not values or not all(value.isdigit() for value in values):
+    photo_ids = [number_from_text(value) for value in request.POST.getlist("photo")]
+    if not photo_ids or None in photo_ids:
         return None
-    return [int(value) for value in values]
+    return [photo_id for photo_id in photo_ids if photo_id is not None]
 
 
 @login_required
 @require_POST
-def album_arrange(request: HttpRequest, album_id: int) -> HttpResponse:
+def album_arrange(request: AuthenticatedHttpRequest, album_id: int) -> HttpResponse:
     """One change to the album's photos: action is add, remove, earlier, later, cover or order."""
     album = selectors.album_get_for_owner(album_id=album_id, owner=request.user)
     action = request.POST.get("action", "")
@@ -123,22 +123,22 @@ def _refuse(request: HttpRequest, album: Album, message: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def album_delete(request: HttpRequest, album_id: int) -> HttpResponse:
+def album_delete(request: AuthenticatedHttpRequest, album_id: int) -> HttpResponse:
     album = selectors.album_get_for_owner(album_id=album_id, owner=request.user)
     if request.method == "POST":
         services.album_delete(album=album)
         messages.success(request, f"Deleted the album “{album.title}”. Its photos are still on your page.")
-        return redirect(reverse("profile", args=[request.user.username]) + "#albums")  # type: ignore[union-attr]
+        return redirect(reverse("profile", args=[request.user.username]) + "#albums")
     return render(request, "albums/delete.html", {"album": album})
 
 
 @login_required
 @require_POST
-def album_add_photo(request: HttpRequest) -> HttpResponse:
+def album_add_photo(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The photo page's "Add to album": which album comes in the form, not the URL."""
-    album_id = request.POST.get("album", "")
-    if not album_id.isdigit():
+    album_id = number_from_text(request.POST.get("album", ""))
+    if album_id is None:
         context = {"title": "The album was not changed", "message": "Choose an album."}
         return render(request, "error.html", context, status=400)
-    album = selectors.album_get_for_owner(album_id=int(album_id), owner=request.user)
+    album = selectors.album_get_for_owner(album_id=album_id, owner=request.user)
     return album_arrange(request, album.pk)

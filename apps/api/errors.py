@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -37,6 +37,13 @@ def error_body(status_code: int, message: str, fields: dict[str, Any] | None = N
     return {"error": {"status": status_code, "message": message, "fields": fields or {}}}
 
 
+def error_page(request: HttpRequest, status_code: int, message: str) -> JsonResponse:
+    """Django's own error handlers for /api/ paths (registered in ApiConfig.ready()): errors
+    no API view caught, such as a bug (500) or a route that does not exist (404), in the
+    API's format instead of the site's HTML page."""
+    return JsonResponse(error_body(status_code, message), status=status_code)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, REFUSALS):
         message = exc.message if isinstance(exc, BadCursor) else str(exc)
@@ -47,7 +54,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound(str(exc) or "Not found.")
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None  # a real bug: let it be a 500 that reaches Sentry
+        return None  # a real bug: a 500 that reaches Sentry, answered by error_page
     fields: dict[str, Any] = {}
     if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
         fields = {

@@ -26,7 +26,9 @@ from apps.photos.caching import (
 )
 from apps.photos.imaging import PIPELINE_VERSION, renditions_expected
 from apps.photos.models import SEARCH_CONFIG, Photo, PhotoStatus, Rendition, Tag, Visibility, stored_name
+from apps.photos.tags import tag_name_check
 from photosite import cache
+from photosite.http import number_from_text
 from photosite.pagination import Page, after_filter, keyset_page, reversed_ordering
 
 POPULAR_DAYS = 7
@@ -158,6 +160,8 @@ def listing_feed(*, viewer: User | AnonymousUser) -> Listing:
 
 
 def listing_tag(*, name: str) -> Listing:
+    """Public photos with this tag; TagsRejected for a name no tag can have."""
+    tag_name_check(name)
     # Ordered by the photo-tag row itself (the photo's upload time copied onto it, then
     # the row's id): PostgreSQL reads tag_page_idx in order and stops after one page,
     # however rare or common the tag. Ordering by the photo's own created_at made it
@@ -262,7 +266,10 @@ def tag_photo_count(*, name: str) -> int:
 
 
 def listing_named(*, name: str, viewer: User | AnonymousUser) -> Listing | None:
-    """The listing a photo page was opened from (its `?from=`), or None if the name means nothing."""
+    """The listing a photo page was opened from (its `?from=`), or None if the name means nothing.
+
+    Raises TagsRejected for `tag:<name>` with a name no tag can have (no link to it can be built).
+    """
     kind, _, argument = name.partition(":")
     if name == "recent":
         return listing_recent()
@@ -271,14 +278,15 @@ def listing_named(*, name: str, viewer: User | AnonymousUser) -> Listing | None:
     if name == "feed" and viewer.is_authenticated:
         return listing_feed(viewer=viewer)
     if kind == "tag" and argument:
-        return listing_tag(name=argument)
+        return listing_tag(name=argument)  # TagsRejected if it cannot be a tag
     if kind == "search" and argument:
         return listing_search(query=argument)
     if kind == "user" and argument:
         owner = User.objects.filter(username=argument, is_active=True).first()
         return listing_user(owner=owner, viewer=viewer) if owner else None
-    if kind == "album" and argument.isdigit():
-        album = Album.objects.filter(pk=int(argument)).first()
+    album_id = number_from_text(argument)
+    if kind == "album" and album_id is not None:
+        album = Album.objects.filter(pk=album_id).first()
         return listing_album(album=album, viewer=viewer) if album else None
     return None
 

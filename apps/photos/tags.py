@@ -20,6 +20,19 @@ class TagsRejected(ValueError):
     """Shown beside the tags field."""
 
 
+def tag_name_check(name: str) -> str:
+    """`name` if it could be a tag (as tags_parse keeps them), else TagsRejected saying why.
+
+    For names that arrive on their own (an API filter, a link's `?from=tag:`): a tag page's
+    URL cannot hold a "/", so such a name must be refused before a link to it is built.
+    """
+    if not TAG_WORD.fullmatch(name):
+        raise TagsRejected(f"“{name[:40]}” is not a tag: use letters, digits, “-” and “_”.")
+    if len(name) > TAG_MAX_LENGTH:
+        raise TagsRejected(f"“{name[:20]}…” is too long for a tag (at most {TAG_MAX_LENGTH} characters).")
+    return name
+
+
 def tags_parse(text: str) -> list[str]:
     """ "Sunset, #Beach  sea" -> ["sunset", "beach", "sea"]: lowercase, no duplicates, in order."""
     if len(text) > TAGS_TEXT_MAX_LENGTH:

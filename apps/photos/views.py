@@ -18,10 +18,11 @@ from apps.accounts.selectors import people_matching
 from apps.albums.selectors import album_choices_for_owner
 from apps.photos import selectors, services, uploads
 from apps.photos.forms import PhotoDetailsForm, PhotoEditForm, PhotoUploadForm
-from apps.photos.models import Photo, Rendition
+from apps.photos.models import Photo, Rendition, stored_name
 from apps.photos.pages import json_error, json_form_errors, listing_response
+from apps.photos.tags import TagsRejected
 from apps.social import selectors as social
-from photosite.http import wants_json
+from photosite.http import AuthenticatedHttpRequest, wants_json
 from photosite.storage import AVATAR_PREFIX, IMMUTABLE, PUBLIC_PREFIX, StorageUnavailable, media_url
 
 
@@ -44,7 +45,7 @@ def explore(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def feed(request: HttpRequest) -> HttpResponse:
+def feed(request: AuthenticatedHttpRequest) -> HttpResponse:
     return listing_response(
         request, selectors.listing_feed(viewer=request.user), template="photos/explore.html", context={"tab": "feed"}
     )
@@ -54,7 +55,10 @@ def feed(request: HttpRequest) -> HttpResponse:
 def tag(request: HttpRequest, name: str) -> HttpResponse:
     if name != name.lower():
         return redirect("tag", name=name.lower(), permanent=True)
-    listing = selectors.listing_tag(name=name)
+    try:
+        listing = selectors.listing_tag(name=name)
+    except TagsRejected:
+        raise Http404("No such tag.") from None
     return listing_response(
         request,
         listing,
@@ -68,7 +72,7 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[: selectors.SEARCH_MAX_LENGTH]
     if not query:
         return render(request, "photos/search.html", {"query": ""})
-    context = {"query": query, "people": people_matching(query=query)}
+    context: dict[str, object] = {"query": query, "people": people_matching(query=query)}
     return listing_response(
         request, selectors.listing_search(query=query), template="photos/search.html", context=context
     )
@@ -78,7 +82,12 @@ def search(request: HttpRequest) -> HttpResponse:
 def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
     photo = selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
     is_owner = request.user.is_authenticated and photo.owner_id == request.user.pk
-    listing = selectors.listing_named(name=request.GET.get("from", ""), viewer=request.user)
+    try:
+        listing = selectors.listing_named(name=request.GET.get("from", ""), viewer=request.user)
+    except TagsRejected as rejection:
+        back_url = reverse("photo_detail", args=[photo.pk])
+        broken_link = {"title": "Broken link", "message": str(rejection), "back_url": back_url}
+        return render(request, "error.html", broken_link, status=400)
     previous_id, next_id = listing.neighbours(photo) if listing else (None, None)
     context = {
         "photo": photo,
@@ -95,14 +104,15 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
             else []
         ),
         "albums": [entry.album for entry in photo.album_entries.all()],
-        "my_albums": album_choices_for_owner(owner=request.user) if is_owner else [],
+        # The owner as a User: when is_owner, request.user is the photo's (already loaded) owner.
+        "my_albums": album_choices_for_owner(owner=photo.owner) if is_owner else [],
     }
     return render(request, "photos/detail.html", context)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def photo_upload(request: HttpRequest) -> HttpResponse:
+def photo_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The upload page; its script sends each file on its own (direct to S3 when configured),
     and without JavaScript the form below posts here, one file at a time."""
     if request.method == "GET":
@@ -118,7 +128,7 @@ def photo_upload(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             photo = services.photo_create(
-                owner=request.user,  # type: ignore[arg-type]
+                owner=request.user,
                 upload=form.cleaned_data["file"],
                 title=form.cleaned_data["title"],
                 caption=form.cleaned_data["caption"],
@@ -154,7 +164,7 @@ def _json_body(request: HttpRequest) -> dict[str, object] | None:
 
 @login_required
 @require_POST
-def upload_direct_start(request: HttpRequest) -> HttpResponse:
+def upload_direct_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Hand the browser a presigned POST for one file, after checking its declared size."""
     body = _json_body(request)
     if body is None:
@@ -173,7 +183,7 @@ def upload_direct_start(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def upload_direct_complete(request: HttpRequest) -> HttpResponse:
+def upload_direct_complete(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The browser's file is in storage: check it by content and record the photo."""
     body = _json_body(request)
     if body is None:
@@ -187,7 +197,7 @@ def upload_direct_complete(request: HttpRequest) -> HttpResponse:
         return json_form_errors(details)
     try:
         photo = services.photo_create_from_incoming(
-            owner=request.user,  # type: ignore[arg-type]
+            owner=request.user,
             incoming_key=incoming_key,
             filename=str(body.get("filename", ""))[:255],
             **details.cleaned_data,
@@ -201,7 +211,7 @@ def upload_direct_complete(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
+def photo_edit(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
     photo = selectors.photo_get_for_owner(photo_id=photo_id, owner=request.user)
     form = PhotoEditForm(request.POST or None, instance=photo)
     if request.method == "POST":
@@ -215,7 +225,7 @@ def photo_edit(request: HttpRequest, photo_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def photo_delete(request: HttpRequest, photo_id: int) -> HttpResponse:
+def photo_delete(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
     photo = selectors.photo_get_for_owner(photo_id=photo_id, owner=request.user)
     if request.method == "POST":
         services.photo_delete(photo_id=photo.pk)
@@ -226,24 +236,24 @@ def photo_delete(request: HttpRequest, photo_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def photo_original(request: HttpRequest, photo_id: int) -> HttpResponse:
+def photo_original(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
     """The owner's own upload, as sent: a short-lived signed URL (or the checked local view)."""
     photo = selectors.photo_get_for_owner(photo_id=photo_id, owner=request.user)
-    response = redirect(media_url(photo.original.name))
+    response = redirect(media_url(stored_name(photo.original)))
     response["Cache-Control"] = "private, no-store"
     return response
 
 
 @login_required
 @require_POST
-def photo_retry(request: HttpRequest, photo_id: int) -> HttpResponse:
+def photo_retry(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
     photo = selectors.photo_get_for_owner(photo_id=photo_id, owner=request.user)
     services.photo_retry_renditions(photo=photo)
     return redirect("photo_detail", photo_id=photo.pk)
 
 
 @require_GET
-def local_media(request: HttpRequest, name: str) -> HttpResponse:
+def local_media(request: HttpRequest, name: str) -> FileResponse:
     """Embedded mode's stand-in for S3: serves a stored file only to whoever may see its photo."""
     if name.startswith(AVATAR_PREFIX):
         if not User.objects.filter(avatar_key=name).exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.test import Client
 from django.urls import reverse
 
 from apps.albums.models import Album, AlbumEntry
@@ -112,3 +113,14 @@ def test_album_page_shows_visitors_only_public_photos_in_the_owners_order(client
     # Stepping through the album follows its order, not upload time.
     page = client.get(reverse("photo_detail", args=[later.pk]) + f"?from=album:{album.pk}").content.decode()
     assert f'href="/photos/{private.pk}/?from=album%3A{album.pk}"' in page
+
+
+def test_ids_that_are_not_plain_numbers_are_400s_not_500s(user) -> None:
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    album = album_create(owner=user, title="Mine")
+    for value in ("²", "9" * 5000):
+        arranged = client.post(reverse("album_arrange", args=[album.pk]), {"action": "add", "photo": value})
+        assert arranged.status_code == 400 and "The album was not changed" in arranged.content.decode()
+        added = client.post(reverse("album_add_photo"), {"album": value, "photo": "1"})
+        assert added.status_code == 400 and "Choose an album." in added.content.decode()

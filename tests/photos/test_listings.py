@@ -209,3 +209,12 @@ def test_tag_pages_walk_every_tagged_photo_once_newest_first(client, user, setti
     newer, older = Photo.objects.get(title="T3"), Photo.objects.get(title="T1")
     assert f'rel="prev" data-key="ArrowLeft" href="/photos/{newer.pk}/' in body
     assert f'rel="next" data-key="ArrowRight" href="/photos/{older.pk}/' in body
+
+
+def test_a_photo_page_from_a_tag_that_cannot_exist_is_a_400_naming_it(client, db) -> None:
+    photo = PhotoRowFactory()
+    response = client.get(reverse("photo_detail", args=[photo.pk]), {"from": "tag:a/b"})
+    assert response.status_code == 400
+    assert "“a/b” is not a tag: use letters, digits, “-” and “_”." in response.content.decode()
+    for meaningless in ("album:²", "album:" + "9" * 5000, "nonsense:1"):  # ignored, as before
+        assert client.get(reverse("photo_detail", args=[photo.pk]), {"from": meaningless}).status_code == 200
