@@ -159,6 +159,9 @@ for _alias, _database in DATABASES.items():
         continue
     _options = _database.setdefault("OPTIONS", {})
     _options.setdefault("connect_timeout", 3 if _alias == "default" else int(DATABASE_REPLICA_CONNECT_TIMEOUT) or 1)
+    # Behind PgBouncer in transaction mode (compose/kubernetes) a server-side cursor would
+    # outlive the transaction that made it on a pooled connection: iterate client-side.
+    _database["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)
     # Shown in pg_stat_activity, so operators can tell web, worker and job connections apart.
     _options.setdefault("application_name", env.str("DATABASE_APPLICATION_NAME", default="photosite"))
     if DATABASE_POOL_MAX_SIZE:

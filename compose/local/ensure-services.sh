@@ -64,4 +64,13 @@ if [ ! -f /usr/share/color/icc/compatibleWithAdobeRGB1998.icc ]; then
   echo "installing ICC colour profiles for the rendition tests"
   apt_install icc-profiles-free
 fi
+# kubectl renders compose/kubernetes (kubectl kustomize) in tests/deploy/test_kubernetes.py;
+# Debian's own package is older but has kustomize too.
+if ! command -v kubectl >/dev/null; then
+  apt_install kubectl 2>/dev/null || apt_install kubernetes-client
+fi
+# promtool (Debian's prometheus package) runs the alert rules' unit tests (tests/deploy/test_alerts.py).
+if ! command -v promtool >/dev/null; then
+  apt_install prometheus
+fi
 echo "PostgreSQL, Redis, Chromium, nginx, wrk and ICC profiles are ready"
