@@ -3,11 +3,15 @@ parse it. Every rule (who may see or change what) lives in the services and sele
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.accounts.models import User
 from apps.albums.models import Album
 from apps.moderation.models import ReportReason
 from apps.photos.models import Photo, Rendition, Visibility
@@ -15,18 +19,22 @@ from apps.photos.tags import TagsRejected, tags_parse
 from apps.photos.uploads import upload_too_big_message
 from apps.social.models import Comment
 
+# The type argument is what a serializer reads from: a model, or a dict for the ones that
+# only describe a response the view builds itself or only parse input.
 
-class ErrorDetailSerializer(serializers.Serializer):
+
+class ErrorDetailSerializer(serializers.Serializer[dict[str, Any]]):
     status = serializers.IntegerField()
     message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    # The metaclass moves declared fields off the class, so this never hides Serializer.fields.
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[dict[str, Any]]):
     error = ErrorDetailSerializer()
 
 
-class PersonBriefSerializer(serializers.Serializer):
+class PersonBriefSerializer(serializers.Serializer[User]):
     username = serializers.CharField()
     display_name = serializers.CharField()
     avatar_url = serializers.CharField()
@@ -39,11 +47,11 @@ class PersonSerializer(PersonBriefSerializer):
     following = serializers.BooleanField(help_text="Whether you follow this person (false when signed out).")
     url = serializers.SerializerMethodField()
 
-    def get_url(self, person) -> str:  # type: ignore[no-untyped-def]
+    def get_url(self, person: User) -> str:
         return reverse("profile", args=[person.username])
 
 
-class RenditionSerializer(serializers.ModelSerializer):
+class RenditionSerializer(serializers.ModelSerializer[Rendition]):
     url = serializers.CharField(read_only=True, help_text="Plain (CDN) for public photos, signed for private ones.")
 
     class Meta:
@@ -51,7 +59,7 @@ class RenditionSerializer(serializers.ModelSerializer):
         fields = ("size", "format", "width", "height", "bytes", "url")
 
 
-class PhotoSerializer(serializers.ModelSerializer):
+class PhotoSerializer(serializers.ModelSerializer[Photo]):
     owner = PersonBriefSerializer()
     tags = serializers.SerializerMethodField()
     renditions = RenditionSerializer(many=True)
@@ -97,7 +105,7 @@ class PhotoSerializer(serializers.ModelSerializer):
         return photo.hidden_at is not None
 
 
-class PhotoPageSerializer(serializers.Serializer):
+class PhotoPageSerializer(serializers.Serializer[dict[str, Any]]):
     results = PhotoSerializer(many=True)
     next = serializers.CharField(allow_null=True, help_text="The next page's URL, or null on the last page.")
 
@@ -105,10 +113,10 @@ class PhotoPageSerializer(serializers.Serializer):
 @extend_schema_field(
     {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}], "example": "sunset beach"}
 )
-class TagsInputField(serializers.Field):
+class TagsInputField(serializers.Field[list[str], object, list[str], dict[str, Any]]):
     """Tags as a list of names or one string of words: both clean to a list of tag names."""
 
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+    def to_internal_value(self, data: object) -> list[str]:
         if isinstance(data, list) and all(isinstance(item, str) for item in data):
             data = " ".join(data)
         if not isinstance(data, str):
@@ -118,11 +126,11 @@ class TagsInputField(serializers.Field):
         except TagsRejected as rejection:
             raise serializers.ValidationError(str(rejection)) from None
 
-    def to_representation(self, value):  # type: ignore[no-untyped-def]
+    def to_representation(self, value: list[str]) -> list[str]:
         return value
 
 
-class PhotoDetailsInputSerializer(serializers.Serializer):
+class PhotoDetailsInputSerializer(serializers.Serializer[dict[str, Any]]):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     caption = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     alt_text = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -133,13 +141,14 @@ class PhotoDetailsInputSerializer(serializers.Serializer):
 class PhotoUploadInputSerializer(PhotoDetailsInputSerializer):
     file = serializers.FileField(help_text="The image: JPEG, PNG, WebP, HEIC, AVIF or GIF.")
 
-    def validate_file(self, upload):  # type: ignore[no-untyped-def]
-        if upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
+    def validate_file(self, upload: UploadedFile[bytes]) -> UploadedFile[bytes]:
+        # An upload's size is only None before it is read; FileField has refused empty ones.
+        if (upload.size or 0) > settings.PHOTO_MAX_UPLOAD_BYTES:
             raise serializers.ValidationError(upload_too_big_message(upload.size))
         return upload
 
 
-class PhotoUpdateInputSerializer(serializers.Serializer):
+class PhotoUpdateInputSerializer(serializers.Serializer[dict[str, Any]]):
     title = serializers.CharField(max_length=200, required=False)
     caption = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     alt_text = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -148,14 +157,14 @@ class PhotoUpdateInputSerializer(serializers.Serializer):
     tags = TagsInputField(required=False)
 
 
-class DirectUploadStartSerializer(serializers.Serializer):
+class DirectUploadStartSerializer(serializers.Serializer[dict[str, Any]]):
     filename = serializers.CharField(max_length=255, required=False, default="")
     size = serializers.IntegerField(min_value=1, help_text="The file's size in bytes.")
 
 
-class DirectUploadSerializer(serializers.Serializer):
+class DirectUploadSerializer(serializers.Serializer[dict[str, Any]]):
     url = serializers.CharField(help_text="POST the file here as multipart, with every field below, file last.")
-    fields = serializers.DictField(child=serializers.CharField())
+    fields = serializers.DictField(child=serializers.CharField())  # type: ignore[assignment]  # as in ErrorDetailSerializer
     token = serializers.CharField(help_text="Hand this back to /uploads/complete/.")
 
 
@@ -164,7 +173,7 @@ class DirectUploadCompleteSerializer(PhotoDetailsInputSerializer):
     filename = serializers.CharField(max_length=255, required=False, default="")
 
 
-class CommentSerializer(serializers.ModelSerializer):
+class CommentSerializer(serializers.ModelSerializer[Comment]):
     author = PersonBriefSerializer()
     hidden = serializers.SerializerMethodField()
 
@@ -176,21 +185,21 @@ class CommentSerializer(serializers.ModelSerializer):
         return comment.hidden_at is not None
 
 
-class CommentInputSerializer(serializers.Serializer):
+class CommentInputSerializer(serializers.Serializer[dict[str, Any]]):
     body = serializers.CharField(max_length=2000, allow_blank=True, trim_whitespace=False)
 
 
-class LikeSerializer(serializers.Serializer):
+class LikeSerializer(serializers.Serializer[dict[str, Any]]):
     liked = serializers.BooleanField()
     count = serializers.IntegerField()
 
 
-class FollowSerializer(serializers.Serializer):
+class FollowSerializer(serializers.Serializer[dict[str, Any]]):
     following = serializers.BooleanField()
     count = serializers.IntegerField(help_text="The person's follower count.")
 
 
-class AlbumSerializer(serializers.ModelSerializer):
+class AlbumSerializer(serializers.ModelSerializer[Album]):
     owner = PersonBriefSerializer()
     photo_count = serializers.IntegerField(help_text="Photos in it that you may see.")
     cover = PhotoSerializer(source="cover_photo", allow_null=True)
@@ -200,40 +209,40 @@ class AlbumSerializer(serializers.ModelSerializer):
         fields = ("id", "title", "description", "owner", "photo_count", "cover", "created_at", "updated_at")
 
 
-class AlbumInputSerializer(serializers.Serializer):
+class AlbumInputSerializer(serializers.Serializer[dict[str, Any]]):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class AlbumPhotosInputSerializer(serializers.Serializer):
+class AlbumPhotosInputSerializer(serializers.Serializer[dict[str, Any]]):
     photos = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
 
 
-class AlbumCoverInputSerializer(serializers.Serializer):
+class AlbumCoverInputSerializer(serializers.Serializer[dict[str, Any]]):
     photo = serializers.IntegerField(min_value=1)
 
 
-class ReportInputSerializer(serializers.Serializer):
+class ReportInputSerializer(serializers.Serializer[dict[str, Any]]):
     photo = serializers.IntegerField(min_value=1, required=False, help_text="The photo reported (or give a comment).")
     comment = serializers.IntegerField(min_value=1, required=False, help_text="The comment reported.")
     reason = serializers.ChoiceField(choices=ReportReason.choices)
     details = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
-    def validate(self, data):  # type: ignore[no-untyped-def]
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if ("photo" in data) == ("comment" in data):
             raise serializers.ValidationError("Report either a photo or a comment.")
         return data
 
 
-class ReportSerializer(serializers.Serializer):
+class ReportSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.IntegerField()
     status = serializers.CharField()
 
 
-class TokenInputSerializer(serializers.Serializer):
+class TokenInputSerializer(serializers.Serializer[dict[str, Any]]):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, style={"input_type": "password"})
 
 
-class TokenSerializer(serializers.Serializer):
+class TokenSerializer(serializers.Serializer[dict[str, Any]]):
     token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -20,11 +21,12 @@ from apps.api import serializers as s
 from apps.api.views.common import (
     ERRORS,
     request_body,
+    signed_in_user,
     validated,
 )
 
 
-def _album(album_id: int, viewer: Any) -> dict[str, Any]:
+def _album(album_id: int, viewer: User | AnonymousUser) -> dict[str, Any]:
     album = album_selectors.album_get(album_id=album_id)
     shown = album_selectors.album_list_for_owner(owner=album.owner, viewer=viewer, album_id=album.pk, with_tags=True)
     return s.AlbumSerializer(shown[0]).data
@@ -42,7 +44,7 @@ def album_list(request: Request) -> Response:
     """GET a person's albums (`?user=`); POST creates one of yours."""
     if request.method == "POST":
         data = validated(s.AlbumInputSerializer, request.data)
-        album = album_services.album_create(owner=request.user, **data)  # type: ignore[arg-type]
+        album = album_services.album_create(owner=signed_in_user(request), **data)
         return Response(_album(album.pk, request.user), status=status.HTTP_201_CREATED)
     username = request.query_params.get("user", "")
     if not username:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, permission_classes
@@ -15,12 +16,14 @@ from apps.accounts.models import User
 from apps.api import serializers as s
 from apps.api.views.common import (
     ERRORS,
+    signed_in_user,
 )
 from apps.social import selectors as social_selectors
 from apps.social import services as social_services
 
 
-def _person(user: User, viewer: Any) -> dict[str, Any]:
+def _person(user: User, viewer: User | AnonymousUser) -> dict[str, Any]:
+    # Not a field: PersonSerializer's `following`, which depends on who asks.
     user.following = social_selectors.user_is_followed_by(person=user, viewer=viewer)  # type: ignore[attr-defined]
     return s.PersonSerializer(user).data
 
@@ -39,5 +42,5 @@ def follow(request: Request, username: str) -> Response:
     """POST to follow, DELETE to unfollow; either twice changes nothing."""
     person = get_object_or_404(User, username=username, is_active=True)
     following = request.method == "POST"
-    count = social_services.follow_set(follower=request.user, followee=person, following=following)  # type: ignore[arg-type]
+    count = social_services.follow_set(follower=signed_in_user(request), followee=person, following=following)
     return Response({"following": following, "count": count})

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from apps.api import serializers as s
 from apps.api.views.common import (
     ERRORS,
+    signed_in_user,
     validated,
 )
 from apps.moderation import services as moderation_services
@@ -32,10 +33,10 @@ def reports(request: Request) -> Response:
     else:
         photo = photo_selectors.photo_get_for_viewer(photo_id=data["photo"], viewer=request.user)
     report = moderation_services.report_create(
-        reporter=request.user,
+        reporter=signed_in_user(request),
         photo=photo,
         comment=comment,
         reason=data["reason"],
-        details=data["details"],  # type: ignore[arg-type]
+        details=data["details"],
     )
     return Response({"id": report.pk, "status": report.status}, status=status.HTTP_201_CREATED)

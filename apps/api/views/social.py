@@ -14,6 +14,7 @@ from apps.api import serializers as s
 from apps.api.views.common import (
     ERRORS,
     THROTTLES,
+    signed_in_user,
     validated,
 )
 from apps.photos import selectors as photo_selectors
@@ -28,7 +29,7 @@ def like(request: Request, photo_id: int) -> Response:
     """POST to like, DELETE to unlike; either twice changes nothing."""
     photo = photo_selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
     liked = request.method == "POST"
-    count = social_services.like_set(user=request.user, photo=photo, liked=liked)  # type: ignore[arg-type]
+    count = social_services.like_set(user=signed_in_user(request), photo=photo, liked=liked)
     return Response({"liked": liked, "count": count})
 
 
@@ -44,11 +45,11 @@ def comment_list(request: Request, photo_id: int) -> Response:
         listed = social_selectors.comment_list_for_photo(photo=photo, viewer=request.user)
         return Response(s.CommentSerializer(listed, many=True).data)
     data = validated(s.CommentInputSerializer, request.data)
-    comment = social_services.comment_create(author=request.user, photo=photo, body=data["body"])  # type: ignore[arg-type]
+    comment = social_services.comment_create(author=signed_in_user(request), photo=photo, body=data["body"])
     return Response(s.CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
-comment_list.cls.throttle_scope = "comment"  # type: ignore[attr-defined]
+comment_list.cls.throttle_scope = "comment"  # type: ignore[attr-defined]  # ScopedRateThrottle reads it; APIView has none
 
 
 @extend_schema(request=None, responses={204: None, **ERRORS})
@@ -56,7 +57,7 @@ comment_list.cls.throttle_scope = "comment"  # type: ignore[attr-defined]
 @permission_classes([IsAuthenticated])
 def comment_detail(request: Request, comment_id: int) -> Response:
     comment = social_selectors.comment_get_for_viewer(comment_id=comment_id, viewer=request.user)
-    if not social_services.comment_may_delete(comment=comment, user=request.user):  # type: ignore[arg-type]
+    if not social_services.comment_may_delete(comment=comment, user=signed_in_user(request)):
         raise PermissionDenied("Only its author or the photo's owner can delete a comment.")
     social_services.comment_delete(comment_id=comment.pk)
     return Response(status=status.HTTP_204_NO_CONTENT)

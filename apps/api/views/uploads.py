@@ -15,6 +15,7 @@ from apps.api.errors import error_body
 from apps.api.views.common import (
     ERRORS,
     THROTTLES,
+    signed_in_user,
     validated,
 )
 from apps.photos import services as photo_services
@@ -29,7 +30,7 @@ def upload_start(request: Request) -> Response:
     """Step 1 of an upload straight to storage: a presigned POST for one file (S3 only)."""
     data = validated(s.DirectUploadStartSerializer, request.data)
     try:
-        grant = uploads.direct_upload_grant(owner_id=request.user.pk, size=data["size"])
+        grant = uploads.direct_upload_grant(owner_id=signed_in_user(request).pk, size=data["size"])
     except uploads.UploadTooBig as rejection:
         return Response(error_body(413, str(rejection)), status=413)
     if grant is None:
@@ -37,7 +38,7 @@ def upload_start(request: Request) -> Response:
     return Response(grant.as_json())
 
 
-upload_start.cls.throttle_scope = "upload"  # type: ignore[attr-defined]
+upload_start.cls.throttle_scope = "upload"  # type: ignore[attr-defined]  # ScopedRateThrottle reads it; APIView has none
 
 
 @extend_schema(request=s.DirectUploadCompleteSerializer, responses={201: s.PhotoSerializer, **ERRORS})
@@ -45,10 +46,11 @@ upload_start.cls.throttle_scope = "upload"  # type: ignore[attr-defined]
 @permission_classes([IsAuthenticated])
 def upload_complete(request: Request) -> Response:
     """Step 2: the file is in storage; check it and record the photo."""
+    owner = signed_in_user(request)
     data = validated(s.DirectUploadCompleteSerializer, request.data)
     try:
-        incoming_key = uploads.direct_upload_claim(owner_id=request.user.pk, token=data.pop("token"))
+        incoming_key = uploads.direct_upload_claim(owner_id=owner.pk, token=data.pop("token"))
     except uploads.GrantInvalid as refusal:
         raise PermissionDenied(str(refusal)) from None
-    photo = photo_services.photo_create_from_incoming(owner=request.user, incoming_key=incoming_key, **data)  # type: ignore[arg-type]
+    photo = photo_services.photo_create_from_incoming(owner=owner, incoming_key=incoming_key, **data)
     return Response(s.PhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
