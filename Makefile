@@ -59,7 +59,8 @@ run: $(STAMP)
 services:
 	@bash compose/local/ensure-services.sh
 
-test: $(STAMP) services
+# lint first: a type or layering error fails in seconds, not after the whole suite.
+test: lint services
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

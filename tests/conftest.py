@@ -64,7 +64,7 @@ class Bucket:
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
     def get(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.name, Key=key)["Body"].read()
+        return bytes(self.client.get_object(Bucket=self.name, Key=key)["Body"].read())
 
     def empty(self) -> None:
         for key in self.keys():
