@@ -6,6 +6,8 @@ down (READYZ_REQUIRED, default: the primary database only, because taking every
 web box out of rotation when a shared service fails would turn a degraded site
 into an outage). Results are reused for READYZ_CACHE_SECONDS so a balancer
 polling every second costs one round of checks per process per interval.
+The checks (whose errors name internal addresses) are shown to operators only, by
+/metrics's rule; everyone else gets the status and the status code.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from photosite.db import monitor
+from photosite.http import request_is_from_operators
 
 
 @never_cache
@@ -126,4 +129,6 @@ def readiness_forget() -> None:
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     body, code = readiness()
+    if not request_is_from_operators(request):
+        body = {"status": body["status"]}
     return JsonResponse(body, status=code)

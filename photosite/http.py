@@ -1,9 +1,13 @@
-"""Small request/response helpers the HTML views share (the pages' scripts ask for JSON)."""
+"""Small request/response helpers the views share (the pages' scripts ask for JSON; the
+probes and metrics tell operators from the public)."""
 
 from __future__ import annotations
 
+import ipaddress
+import secrets
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -44,6 +48,24 @@ def number_from_text(text: str) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > NUMBER_MAX_DIGITS:
         return None
     return int(text)
+
+
+def request_is_from_operators(request: HttpRequest) -> bool:
+    """Whether the request may see operators' details (/metrics, /readyz's checks).
+
+    Yes from an address in METRICS_ALLOWED_NETWORKS (loopback by default: someone on
+    the box, or Prometheus beside it) or with `Authorization: Bearer $METRICS_TOKEN`.
+    The address is the one that connected: a proxy on the same box (make stack's nginx)
+    makes everyone it forwards look local, so deployments behind one use the token.
+    """
+    token = settings.METRICS_TOKEN
+    if token and secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        return True
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network) for network in settings.METRICS_ALLOWED_NETWORKS)
 
 
 def wants_json(request: HttpRequest) -> bool:

@@ -8,8 +8,6 @@ gunicorn workers, set PROMETHEUS_MULTIPROC_DIR so the figures add up across them
 
 from __future__ import annotations
 
-import ipaddress
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
@@ -20,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from photosite.broker import queue_stats
 from photosite.db import monitor
+from photosite.http import request_is_from_operators
 
 # Business figures come from the apps, which register a function yielding metrics in
 # AppConfig.ready() (photosite/ never imports an app).
@@ -68,19 +67,8 @@ _site_registry = CollectorRegistry(auto_describe=False)
 _site_registry.register(SiteCollector())
 
 
-def _allowed(request: HttpRequest) -> bool:
-    token = settings.METRICS_TOKEN
-    if token and secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
-        return True
-    try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(network) for network in settings.METRICS_ALLOWED_NETWORKS)
-
-
 def metrics(request: HttpRequest) -> HttpResponse:
-    if not _allowed(request):
+    if not request_is_from_operators(request):
         raise Http404("No such page.")
     framework = ExportToDjangoView(request)
     body = framework.content + generate_latest(_site_registry)

@@ -74,3 +74,28 @@ def test_readyz_is_503_when_the_primary_is_unreachable(site_server_factory) -> N
     assert body["checks"]["database"]["state"] == "down" and body["checks"]["database"]["required"]
     assert "OperationalError" in body["checks"]["database"]["error"]
     assert body["checks"]["storage"]["state"] == "up"
+
+
+def test_readyz_gives_outsiders_the_status_alone_and_operators_the_details(client, db, own_redis, settings) -> None:
+    settings.METRICS_TOKEN = "operators-only"
+    own_redis.stop()
+    outsider = client.get("/readyz", REMOTE_ADDR="203.0.113.9")
+    assert outsider.status_code == 200 and outsider.json() == {"status": "degraded"}
+    assert str(own_redis.port) not in outsider.content.decode()  # no internal address leaks
+
+    with_token = client.get("/readyz", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer operators-only")
+    assert f":{own_redis.port}" in with_token.json()["checks"]["cache"]["error"]
+    wrong_token = client.get("/readyz", REMOTE_ADDR="203.0.113.9", HTTP_AUTHORIZATION="Bearer guess")
+    assert wrong_token.json() == {"status": "degraded"}
+    assert "checks" in client.get("/readyz").json()  # loopback: an operator on the box
+    settings.METRICS_ALLOWED_NETWORKS = ["203.0.113.0/24"]
+    assert "checks" in client.get("/readyz", REMOTE_ADDR="203.0.113.9").json()
+
+
+def test_readyz_tells_outsiders_it_is_down_by_its_status_code(client, db, settings) -> None:
+    settings.READYZ_REQUIRED = ["database", "storage"]
+    unreachable = {**settings.STORAGES["default"]}
+    unreachable["OPTIONS"] = {**unreachable["OPTIONS"], "endpoint_url": "http://127.0.0.1:9"}
+    settings.STORAGES = {**settings.STORAGES, "default": unreachable}
+    response = client.get("/readyz", REMOTE_ADDR="198.51.100.4")
+    assert response.status_code == 503 and response.json() == {"status": "down"}
