@@ -42,7 +42,11 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 class _RequestScope:
     pinned: bool
     wrote: bool = False
-    replicas_used: set[str] = field(default_factory=set)
+    # The one replica this request reads from, picked at its first read: replicas lag by
+    # different amounts, so a page (a list and its prefetches) read from two could mix them.
+    replica: str | None = None
+    replica_picked: bool = False
+    replica_used: bool = False
 
 
 _request: ContextVar[_RequestScope | None] = ContextVar("photosite_db_request", default=None)
@@ -179,11 +183,12 @@ class PrimaryReplicaRouter:
             return DEFAULT_DB_ALIAS
         if connections[DEFAULT_DB_ALIAS].in_atomic_block:
             return DEFAULT_DB_ALIAS  # a transaction must see its own writes
-        alias = monitor.pick()
-        if alias is None:
+        if not scope.replica_picked:
+            scope.replica, scope.replica_picked = monitor.pick(), True
+        if scope.replica is None:
             return DEFAULT_DB_ALIAS
-        scope.replicas_used.add(alias)
-        return alias
+        scope.replica_used = True
+        return scope.replica
 
     def db_for_write(self, model: type, **hints: Any) -> str:
         scope = _request.get()
@@ -238,18 +243,17 @@ class ReplicaFailoverMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         scope = _request.get()
-        used = scope.replicas_used if scope is not None else set()
+        alias = scope.replica if scope is not None and scope.replica_used else None
         if (
             not isinstance(exception, OperationalError | InterfaceError)
-            or not used
+            or alias is None
             or request.method not in SAFE_METHODS
             or getattr(request, "_replica_retried", False)
         ):
             return None
-        for alias in used:
-            monitor.mark_down(alias, f"query failed: {_first_line(exception)}")
-            with contextlib.suppress(Exception):
-                connections[alias].close()
+        monitor.mark_down(alias, f"query failed: {_first_line(exception)}")
+        with contextlib.suppress(Exception):
+            connections[alias].close()
         request._replica_retried = True  # type: ignore[attr-defined]  # our mark: retry a request once
         with pinned_to_primary():
             return self.get_response(request)
