@@ -360,6 +360,7 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="600/min"),
         "login": env.str("API_THROTTLE_LOGIN", default="10/min"),
         "upload": env.str("API_THROTTLE_UPLOAD", default="60/hour"),
+        "upload_grant": env.str("API_THROTTLE_UPLOAD_GRANT", default="120/hour"),
         "comment": env.str("API_THROTTLE_COMMENT", default="30/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),

@@ -25,7 +25,7 @@ from typing import Any
 import environ
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage, default_storage, storages
 
 # Older Pythons' tables lack these; S3 uploads and local serving take types from here.
@@ -138,8 +138,30 @@ def object_save(key: str, data: bytes) -> str:
     return storage_for_key(key).save(key, ContentFile(data))
 
 
-def object_copy(source: str, destination: str) -> None:
-    """Copy within the bucket (server-side on S3), with the destination's own headers."""
+class _TypedFile(File):  # type: ignore[type-arg]  # generic in the stubs only: File[bytes] fails at run time
+    """A file with the Content-Type to store it as, which django-storages' S3 backend reads."""
+
+    def __init__(self, file: Any, name: str, content_type: str) -> None:
+        super().__init__(file, name)
+        self.content_type = content_type
+
+
+def file_save(key: str, content: File[bytes], *, content_type: str) -> str:
+    """Store a file (an upload, perhaps spooled to disk) under `key` as `content_type`.
+
+    Never as the type its sender declared: django-storages' S3 backend takes a file's
+    own `content_type` (an upload's is the client's) before the key's extension.
+    Local files are served with the type their key's extension says.
+    """
+    return storage_for_key(key).save(key, _TypedFile(content.file, key, content_type))
+
+
+def object_copy(source: str, destination: str, *, content_type: str | None = None) -> None:
+    """Copy within the bucket (server-side on S3), with the destination's own headers.
+
+    The copy keeps the source's Content-Type unless `content_type` is given (an upload's
+    original gets the type of its decoded format, whatever it arrived with).
+    """
     target = storage_for_key(destination)
     client = _s3_client(target)
     if client is None:
@@ -147,7 +169,8 @@ def object_copy(source: str, destination: str) -> None:
             target.save(destination, ContentFile(handle.read()))
         return
     bucket = _bucket_name(target)
-    content_type = client.head_object(Bucket=bucket, Key=source).get("ContentType", "application/octet-stream")
+    if content_type is None:
+        content_type = client.head_object(Bucket=bucket, Key=source).get("ContentType", "application/octet-stream")
     client.copy_object(
         Bucket=bucket,
         Key=destination,
@@ -175,10 +198,14 @@ def storage_errors_as_unavailable() -> Iterator[None]:
         raise StorageUnavailable(StorageUnavailable.message) from error
 
 
-def presigned_upload(key: str, *, max_bytes: int, expires_seconds: int = 900) -> dict[str, Any] | None:
-    """A presigned POST letting a browser upload one object of at most `max_bytes` to `key`.
+def presigned_upload(
+    key: str, *, max_bytes: int, content_type: str = "application/octet-stream", expires_seconds: int = 900
+) -> dict[str, Any] | None:
+    """A presigned POST letting a browser upload one object of at most `max_bytes` to `key`,
+    stored as `content_type`.
 
-    S3 enforces the size in the policy, so the web tier never carries the bytes.
+    S3 enforces the policy: the size, so the web tier never carries the bytes, and the
+    Content-Type, so a form that sends a type of its own (text/html) is refused.
     None in embedded mode: the browser posts to Django instead.
     """
     client = _s3_client(default_storage)
@@ -187,7 +214,8 @@ def presigned_upload(key: str, *, max_bytes: int, expires_seconds: int = 900) ->
     post = client.generate_presigned_post(
         Bucket=_bucket_name(default_storage),
         Key=key,
-        Conditions=[["content-length-range", 1, max_bytes]],
+        Fields={"Content-Type": content_type},
+        Conditions=[["content-length-range", 1, max_bytes], {"Content-Type": content_type}],
         ExpiresIn=expires_seconds,
     )
     return {"url": post["url"], "fields": post["fields"]}

@@ -24,6 +24,16 @@ logger = logging.getLogger(__name__)
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF")
 ALLOWED_FORMATS_TEXT = "a JPEG, PNG, WebP, HEIC, AVIF or GIF image"
 EXTENSION_FOR_FORMAT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic", "AVIF": "avif", "GIF": "gif"}
+# The Content-Type an original is stored and served with: from what it decoded as, never
+# from what the client declared (a "text/html" original would be a page on our domain).
+MIME_TYPE_FOR_FORMAT = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "HEIF": "image/heic",
+    "AVIF": "image/avif",
+    "GIF": "image/gif",
+}
 RENDITION_SIZES = (320, 640, 1280, 2048)  # long edge, in pixels
 
 
@@ -64,6 +74,10 @@ class CheckedImage:
     @property
     def extension(self) -> str:
         return EXTENSION_FOR_FORMAT[self.format]
+
+    @property
+    def mime_type(self) -> str:
+        return MIME_TYPE_FOR_FORMAT[self.format]
 
 
 def check_image_upload(*, upload: IO[bytes], size: int) -> CheckedImage:

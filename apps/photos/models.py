@@ -67,6 +67,10 @@ class Photo(models.Model):
     # As stored; EXIF orientation may swap them on display (the renditions know).
     original_width = models.PositiveIntegerField()
     original_height = models.PositiveIntegerField()
+    # Where a direct upload arrived (`private/incoming/<uuid>`), unique: this row is the
+    # grant's claim, so a second completion of the same grant fails to insert, even a
+    # concurrent one in another web process. Null for uploads posted to the site.
+    incoming_key = models.CharField(max_length=100, unique=True, null=True, blank=True, editable=False)
 
     # Camera, lens and exposure, read at upload from a fixed whitelist (never GPS).
     camera_facts = models.JSONField(default=dict, blank=True)

@@ -14,7 +14,7 @@ from pathlib import PurePath
 
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -28,10 +28,11 @@ from apps.photos.imaging import (
     renditions_expected,
 )
 from apps.photos.models import SEARCH_CONFIG, Photo, PhotoStatus, Rendition, Tag, Visibility, stored_name
-from apps.photos.uploads import INCOMING_PREFIX, UploadRejected, upload_size_check
+from apps.photos.uploads import INCOMING_PREFIX, GrantUsed, UploadRejected, upload_size_check
 from photosite.storage import (
     PRIVATE_PREFIX,
     PUBLIC_PREFIX,
+    file_save,
     object_copy,
     object_delete,
     object_save,
@@ -66,7 +67,7 @@ def photo_create(
         owner, checked, title.strip() or _title_from_filename(upload.name or ""), caption, alt_text, visibility
     )
     with storage_errors_as_unavailable():
-        stored_name = default_storage.save(original_key_for(photo=photo, checked=checked), upload)
+        stored_name = file_save(original_key_for(photo=photo, checked=checked), upload, content_type=checked.mime_type)
     return _photo_record(photo, stored_name, tags or [])
 
 
@@ -84,7 +85,9 @@ def photo_create_from_incoming(
 ) -> Photo:
     """Check an original the browser uploaded straight to storage, then record it like any upload.
 
-    A refused object is deleted at once; an accepted one moves to the originals prefix.
+    A refused object is deleted at once; an accepted one moves to the originals prefix,
+    stored as the type it decoded as. Raises GrantUsed when this incoming key already
+    made a photo (call after uploads.direct_upload_claim).
     """
     if not incoming_key.startswith(INCOMING_PREFIX):
         raise UploadRejected("The upload did not arrive. Please try again.")
@@ -101,9 +104,21 @@ def photo_create_from_incoming(
             raise
     photo = _photo_for(owner, checked, title.strip() or _title_from_filename(filename), caption, alt_text, visibility)
     stored_name = original_key_for(photo=photo, checked=checked)
+    photo.original.name = stored_name
+    photo.incoming_key = incoming_key
+    try:
+        # The row is the grant's claim, inserted before anything is copied: a second
+        # completion of the grant (another request, another web process) waits here for
+        # this transaction, then fails on the unique incoming key. A rollback frees it.
+        with transaction.atomic():
+            photo.save()
+    except IntegrityError as error:
+        if "incoming_key" in str(error):
+            raise GrantUsed(GrantUsed.message) from None
+        raise
     with storage_errors_as_unavailable():
-        object_copy(incoming_key, stored_name)
-    photo = _photo_record(photo, stored_name, tags or [])
+        object_copy(incoming_key, stored_name, content_type=checked.mime_type)
+    photo = _photo_record(photo, stored_name, tags or [], saved=True)
     transaction.on_commit(lambda: object_delete(incoming_key))
     return photo
 
@@ -128,12 +143,15 @@ def _photo_for(owner: User, checked: CheckedImage, title: str, caption: str, alt
     )
 
 
-def _photo_record(photo: Photo, stored_name: str, tags: list[str]) -> Photo:
-    """Save the row for a stored original; remove the object if the row cannot be saved."""
+def _photo_record(photo: Photo, stored_name: str, tags: list[str], *, saved: bool = False) -> Photo:
+    """Save the row for a stored original (unless `saved`: a direct upload's row is saved
+    first, as its grant's claim) with its tags; remove the object if that fails."""
     try:
         with transaction.atomic():
             photo.original.name = stored_name
-            photo.save()
+            if not saved:
+                photo.original.name = stored_name
+                photo.save()
             _tags_set(photo, tags)
             photo_search_index_update(photo_ids=[photo.pk])
     except BaseException:

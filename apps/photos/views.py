@@ -202,6 +202,8 @@ def upload_direct_complete(request: AuthenticatedHttpRequest) -> HttpResponse:
             filename=str(body.get("filename", ""))[:255],
             **details.cleaned_data,
         )
+    except uploads.GrantInvalid as refusal:  # GrantUsed: another request completed it meanwhile
+        return json_error(str(refusal), status=403)
     except uploads.UploadRejected as rejection:
         return json_error(str(rejection))
     except StorageUnavailable as outage:

@@ -29,7 +29,7 @@ def fuzz_target(site_server_factory, bucket):
     album = album_create(owner=owner, title="Fuzz album")
     album_add_photos(album=album, photo_ids=[public.pk])
     token = Token.objects.create(user=owner).key
-    unlimited = {name: "1000000/min" for name in ("ANON", "USER", "LOGIN", "UPLOAD", "COMMENT")}
+    unlimited = {name: "1000000/min" for name in ("ANON", "USER", "LOGIN", "UPLOAD", "UPLOAD_GRANT", "COMMENT")}
     server = site_server_factory(**{f"API_THROTTLE_{name}": rate for name, rate in unlimited.items()})
     return server, token
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import requests
+from django.db import connection
 from django.urls import reverse
 
-from apps.photos.models import Photo
-from tests.images import jpeg_bytes
+from apps.photos.models import Photo, stored_name
+from photosite.storage import media_url
+from tests.images import jpeg_bytes, png_bytes
 
 
 def start(client, size: int, filename: str = "photo.jpg"):
@@ -114,3 +117,113 @@ def _file(data: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("x.jpg", data)
+
+
+# --- A grant is single-use -----------------------------------------------------------
+
+
+def test_a_grant_makes_one_photo_however_often_the_file_is_sent_and_completed(
+    logged_in_client, bucket, django_capture_on_commit_callbacks
+) -> None:
+    data = jpeg_bytes(640, 480)
+    grant = start(logged_in_client, len(data)).json()
+    send_to_storage(grant, data)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert complete(logged_in_client, grant).status_code == 201
+    for _ in range(3):  # the presigned POST is still valid: send the same file again, claim again
+        assert send_to_storage(grant, data).status_code in (200, 201, 204)
+        with django_capture_on_commit_callbacks(execute=True):
+            again = complete(logged_in_client, grant)
+        assert again.status_code == 403
+        assert again.json()["error"] == "This upload has already been completed. Please upload the file again."
+    assert Photo.objects.count() == 1
+    assert bucket.keys("private/incoming/") == []  # the resent copies do not linger
+
+
+def test_two_completions_of_one_grant_at_once_make_one_photo(user, transactional_db, bucket) -> None:
+    from django.test import Client
+
+    clients = [Client(), Client()]
+    for client in clients:
+        client.force_login(user)
+    data = jpeg_bytes(1600, 1200)
+    grant = start(clients[0], len(data)).json()
+    send_to_storage(grant, data)
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def claim(client) -> None:
+        try:
+            barrier.wait()
+            statuses.append(complete(client, grant).status_code)
+        finally:
+            connection.close()  # this thread's own connection, or the test database cannot be dropped
+
+    threads = [threading.Thread(target=claim, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses)[0] == 201 and 400 <= sorted(statuses)[1] < 500, statuses
+    assert Photo.objects.count() == 1
+
+
+def test_direct_upload_completions_count_against_the_api_upload_throttle(user, bucket, monkeypatch) -> None:
+    from rest_framework.test import APIClient
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "upload", "1/hour")
+    api = APIClient()
+    api.force_authenticate(user)
+    statuses = []
+    for _ in range(2):
+        data = jpeg_bytes(320, 240)
+        grant = api.post("/api/v1/uploads/", {"size": len(data)}, format="json").json()
+        send_to_storage(grant, data)
+        statuses.append(api.post("/api/v1/uploads/complete/", {"token": grant["token"]}, format="json").status_code)
+    assert statuses == [201, 429]
+    assert Photo.objects.count() == 1
+
+
+# --- The stored type comes from the decoded format, never from the client ------------
+
+
+def test_storage_refuses_a_content_type_the_grant_did_not_pin(logged_in_client, bucket) -> None:
+    grant = start(logged_in_client, 100).json()
+    page = b"<html><script>alert(document.cookie)</script></html>"
+    stored = requests.post(
+        grant["url"],
+        data={**grant["fields"], "Content-Type": "text/html"},
+        files={"file": ("photo.jpg", page)},
+        timeout=30,
+    )
+    assert 400 <= stored.status_code < 500
+    assert bucket.keys() == []
+
+
+def test_the_original_is_stored_and_served_with_the_type_of_its_decoded_format(
+    logged_in_client, bucket, django_capture_on_commit_callbacks
+) -> None:
+    data = png_bytes(320, 240)
+    grant = start(logged_in_client, len(data)).json()
+    # Whatever type the incoming object carries (another client, a lax S3), the copy gets the decoded one.
+    bucket.client.put_object(Bucket=bucket.name, Key=grant["fields"]["key"], Body=data, ContentType="text/html")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert complete(logged_in_client, grant).status_code == 201
+    photo = Photo.objects.get()
+    head = bucket.client.head_object(Bucket=bucket.name, Key=photo.original.name)
+    assert head["ContentType"] == "image/png"
+    served = requests.get(media_url(stored_name(photo.original)), timeout=30)
+    assert served.status_code == 200 and served.headers["Content-Type"] == "image/png"
+
+
+def test_an_upload_through_the_page_is_stored_with_its_decoded_type_not_the_declared_one(
+    logged_in_client, bucket
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("photo.html", jpeg_bytes(320, 240), content_type="text/html")
+    response = logged_in_client.post(reverse("photo_upload"), {"file": upload, "visibility": "public"})
+    assert response.status_code == 302
+    photo = Photo.objects.get()
+    assert bucket.client.head_object(Bucket=bucket.name, Key=photo.original.name)["ContentType"] == "image/jpeg"

@@ -38,19 +38,25 @@ def upload_start(request: Request) -> Response:
     return Response(grant.as_json())
 
 
-upload_start.cls.throttle_scope = "upload"  # type: ignore[attr-defined]  # ScopedRateThrottle reads it; APIView has none
+# Its own scope: what counts against "upload" is the photo made, by whichever door
+# (multipart or completing a grant), not the grant asked for.
+upload_start.cls.throttle_scope = "upload_grant"  # type: ignore[attr-defined]  # ScopedRateThrottle reads it; APIView has none
 
 
 @extend_schema(request=s.DirectUploadCompleteSerializer, responses={201: s.PhotoSerializer, **ERRORS})
 @api_view(["POST"])
 @permission_classes([IsAuthenticated])
+@throttle_classes(THROTTLES)
 def upload_complete(request: Request) -> Response:
-    """Step 2: the file is in storage; check it and record the photo."""
+    """Step 2: the file is in storage; check it and record the photo. Each grant makes one photo."""
     owner = signed_in_user(request)
     data = validated(s.DirectUploadCompleteSerializer, request.data)
     try:
         incoming_key = uploads.direct_upload_claim(owner_id=owner.pk, token=data.pop("token"))
-    except uploads.GrantInvalid as refusal:
+        photo = photo_services.photo_create_from_incoming(owner=owner, incoming_key=incoming_key, **data)
+    except uploads.GrantInvalid as refusal:  # GrantUsed included: the grant made its photo already
         raise PermissionDenied(str(refusal)) from None
-    photo = photo_services.photo_create_from_incoming(owner=owner, incoming_key=incoming_key, **data)
     return Response(s.PhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
+
+
+upload_complete.cls.throttle_scope = "upload"  # type: ignore[attr-defined]  # ScopedRateThrottle reads it; APIView has none
