@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dramatiq import Message, Middleware, Worker
 from dramatiq.brokers.redis import RedisBroker
@@ -45,11 +46,45 @@ MIDDLEWARE = [
     # The sender's request id rides in each message and tags the job's log lines.
     "photosite.requestlog.RequestIdInJobs",
     "photosite.broker.WorkerHeartbeat",
+    "photosite.broker.OutboxRelay",
 ]
 
 
+def broker_url_with_timeouts(url: str, *, connect_timeout: float = 2.0, socket_timeout: float = 5.0) -> str:
+    """The broker URL with connect and socket timeouts its client reads from the query string.
+
+    Without them a broker that silently drops packets hangs whoever talks to it (a web
+    request relaying its jobs, a worker) for the kernel's TCP timeout. Parameters already
+    in the URL win.
+    """
+    parts = urlsplit(url)
+    if parts.scheme in ("redis", "rediss", "unix"):
+        defaults = {
+            "socket_connect_timeout": connect_timeout,
+            "socket_timeout": socket_timeout,
+            "health_check_interval": 30,  # a PING before reusing a connection idle this long
+        }
+    elif parts.scheme in ("amqp", "amqps"):
+        defaults = {
+            "socket_timeout": connect_timeout,  # pika: the TCP connect
+            "stack_timeout": socket_timeout,  # pika: the whole AMQP handshake
+            "blocked_connection_timeout": socket_timeout,  # RabbitMQ blocks publishers when out of memory
+        }
+    else:
+        return url
+    query = dict(parse_qsl(parts.query))
+    for name, value in defaults.items():
+        query.setdefault(name, str(value))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def dramatiq_broker_config(
-    url: str, *, heartbeat_timeout_ms: int = 60_000, maintenance_chance: int = 1000
+    url: str,
+    *,
+    heartbeat_timeout_ms: int = 60_000,
+    maintenance_chance: int = 1000,
+    connect_timeout: float = 2.0,
+    socket_timeout: float = 5.0,
 ) -> dict[str, Any]:
     """The DRAMATIQ_BROKER setting that django_dramatiq turns into the process's broker.
 
@@ -59,13 +94,20 @@ def dramatiq_broker_config(
     """
     if not url:
         broker, options = "photosite.broker.EmbeddedBroker", {}
-    elif url.startswith(("redis://", "rediss://", "unix://")):
-        broker = "dramatiq.brokers.redis.RedisBroker"
-        options = {"url": url, "heartbeat_timeout": heartbeat_timeout_ms, "maintenance_chance": maintenance_chance}
-    elif url.startswith(("amqp://", "amqps://")):
-        broker, options = "dramatiq.brokers.rabbitmq.RabbitmqBroker", {"url": url}
     else:
-        raise ValueError(f"BROKER_URL must start with redis:// or amqp://, not {url.split(':')[0]}:")
+        timed = broker_url_with_timeouts(url, connect_timeout=connect_timeout, socket_timeout=socket_timeout)
+        if url.startswith(("redis://", "rediss://", "unix://")):
+            broker = "dramatiq.brokers.redis.RedisBroker"
+            options = {
+                "url": timed,
+                "heartbeat_timeout": heartbeat_timeout_ms,
+                "maintenance_chance": maintenance_chance,
+            }
+        elif url.startswith(("amqp://", "amqps://")):
+            # Publisher confirms: the outbox deletes a job only once RabbitMQ has it.
+            broker, options = "dramatiq.brokers.rabbitmq.RabbitmqBroker", {"url": timed, "confirm_delivery": True}
+        else:
+            raise ValueError(f"BROKER_URL must start with redis:// or amqp://, not {url.split(':')[0]}:")
     return {"BROKER": broker, "OPTIONS": options, "MIDDLEWARE": MIDDLEWARE}
 
 
@@ -148,6 +190,25 @@ class WorkerHeartbeat(Middleware):
                 self._client.delete(self._key)
             except Exception:
                 logger.warning("worker heartbeat key could not be removed", exc_info=True)
+
+
+class OutboxRelay(Middleware):
+    """Each worker process relays the job outbox once a second (photosite/outbox.py), so jobs
+    written while the broker was away reach it once it is back, with no other process to run."""
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        # Imported here: this middleware is built with the broker, before models load.
+        from photosite.outbox import outbox_relay_forever
+
+        self._stop = threading.Event()
+        threading.Thread(
+            target=outbox_relay_forever, kwargs={"stop": self._stop}, name="photosite-outbox-relay", daemon=True
+        ).start()
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        stop = getattr(self, "_stop", None)
+        if stop is not None:
+            stop.set()
 
 
 def queue_stats() -> dict[str, Any]:

@@ -285,6 +285,8 @@ DRAMATIQ_BROKER = broker.dramatiq_broker_config(
     BROKER_URL,
     heartbeat_timeout_ms=env.int("BROKER_HEARTBEAT_TIMEOUT_MS", default=60_000),
     maintenance_chance=env.int("BROKER_MAINTENANCE_CHANCE", default=1000),
+    connect_timeout=env.float("BROKER_CONNECT_TIMEOUT", default=2.0),
+    socket_timeout=env.float("BROKER_SOCKET_TIMEOUT", default=5.0),
 )
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
 

@@ -361,3 +361,84 @@ def own_redis(tmp_path, free_tcp_port, settings) -> Iterator[RedisServer]:
     }
     yield server
     server.stop()
+
+
+# --- This run's own RabbitMQ virtual host ---------------------------------------------
+
+
+RABBITMQ_VHOST_PREFIX = "photosite-test-run"
+
+
+def _rabbitmqctl(*args: str) -> str:
+    result = subprocess.run(["rabbitmqctl", "--quiet", *args], capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {result.stderr or result.stdout}")
+    return result.stdout
+
+
+class RabbitmqVhost:
+    """A virtual host on this machine's RabbitMQ (127.0.0.1:5672) that only this test uses.
+
+    An outage is the vhost refusing us: its permissions withdrawn and its connections
+    closed, so clients fail to connect exactly as when the broker is away, and queued
+    messages stay. Stopping the shared node would break every other run on the machine,
+    and a private node (its own Erlang node name, distribution port, cookie and data
+    directory) takes seconds per start and fails on port clashes with the shared one.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.url = f"amqp://guest:guest@127.0.0.1:5672/{name}"
+
+    def create(self) -> None:
+        _rabbitmqctl("add_vhost", self.name)
+        self.unblock()
+
+    def delete(self) -> None:
+        _rabbitmqctl("delete_vhost", self.name)
+
+    def block(self) -> None:
+        _rabbitmqctl("clear_permissions", "-p", self.name, "guest")
+        _rabbitmqctl("close_all_connections", "-p", self.name, "broker outage drill")
+
+    def unblock(self) -> None:
+        _rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+
+    def consumers(self) -> int:
+        lines = _rabbitmqctl("list_consumers", "-p", self.name, "--no-table-headers", "queue_name").splitlines()
+        return len([line for line in lines if line.strip()])
+
+
+def _drop_vhosts_of_dead_runs() -> None:
+    for name in _rabbitmqctl("list_vhosts", "--no-table-headers", "name").split():
+        if not name.startswith(RABBITMQ_VHOST_PREFIX):
+            continue
+        pid = int(name[len(RABBITMQ_VHOST_PREFIX) :].split("-")[0])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            _rabbitmqctl("delete_vhost", name)
+        except PermissionError:
+            pass
+
+
+_vhosts_made = 0
+
+
+@pytest.fixture
+def rabbitmq_vhost() -> Iterator[RabbitmqVhost]:
+    """A fresh vhost per test (queues and all are deleted with it afterwards)."""
+    global _vhosts_made
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+    except OSError:
+        pytest.fail("RabbitMQ does not answer on 127.0.0.1:5672: `make services` starts it")
+    if _vhosts_made == 0:
+        _drop_vhosts_of_dead_runs()
+    _vhosts_made += 1
+    vhost = RabbitmqVhost(f"{RABBITMQ_VHOST_PREFIX}{os.getpid()}-{_vhosts_made}")
+    vhost.create()
+    yield vhost
+    vhost.delete()

@@ -60,5 +60,5 @@ def profile_update(
             # Cards and grids show the owner's name.
             transaction.on_commit(lambda: photos_of_owner_forget(photo_ids=photo_ids_of_owner(owner_id=user.pk)))
         if old_avatar and old_avatar != new_avatar:
-            transaction.on_commit(lambda: stored_files_delete_later(names=[old_avatar]))
+            stored_files_delete_later(names=[old_avatar])
     return user

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import PurePath
 
 from django.core.files.storage import default_storage
@@ -29,6 +28,7 @@ from apps.photos.imaging import (
 )
 from apps.photos.models import SEARCH_CONFIG, Photo, PhotoStatus, Rendition, Tag, Visibility, stored_name
 from apps.photos.uploads import INCOMING_PREFIX, GrantUsed, UploadRejected, upload_size_check
+from photosite.outbox import outbox_enqueue
 from photosite.storage import (
     PRIVATE_PREFIX,
     PUBLIC_PREFIX,
@@ -158,14 +158,16 @@ def _photo_record(photo: Photo, stored_name: str, tags: list[str], *, saved: boo
         object_delete(stored_name)
         raise
     photo_cache_invalidate_on_commit(photo_id=photo.pk)
-    transaction.on_commit(lambda: _enqueue_renditions(photo.pk))
+    _enqueue_renditions(photo.pk)
     return photo
 
 
 def _enqueue_renditions(photo_id: int) -> None:
+    """Queue a photo's renditions in the current transaction, through the outbox: a broker
+    outage delays them and loses none. While one waits, asking again adds nothing."""
     from apps.photos.tasks import make_renditions  # tasks import this module
 
-    make_renditions.send(photo_id)
+    outbox_enqueue(make_renditions, args=[photo_id], dedupe_key=f"make_renditions:{photo_id}")
 
 
 def photo_update(
@@ -255,7 +257,7 @@ def _renditions_move_to_match_visibility(photo: Photo) -> None:
         rendition.file.name = new_name
         rendition.save(update_fields=["file"])
     if old_names:
-        transaction.on_commit(lambda: stored_files_delete_later(names=old_names))
+        stored_files_delete_later(names=old_names)
 
 
 def _extension(name: str) -> str:
@@ -290,14 +292,14 @@ def photo_delete(*, photo_id: int) -> None:
         names = [photo.original.name, *photo.renditions.values_list("file", flat=True)]
         photo.delete()
         photo_cache_invalidate_on_commit(photo_id=photo_id)
-        transaction.on_commit(lambda: stored_files_delete_later(names=names))
+        stored_files_delete_later(names=names)
 
 
 def stored_files_delete_later(*, names: list[str]) -> None:
-    """Queue a job that removes these objects (call on commit: the rows naming them are gone)."""
+    """Queue a job that removes these objects, in the transaction that removes the rows naming them."""
     from apps.photos.tasks import delete_stored_files  # tasks import this module
 
-    delete_stored_files.send(names)
+    outbox_enqueue(delete_stored_files, args=[names])
 
 
 def stored_files_delete(*, names: list[str]) -> None:
@@ -315,14 +317,16 @@ def photo_mark_failed(*, photo_id: int, reason: str) -> None:
     photo_cache_invalidate_on_commit(photo_id=photo_id)
 
 
+@transaction.atomic
 def photo_retry_renditions(*, photo: Photo) -> None:
     photo.status = PhotoStatus.PROCESSING
     photo.failure_reason = ""
     photo.save(update_fields=["status", "failure_reason", "updated_at"])
     photo_cache_invalidate_on_commit(photo_id=photo.pk)
-    transaction.on_commit(lambda: _enqueue_renditions(photo.pk))
+    _enqueue_renditions(photo.pk)
 
 
+@transaction.atomic
 def photos_retry_failed(*, hours: int = 24) -> int:
     """Queue every photo that failed in the last `hours` to render again (the operators' button)."""
     photo_ids = list(
@@ -333,7 +337,7 @@ def photos_retry_failed(*, hours: int = 24) -> int:
     Photo.objects.filter(pk__in=photo_ids).update(status=PhotoStatus.PROCESSING, failure_reason="")
     for photo_id in photo_ids:
         photo_cache_invalidate_on_commit(photo_id=photo_id)
-        transaction.on_commit(partial(_enqueue_renditions, photo_id))
+        _enqueue_renditions(photo_id)
     return len(photo_ids)
 
 
@@ -388,7 +392,7 @@ def rendition_make_all(*, photo_id: int) -> None:
     with transaction.atomic():
         locked = Photo.objects.select_for_update().filter(pk=photo_id).first()
         if locked is None:
-            transaction.on_commit(lambda: stored_files_delete_later(names=names))
+            stored_files_delete_later(names=names)
             return
         if locked.is_private != photo.is_private:
             # The owner changed the visibility while we rendered: store where it now belongs.
@@ -396,7 +400,7 @@ def rendition_make_all(*, photo_id: int) -> None:
             names = [rendition_key_for(photo=locked, size=item.size, fmt=item.format) for item in rendered]
             for wrong_name, right_name in zip(wrong_place, names, strict=True):
                 object_copy(wrong_name, right_name)
-            transaction.on_commit(lambda: stored_files_delete_later(names=wrong_place))
+            stored_files_delete_later(names=wrong_place)
         for item, name in zip(rendered, names, strict=True):
             Rendition.objects.update_or_create(
                 photo=locked,
@@ -408,7 +412,7 @@ def rendition_make_all(*, photo_id: int) -> None:
         stale_names = list(stale.values_list("file", flat=True))
         stale.delete()
         if stale_names:
-            transaction.on_commit(lambda: stored_files_delete_later(names=stale_names))
+            stored_files_delete_later(names=stale_names)
         locked.status = PhotoStatus.READY
         locked.failure_reason = ""
         locked.placeholder_color = placeholder

@@ -1,4 +1,10 @@
-"""Dramatiq actors for photos. Each takes ids, calls a service, and is safe to run twice."""
+"""Dramatiq actors for photos. Each takes ids, calls a service, and is safe to run twice.
+
+Two queues, each with its own worker pool (compose, Kubernetes, `make stack`), so a
+backlog of maintenance never delays what someone is waiting for:
+- `renditions`: a new upload's or a retried photo's renditions, which a person waits for;
+- `maintenance`: re-renders in bulk, storage cleanup, sweeps.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,12 @@ import dramatiq
 
 from apps.photos import services
 
+RENDITIONS_QUEUE = "renditions"
+MAINTENANCE_QUEUE = "maintenance"
+
 
 @dramatiq.actor(
+    queue_name=RENDITIONS_QUEUE,
     max_retries=5,
     min_backoff=1_000,
     max_backoff=60_000,
@@ -20,7 +30,7 @@ def make_renditions(photo_id: int) -> None:
     services.rendition_make_all(photo_id=photo_id)
 
 
-@dramatiq.actor(max_retries=0)
+@dramatiq.actor(queue_name=RENDITIONS_QUEUE, max_retries=0)
 def renditions_gave_up(message_data: dict[str, Any], retry_info: dict[str, Any]) -> None:
     """Retries are spent (storage or database down for minutes): tell the owner."""
     (photo_id,) = message_data["args"]
@@ -30,6 +40,6 @@ def renditions_gave_up(message_data: dict[str, Any], retry_info: dict[str, Any])
     )
 
 
-@dramatiq.actor(max_retries=10, min_backoff=5_000, max_backoff=300_000)
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=10, min_backoff=5_000, max_backoff=300_000)
 def delete_stored_files(names: list[str]) -> None:
     services.stored_files_delete(names=names)

@@ -92,7 +92,7 @@ def test_dashboard_shows_health_and_retries_failed_photos(
     assert response.status_code == 302
     failed.refresh_from_db()
     assert failed.status == PhotoStatus.PROCESSING
-    (message,) = broker_redis.hgetall("dramatiq:default.msgs").values()
+    (message,) = broker_redis.hgetall("dramatiq:renditions.msgs").values()
     assert f'"args":[{failed.pk}]' in message.decode()
 
 
@@ -121,7 +121,7 @@ def test_admin_delete_removes_the_files_by_job(
             reverse("admin:photos_photo_changelist"), {"action": "delete_with_files", "_selected_action": [photo.pk]}
         )
     assert not Photo.objects.filter(pk=photo.pk).exists()
-    (message,) = broker_redis.hgetall("dramatiq:default.msgs").values()
+    (message,) = broker_redis.hgetall("dramatiq:maintenance.msgs").values()
     assert '"actor_name":"delete_stored_files"' in message.decode() and photo.original.name in message.decode()
 
 

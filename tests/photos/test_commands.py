@@ -44,7 +44,7 @@ def test_sweep_reports_then_removes_orphans_and_mends_rows(
     assert photo.original.name in bucket.keys()  # nothing that belongs to a photo is touched
     photo.refresh_from_db()
     assert photo.status == PhotoStatus.PROCESSING and not photo.renditions.filter(pk=lost.pk).exists()
-    (message,) = broker_redis.hgetall("dramatiq:default.msgs").values()
+    (message,) = broker_redis.hgetall("dramatiq:renditions.msgs").values()
     assert '"actor_name":"make_renditions"' in message.decode()
 
 
@@ -72,5 +72,5 @@ def test_rebuild_queues_jobs_for_the_workers(user, bucket, broker_redis) -> None
     run("renditions_rebuild", "--no-wait")
     photo.refresh_from_db()
     assert photo.status == PhotoStatus.PROCESSING
-    (message,) = broker_redis.hgetall("dramatiq:default.msgs").values()
+    (message,) = broker_redis.hgetall("dramatiq:renditions.msgs").values()
     assert f'"args":[{photo.pk}]' in message.decode()

@@ -183,7 +183,7 @@ def test_failed_photo_shows_the_reason_and_retry_to_its_owner(
         logged_in_client.post(reverse("photo_retry", args=[photo.pk]))
     photo.refresh_from_db()
     assert photo.status == PhotoStatus.PROCESSING
-    (message,) = broker_redis.hgetall("dramatiq:default.msgs").values()
+    (message,) = broker_redis.hgetall("dramatiq:renditions.msgs").values()
     assert '"actor_name":"make_renditions"' in message.decode()
 
 

@@ -35,7 +35,7 @@ def test_metrics_show_business_queue_and_request_figures(
     assert found[("photosite_photos", (("status", "failed"),))] == 1
     assert found[("photosite_photos_uploaded_24h", ())] == 3
     assert found[("photosite_renditions_failed_24h", ())] == 1
-    assert found[("photosite_queue_messages", (("queue", "default"), ("state", "waiting")))] == 1
+    assert found[("photosite_queue_messages", (("queue", "renditions"), ("state", "waiting")))] == 1
     assert found[("photosite_workers_live", ())] == 0  # no worker runs in this test
     assert any(name == "django_http_requests_total_by_method_total" for name, _ in found)
     assert any(name.startswith("django_db_execute") for name, _ in found)
