@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest
@@ -11,6 +12,7 @@ from django.utils.html import format_html
 
 from apps.photos import services
 from apps.photos.models import Photo, Rendition, Tag
+from photosite.http import AuthenticatedHttpRequest
 
 if TYPE_CHECKING:
     # For annotations only: django_stubs_ext comes with django-stubs, a development install.
@@ -76,7 +78,7 @@ class PhotoAdmin(admin.ModelAdmin):
     def thumbnail(self, photo: Photo) -> str:
         return small_thumbnail(photo)
 
-    def get_actions(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # it would skip the storage cleanup
         return actions
@@ -89,9 +91,9 @@ class PhotoAdmin(admin.ModelAdmin):
         self.message_user(request, f"Queued {len(photos)} photo(s) to render again.", messages.SUCCESS)
 
     @admin.action(description="Hide from everyone but the owner", permissions=["change"])
-    def hide(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:
+    def hide(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Photo]) -> None:
         for photo in queryset.filter(hidden_at__isnull=True):
-            services.photo_hide(photo=photo, moderator=request.user, reason="Hidden by a moderator")  # type: ignore[arg-type]
+            services.photo_hide(photo=photo, moderator=request.user, reason="Hidden by a moderator")
         self.message_user(request, "Hidden.")
 
     @admin.action(description="Unhide", permissions=["change"])
@@ -114,7 +116,7 @@ class PhotoAdmin(admin.ModelAdmin):
         for photo_id in queryset.values_list("pk", flat=True):
             services.photo_delete(photo_id=photo_id)
 
-    def save_model(self, request: HttpRequest, obj: Photo, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: Photo, form: forms.ModelForm, change: bool) -> None:
         if change:  # through the service: visibility changes move files, caches are invalidated
             services.photo_update(
                 photo=obj,

@@ -16,7 +16,9 @@ def _srcset(renditions: list[Rendition]) -> str:
 
 
 @register.inclusion_tag("photos/_img.html")
-def photo_img(photo: Photo, sizes: str, max_size: int = 4096, css_class: str = "", eager: bool = False):  # type: ignore[no-untyped-def]
+def photo_img(
+    photo: Photo, sizes: str, max_size: int = 4096, css_class: str = "", eager: bool = False
+) -> dict[str, object]:
     by_format: dict[str, list[Rendition]] = {}
     for rendition in sorted(photo.renditions.all(), key=lambda item: item.size):
         if rendition.size <= max_size:
