@@ -21,7 +21,7 @@ import itertools
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -74,13 +74,24 @@ def pinned_to_primary() -> Iterator[None]:
 
 # --- Replica health -----------------------------------------------------------------
 
-LAG_QUERY = """
+# The replica's own view: a standby? its WAL receiver running, and in what state (NULL to
+# a role without pg_read_all_stats, which still sees whether the row exists)? How far
+# has it received and replayed? Positions as byte offsets, so Python compares them.
+REPLICA_QUERY = """
 SELECT pg_is_in_recovery(),
-       CASE WHEN NOT pg_is_in_recovery() THEN 0
-            WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-            ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
-       END
+       (SELECT count(*) FROM pg_stat_wal_receiver),
+       (SELECT status FROM pg_stat_wal_receiver),
+       pg_wal_lsn_diff(pg_last_wal_receive_lsn(), '0/0')::bigint,
+       pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint
 """
+# How far the primary has written its WAL: what a replica in step has received and replayed.
+PRIMARY_QUERY = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint, current_setting('wal_block_size')::int"
+# The primary writes finished WAL pages in the background but a record still being
+# completed only with the rest of it (a commit always in full), so while it is quiet its
+# write position can stop on a page boundary inside a record no replica can replay yet.
+# A replica that has received everything up to such a boundary and replayed all but the
+# last this many bytes is in step.
+INCOMPLETE_RECORD_BYTES = 64 * 1024
 
 
 @dataclass
@@ -91,6 +102,50 @@ class ReplicaState:
     reason: str = "not checked yet"
     checked_at: float = float("-inf")  # time.monotonic()
     check_ms: float | None = None
+    replayed: int | None = None  # WAL position replayed at the check, as a byte offset
+
+
+@dataclass
+class PrimaryPositions:
+    """When this process first saw the primary's WAL reach each position.
+
+    A replica that has not replayed a position the primary reached at time t is missing
+    whatever was committed up to then, so it is at least now - t behind. This holds when
+    the replica's own figures cannot tell: a WAL receiver that is cut off or hung receives
+    nothing, so everything it received is also replayed.
+    """
+
+    seen: deque[tuple[float, int]] = field(default_factory=deque)  # (time.monotonic(), position)
+    block_size: int = 8192
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, position: int, block_size: int, *, keep_seconds: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.block_size = block_size
+            if not self.seen or position > self.seen[-1][1]:
+                self.seen.append((now, position))
+            # Forget old positions, keeping the newest of them: a replica that has not
+            # reached even that stays at least keep_seconds behind.
+            while len(self.seen) > 1 and self.seen[1][0] < now - keep_seconds:
+                self.seen.popleft()
+
+    def seconds_behind(self, *, received: int, replayed: int) -> float:
+        now = time.monotonic()
+        with self._lock:
+            for seen_at, position in self.seen:
+                in_step = replayed >= position or (
+                    position % self.block_size == 0
+                    and received >= position
+                    and position - replayed <= INCOMPLETE_RECORD_BYTES
+                )
+                if not in_step:
+                    return now - seen_at
+        return 0.0
+
+    def forget(self) -> None:
+        with self._lock:
+            self.seen.clear()
 
 
 @dataclass
@@ -99,6 +154,7 @@ class ReplicaMonitor:
 
     states: dict[str, ReplicaState] = field(default_factory=dict)
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    primary: PrimaryPositions = field(default_factory=PrimaryPositions)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _turn: Iterator[int] = field(default_factory=itertools.count)
 
@@ -116,6 +172,7 @@ class ReplicaMonitor:
         # One thread re-checks; the others go on with the last known state.
         if lock.acquire(blocking=False):
             try:
+                self._sample_primary()
                 self._record(self._check(alias))
             finally:
                 lock.release()
@@ -127,30 +184,43 @@ class ReplicaMonitor:
     def forget(self) -> None:
         """Check every replica again on next use (tests, and after a config change)."""
         self.states.clear()
+        self.primary.forget()
+
+    def _sample_primary(self) -> None:
+        try:
+            with _probe_connect(DEFAULT_DB_ALIAS) as connection:
+                position, block_size = _one_row(connection, PRIMARY_QUERY)
+        except psycopg.Error as error:
+            # Without the primary's position the replicas are judged by their own figures.
+            logger.warning("replica check could not read the primary's WAL position: %s", _first_line(error))
+            return
+        keep = settings.DATABASE_REPLICA_MAX_LAG_SECONDS * 2 + 60
+        self.primary.record(int(position), int(block_size), keep_seconds=keep)
 
     def _check(self, alias: str) -> ReplicaState:
         started = time.monotonic()
-        params = connections.settings[alias]
         try:
-            with psycopg.connect(
-                host=params["HOST"] or None,
-                port=params["PORT"] or None,
-                dbname=params["NAME"],
-                user=params["USER"] or None,
-                password=params["PASSWORD"] or None,
-                connect_timeout=max(1, int(settings.DATABASE_REPLICA_CONNECT_TIMEOUT)),
-                autocommit=True,
-            ) as connection:
-                connection.execute(f"SET statement_timeout = {int(settings.DATABASE_REPLICA_CONNECT_TIMEOUT * 1000)}")
-                _, lag = connection.execute(LAG_QUERY).fetchone()  # type: ignore[misc]  # one row: SELECT without FROM
+            with _probe_connect(alias) as connection:
+                in_recovery, receivers, receiver_status, received, replayed = _one_row(connection, REPLICA_QUERY)
         except psycopg.Error as error:
             return ReplicaState(alias, False, reason=f"unreachable: {_first_line(error)}", checked_at=time.monotonic())
-        lag = float(lag)
         elapsed_ms = (time.monotonic() - started) * 1000
+
+        def down(reason: str, lag: float | None = None) -> ReplicaState:
+            return ReplicaState(alias, False, lag, reason, time.monotonic(), elapsed_ms, replayed)
+
+        if not in_recovery:
+            return down("not a standby (promoted, or the URL names a primary)")
+        if not receivers:
+            return down("WAL receiver not running: cut off from the primary")
+        if receiver_status is not None and receiver_status != "streaming":
+            return down(f"WAL receiver {receiver_status}, not streaming from the primary")
+        lag = self.primary.seconds_behind(received=received or 0, replayed=replayed or 0)
         if lag > settings.DATABASE_REPLICA_MAX_LAG_SECONDS:
-            reason = f"lagging {lag:.1f}s (limit {settings.DATABASE_REPLICA_MAX_LAG_SECONDS:g}s)"
-            return ReplicaState(alias, False, lag, reason, time.monotonic(), elapsed_ms)
-        return ReplicaState(alias, True, lag, "ok", time.monotonic(), elapsed_ms)
+            return down(
+                f"lagging {lag:.1f}s behind the primary (limit {settings.DATABASE_REPLICA_MAX_LAG_SECONDS:g}s)", lag
+            )
+        return ReplicaState(alias, True, lag, "ok", time.monotonic(), elapsed_ms, replayed)
 
     def _record(self, new: ReplicaState) -> None:
         old = self.states.get(new.alias)
@@ -174,6 +244,31 @@ monitor = ReplicaMonitor()
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def _probe_connect(alias: str) -> psycopg.Connection[Any]:
+    """A connection of the health checks' own, with short timeouts, to `alias`'s server."""
+    params = connections.settings[alias]
+    timeout_ms = int(settings.DATABASE_REPLICA_CONNECT_TIMEOUT * 1000)
+    return psycopg.connect(
+        host=params["HOST"] or None,
+        port=params["PORT"] or None,
+        dbname=params["NAME"],
+        user=params["USER"] or None,
+        password=params["PASSWORD"] or None,
+        connect_timeout=max(1, int(settings.DATABASE_REPLICA_CONNECT_TIMEOUT)),  # libpq waits 2 s at least
+        # A server that accepts the connection but never answers must not hold the check.
+        options=f"-c statement_timeout={timeout_ms}",
+        application_name="photosite replica check",
+        autocommit=True,
+    )
+
+
+def _one_row(connection: psycopg.Connection[Any], query: str) -> tuple[Any, ...]:
+    row = connection.execute(query).fetchone()
+    if row is None:
+        raise psycopg.ProgrammingError(f"no row from {query!r}")
+    return tuple(row)
 
 
 class PrimaryReplicaRouter:
