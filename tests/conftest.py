@@ -124,14 +124,16 @@ def subprocess_env_for_test_database() -> dict[str, str]:
 class WorkerProcess:
     """`manage.py rundramatiq`, the command operators run, as a child process."""
 
-    def __init__(self, log_path: Path, **extra_env: str) -> None:
+    def __init__(self, log_path: Path, *, queues: tuple[str, ...] = (), **extra_env: str) -> None:
         self.log_path = log_path
+        self.queues = queues  # none: every queue
         self.extra_env = extra_env
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        queues = ["--queues", *self.queues] if self.queues else []
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2"],
+            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2", *queues],
             cwd=ROOT,
             env={**subprocess_env_for_test_database(), **self.extra_env},
             stdout=self.log_path.open("ab"),

@@ -43,3 +43,9 @@ def renditions_gave_up(message_data: dict[str, Any], retry_info: dict[str, Any])
 @dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=10, min_backoff=5_000, max_backoff=300_000)
 def delete_stored_files(names: list[str]) -> None:
     services.stored_files_delete(names=names)
+
+
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=5, min_backoff=5_000, max_backoff=300_000)
+def rebuild_renditions(photo_id: int) -> None:
+    """The same work as make_renditions, for bulk re-renders: behind maintenance, not uploads."""
+    services.rendition_make_all(photo_id=photo_id)

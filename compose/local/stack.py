@@ -1,7 +1,8 @@
 """`make stack`: photosite's production topology on this machine, without Docker.
 
 PostgreSQL primary and streaming replica (own data dirs and ports), Redis, SeaweedFS
-as S3, two gunicorn web processes and two Dramatiq workers, and nginx in front
+as S3, two gunicorn web processes, Dramatiq workers in two pools (worker1 and worker2
+take renditions, maintenance1 takes maintenance, as compose and Kubernetes run them), and nginx in front
 (load balancer, API limits, a cache for media and static files), all from Debian
 packages and PyPI. State, logs and pids live under var/stack/; `down` stops exactly
 the processes `up` recorded.
@@ -212,9 +213,15 @@ def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict[str, A
     subprocess.run([*manage, "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     subprocess.run([*manage, "storage_init"], cwd=ROOT, env=env, check=True, capture_output=True)
 
-    for index in (1, 2):
-        record["pids"][f"worker{index}"] = _spawn(
-            [*manage, "rundramatiq", "--processes", "1", "--threads", "4"], env=env, log=logs / f"worker{index}.log"
+    # A pool per queue (apps/photos/tasks.py): a backlog of maintenance never delays an upload.
+    workers = {
+        "worker1": ["--threads", "4", "--queues", "renditions", "default"],
+        "worker2": ["--threads", "4", "--queues", "renditions", "default"],
+        "maintenance1": ["--threads", "2", "--queues", "maintenance"],
+    }
+    for name, arguments in workers.items():
+        record["pids"][name] = _spawn(
+            [*manage, "rundramatiq", "--processes", "1", *arguments], env=env, log=logs / f"{name}.log"
         )
         _save(state, record)
     for index, web_port in ((1, web1_port), (2, web2_port)):
@@ -271,7 +278,7 @@ def down(state: Path) -> list[str]:
     if nginx_pid and _alive(nginx_pid):
         os.kill(nginx_pid, signal.SIGQUIT)
         stopped.append("nginx")
-    for name in ("web1", "web2", "worker1", "worker2", "seaweedfs", "redis"):
+    for name in ("web1", "web2", "scheduler", "worker1", "worker2", "maintenance1", "seaweedfs", "redis"):
         pid = record["pids"].get(name)
         if pid and _alive(pid):
             with contextlib.suppress(ProcessLookupError):
@@ -329,7 +336,7 @@ def main() -> None:
             down(state)
             raise
         print(f"\n  photosite stack is running at {record['url']}/  (through nginx)")
-        print(f"  logs: {record['logs']}/  (web1, web2, worker1, worker2, nginx, postgres, redis)")
+        print(f"  logs: {record['logs']}/  (web, worker, maintenance, scheduler, nginx, postgres, redis)")
         print("  demo login: demo / photosite-demo;  stop it with: make stack-down\n")
     elif args.command == "down":
         stopped = down(state)

@@ -35,6 +35,19 @@ def test_every_compose_service_has_a_health_check_and_its_files_exist() -> None:
     assert "MIGRATE_ON_START" not in services["web2"].get("environment", {})
 
 
+def test_renditions_and_maintenance_have_worker_pools_of_their_own() -> None:
+    """A backlog of maintenance (bulk re-renders, cleanup) never delays an upload's renditions."""
+    services = yaml.safe_load((PRODUCTION / "docker-compose.yml").read_text())["services"]
+    pools: dict[str, list[str]] = {}
+    for name, service in services.items():
+        command = service.get("command") or []
+        if command[:1] == ["start-worker"]:
+            pools[name] = command[command.index("--queues") + 1 :]
+    assert {name for name, queues in pools.items() if "renditions" in queues} >= {"worker1", "worker2"}
+    maintenance = [name for name, queues in pools.items() if "maintenance" in queues]
+    assert maintenance and all(pools[name] == ["maintenance"] for name in maintenance)
+
+
 def test_dockerfile_is_multi_stage_non_root_and_collects_static() -> None:
     dockerfile = (PRODUCTION / "django" / "Dockerfile").read_text()
     assert dockerfile.count("FROM ") == 2 and "USER photosite" in dockerfile

@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from apps.photos import selectors, services
 from apps.photos.models import Photo, PhotoStatus
-from apps.photos.tasks import make_renditions
+from apps.photos.tasks import rebuild_renditions
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         # Mark them processing so the pages say so, then hand them to the workers.
         Photo.objects.filter(pk__in=photo_ids).update(status=PhotoStatus.PROCESSING, failure_reason="")
         for photo_id in tqdm(photo_ids, desc="queueing", unit="photo"):
-            make_renditions.send(photo_id)
+            rebuild_renditions.send(photo_id)  # the maintenance queue: uploads never wait behind it
         if options["no_wait"]:
             return
         with tqdm(total=len(photo_ids), desc="rendered by workers", unit="photo") as progress:
