@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "photosite.requestlog.RequestIdInJobs",
     "photosite.broker.WorkerHeartbeat",
     "photosite.broker.OutboxRelay",
+    "photosite.broker.RedisRedelivery",
 ]
 
 
@@ -81,7 +82,7 @@ def broker_url_with_timeouts(url: str, *, connect_timeout: float = 2.0, socket_t
 def dramatiq_broker_config(
     url: str,
     *,
-    heartbeat_timeout_ms: int = 60_000,
+    heartbeat_timeout_ms: int = 5_000,
     maintenance_chance: int = 1000,
     connect_timeout: float = 2.0,
     socket_timeout: float = 5.0,
@@ -190,6 +191,55 @@ class WorkerHeartbeat(Middleware):
                 self._client.delete(self._key)
             except Exception:
                 logger.warning("worker heartbeat key could not be removed", exc_info=True)
+
+
+class RedisRedelivery(Middleware):
+    """On Redis, every worker process hands dead workers' jobs back to their queues once a second.
+
+    Dramatiq's Redis broker does this "maintenance" only on a random `maintenance_chance`
+    in a million of its commands, and only for the queue that command names, so a killed
+    worker's job came back after a minute or never. Here each worker runs it for every
+    queue each `interval`, from a thread that shares the worker's broker id: that also
+    beats for the process while all its threads are busy rendering, so a live worker is
+    never taken for dead. A job then waits at most BROKER_HEARTBEAT_TIMEOUT_MS plus a
+    second after its worker dies.
+    """
+
+    interval = 1.0
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        if not isinstance(broker, RedisBroker):
+            return  # RabbitMQ requeues a dead consumer's unacknowledged messages itself
+        sweeper = RedisBroker(  # type: ignore[no-untyped-call]  # dramatiq's __init__ is unannotated
+            client=broker.client,
+            namespace=broker.namespace,
+            heartbeat_timeout=broker.heartbeat_timeout,
+            dead_message_ttl=broker.dead_message_ttl,
+            maintenance_chance=1_000_000,  # every command it sends
+            middleware=[],
+        )
+        sweeper.broker_id = broker.broker_id
+        self._stop = stop = threading.Event()
+
+        def sweep() -> None:
+            last_warning = 0.0
+            while not stop.is_set():
+                for queue in sorted(broker.get_declared_queues() | broker.get_declared_delay_queues()):
+                    try:
+                        sweeper.do_qsize(queue)  # any command; the maintenance rides on it
+                    except Exception:  # Redis away: the consumers say so too; try again next time
+                        if time.monotonic() - last_warning > 60:
+                            logger.warning("could not look for dead workers' jobs", exc_info=True)
+                            last_warning = time.monotonic()
+                        break
+                stop.wait(self.interval)
+
+        threading.Thread(target=sweep, name="photosite-redis-redelivery", daemon=True).start()
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        stop = getattr(self, "_stop", None)
+        if stop is not None:
+            stop.set()
 
 
 class OutboxRelay(Middleware):

@@ -283,7 +283,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 BROKER_URL = env.str("BROKER_URL", default="")
 DRAMATIQ_BROKER = broker.dramatiq_broker_config(
     BROKER_URL,
-    heartbeat_timeout_ms=env.int("BROKER_HEARTBEAT_TIMEOUT_MS", default=60_000),
+    # With photosite.broker.RedisRedelivery a live worker beats every second: 5 s silent is dead.
+    heartbeat_timeout_ms=env.int("BROKER_HEARTBEAT_TIMEOUT_MS", default=5_000),
     maintenance_chance=env.int("BROKER_MAINTENANCE_CHANCE", default=1000),
     connect_timeout=env.float("BROKER_CONNECT_TIMEOUT", default=2.0),
     socket_timeout=env.float("BROKER_SOCKET_TIMEOUT", default=5.0),
