@@ -1,93 +1,207 @@
-"""The cache seam: read-through helpers with stampede protection and versioned keys.
+"""The cache seam: read-through helpers with a stampede lock, and versioned key families.
 
-Key builders live beside the selectors they serve (grep for `_key(`), and every
-write that changes what a cached item shows deletes its key or bumps its version.
-When Redis is down, django-redis answers misses (IGNORE_EXCEPTIONS), so every
-read here falls through to the database: slower, never broken.
+Key builders and invalidations live in one caching module per app (grep for
+`_key(`); a write bumps the versions of only the families it changed, so the rest
+keep hitting. When Redis is down, django-redis answers misses (IGNORE_EXCEPTIONS)
+and the lock below gives way, so every read falls through to the database:
+slower, never broken.
+
+Privacy-bearing values (anything that decides who may see a photo) are computed
+from the primary, never from a replica that may not have replayed the change
+yet, and are not cached at all when the cache is per process (no Redis) while
+several processes serve: one process could not tell the others to forget.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeAlias, TypeVar
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, TypeAlias, TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import LockError, RedisError
 
 from photosite import db
 
 T = TypeVar("T")
 # What a key holds: the value and the time.time() until which it is fresh.
 Envelope: TypeAlias = tuple[T, float]
-LOCK_SECONDS = 10  # longer than any computation we cache should take
-WAIT_FOR_OTHER_SECONDS = 0.5
+LOCK_SECONDS = 10  # longer than any computation we cache should take; a dead holder's lock expires then
 POLL_SECONDS = 0.02
 
 
-def version_get(name: str) -> int:
-    """The current version of a family of keys (e.g. every home-grid page)."""
-    key = f"version:{name}"
-    version = cache.get(key)
-    if version is None:
-        version = time.time_ns()
-        cache.add(key, version, timeout=None)
-        version = cache.get(key) or version
-    return int(version)
+def cache_is_shared() -> bool:
+    """Whether every web process sees the same cache (Redis), so one delete reaches them all."""
+    return "redis" in str(settings.CACHES["default"]["BACKEND"]).lower()
 
 
-def version_bump(name: str) -> None:
-    """Invalidate every key built with this version, at once."""
-    cache.set(f"version:{name}", time.time_ns(), timeout=None)
+# --- Versions: families of keys forgotten at once ------------------------------------
 
 
-def get_or_compute(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: int = 0) -> T:
+def versions_get(*names: str) -> str:
+    """The current versions of some key families, as one key fragment (one round trip).
+
+    A reader that read the old version before a bump stores under the old key,
+    which nobody reads any more: a bump can never be undone by a slow refill.
+    """
+    keys = [f"version:{name}" for name in names]
+    found = cache.get_many(keys)
+    missing = [key for key in keys if found.get(key) is None]
+    for key in missing:
+        cache.add(key, time.time_ns(), timeout=None)
+    if missing:
+        found.update(cache.get_many(missing))
+    return ".".join(str(found.get(key) or 0) for key in keys)
+
+
+def versions_bump(names: Iterable[str]) -> None:
+    """Invalidate every key built with these versions."""
+    now = time.time_ns()
+    cache.set_many({f"version:{name}": now for name in set(names)}, timeout=None)
+
+
+# --- The stampede lock, with an owner token ----------------------------------------
+
+
+class _Lock(Protocol):
+    def acquire(self, blocking: bool = ...) -> bool: ...
+    def release(self) -> None: ...
+    def locked(self) -> bool: ...
+
+
+class _ProcessLock:
+    """The lock for a per-process cache (locmem, dummy): owned by a token, expiring like Redis's."""
+
+    _held: dict[str, tuple[str, float]] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, name: str, timeout: float) -> None:
+        self.name, self.timeout, self.token = name, timeout, uuid.uuid4().hex
+
+    def acquire(self, blocking: bool = False) -> bool:
+        with self._guard:
+            holder = self._held.get(self.name)
+            if holder is not None and holder[1] > time.monotonic():
+                return False
+            self._held[self.name] = (self.token, time.monotonic() + self.timeout)
+            return True
+
+    def release(self) -> None:
+        with self._guard:
+            holder = self._held.get(self.name)
+            if holder is not None and holder[0] == self.token:  # never another caller's lock
+                del self._held[self.name]
+
+    def locked(self) -> bool:
+        with self._guard:
+            holder = self._held.get(self.name)
+            return holder is not None and holder[1] > time.monotonic()
+
+
+def _lock_for(key: str) -> _Lock:
+    if cache_is_shared():
+        # redis-py's Lock: SET NX with a random token; release deletes only its own token (Lua).
+        lock: _Lock | None = cache.lock(f"{key}:lock", timeout=LOCK_SECONDS)  # type: ignore[attr-defined]
+        if lock is not None:  # None: django-redis swallowed a connection error
+            return lock
+    return _ProcessLock(f"{key}:lock", LOCK_SECONDS)
+
+
+def _try_acquire(lock: _Lock) -> bool | None:
+    """True if we hold it now, False if another caller does, None if Redis is unreachable."""
+    try:
+        return bool(lock.acquire(blocking=False))
+    except RedisError:
+        return None
+
+
+def _release(lock: _Lock) -> None:
+    try:
+        lock.release()
+    except (LockError, RedisError):
+        pass  # it expired (and may be someone else's now) or Redis went away: nothing of ours to free
+
+
+def _held_by_another(lock: _Lock) -> bool:
+    try:
+        return bool(lock.locked())
+    except RedisError:
+        return False
+
+
+# --- Read-through -------------------------------------------------------------------
+
+
+def get_or_compute(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: int = 0, privacy: bool = False) -> T:
     """Return the cached value, computing it at most once at a time across all processes.
 
     With stale_ttl, a value past its ttl is still served for that long while one
     caller recomputes it, so a hot key's expiry never sends every request to the DB.
+    Callers that find neither a value nor the lock free wait for the holder's value;
+    they never all compute. `None` is never cached (a photo that does not exist yet
+    may exist a moment later). `privacy`: see the module's docstring.
     Requests that must read their own writes (pinned to the primary) skip the cache.
     """
-    if db.must_read_own_writes():
+    if privacy:
+        compute = _from_primary(compute)
+    if db.must_read_own_writes() or (privacy and not cache_is_shared()):
         return compute()
     envelope: Envelope[T] | None = cache.get(key)
-    now = time.time()
     if envelope is not None:
         value, fresh_until = envelope
-        if now < fresh_until:
+        if time.time() < fresh_until:
             return value
-        if not cache.add(f"{key}:lock", 1, timeout=LOCK_SECONDS):
-            return value  # someone else is refreshing it: serve the stale copy meanwhile
-        return _compute_and_store(key, compute, ttl=ttl, stale_ttl=stale_ttl)
-    # The stubs say bool, but django-redis answers None when it swallowed a connection error.
-    acquired: bool | None = cache.add(f"{key}:lock", 1, timeout=LOCK_SECONDS)
-    if acquired is None:  # cache unreachable (django-redis swallowed the error)
-        return compute()
-    if not acquired:
-        envelope = _wait_for_other(key)
+        lock = _lock_for(key)
+        if not _try_acquire(lock):
+            return value  # someone else is refreshing it (or Redis is down): serve the stale copy
+        return _compute_and_store(key, compute, lock, ttl=ttl, stale_ttl=stale_ttl)
+
+    lock = _lock_for(key)
+    give_up_at = time.monotonic() + LOCK_SECONDS
+    while True:
+        acquired = _try_acquire(lock)
+        if acquired is None:
+            return compute()
+        if acquired:
+            return _compute_and_store(key, compute, lock, ttl=ttl, stale_ttl=stale_ttl)
+        # Another caller is computing it: wait for its value, or for its lock to go
+        # (it failed, or stored None), then try to take the lock ourselves.
+        while _held_by_another(lock) and time.monotonic() < give_up_at:
+            time.sleep(POLL_SECONDS)
+            envelope = cache.get(key)
+            if envelope is not None:
+                return envelope[0]
+        envelope = cache.get(key)
         if envelope is not None:
             return envelope[0]
-    return _compute_and_store(key, compute, ttl=ttl, stale_ttl=stale_ttl)
+        if time.monotonic() >= give_up_at:
+            return compute()  # the holder outlived its own lock: something is badly wrong, do not wait more
 
 
-def _wait_for_other(key: str) -> Envelope[Any] | None:
-    """The envelope another caller stored while we waited, or None if it took too long."""
-    deadline = time.monotonic() + WAIT_FOR_OTHER_SECONDS
-    while time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
-        envelope: Envelope[Any] | None = cache.get(key)
-        if envelope is not None:
-            return envelope
-    return None
+def _from_primary(compute: Callable[[], T]) -> Callable[[], T]:
+    def fresh() -> T:
+        with db.pinned_to_primary():
+            return compute()
+
+    return fresh
 
 
-def _compute_and_store(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: int) -> T:
+def _compute_and_store(key: str, compute: Callable[[], T], lock: _Lock, *, ttl: int, stale_ttl: int) -> T:
     try:
         value = compute()
-        cache.set(key, (value, time.time() + ttl), timeout=ttl + stale_ttl)
+        if value is not None:
+            cache.set(key, (value, time.time() + ttl), timeout=ttl + stale_ttl)
         return value
     finally:
-        cache.delete(f"{key}:lock")
+        _release(lock)
 
 
 def delete(*keys: str) -> None:
     cache.delete_many(list(keys))
+
+
+def get_many(keys: Iterable[str]) -> dict[str, Any]:
+    return cache.get_many(list(keys))

@@ -3,36 +3,57 @@
 Key builders and invalidations live only here, so what a write forgets can be
 found with grep. Other apps call the public functions below (an album change
 forgets the cards of its photos; a name change forgets its owner's cards).
+
+Listings cached for visitors belong to families ("scopes"): `recent`, `popular`,
+`user:<owner id>` and `tag:<name>`, each with its own version. A write bumps the
+scopes of the listings its photo left or entered and nothing else, so at twenty
+uploads a second the tag and profile pages nobody uploaded to keep hitting
+(docs/SCALING.md, "Cache invalidation").
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from apps.photos.models import Photo, PhotoStatus, Visibility
 from photosite import cache
+
+if TYPE_CHECKING:
+    from apps.photos.selectors import Listing
 
 GRID_TTL = 30  # seconds; writes bump the version, so this only bounds a stale refill
 GRID_STALE_TTL = 300
 PHOTO_CARD_TTL = 300
-PHOTOS_VERSION = "photos"  # the version every grid and count key carries
+# Bumped only by rare changes that touch every listing (an owner renamed: cards show names).
+EVERY_LISTING = "photos"
 
 
-def grid_key(*, listing: str) -> str:
+def grid_key(*, listing: Listing) -> str:
     """A listing's first page as HTML: the same for every viewer, so cached once for all of them.
 
     Only listings that show public photos alone are cached this way (see Listing.shared).
     """
-    return f"photos:grid:{listing}:html:v{cache.version_get(PHOTOS_VERSION)}"
+    return f"photos:grid:{listing.name}:html:v{cache.versions_get(EVERY_LISTING, listing.scope)}"
 
 
 def profile_count_key(*, owner_id: int) -> str:
-    return f"photos:profile-count:{owner_id}:v{cache.version_get(PHOTOS_VERSION)}"
+    scope = user_scope(owner_id=owner_id)
+    return f"photos:profile-count:{owner_id}:v{cache.versions_get(EVERY_LISTING, scope)}"
 
 
 def tag_count_key(*, name: str) -> str:
-    return f"photos:tag-count:{name}:v{cache.version_get(PHOTOS_VERSION)}"
+    return f"photos:tag-count:{name}:v{cache.versions_get(EVERY_LISTING, tag_scope(name=name))}"
+
+
+def user_scope(*, owner_id: int) -> str:
+    return f"user:{owner_id}"
+
+
+def tag_scope(*, name: str) -> str:
+    return f"tag:{name}"
 
 
 def photo_card_key(photo_id: int) -> str:
@@ -40,15 +61,33 @@ def photo_card_key(photo_id: int) -> str:
     return f"photos:card:{photo_id}"
 
 
-def photo_cache_invalidate(*, photo_id: int) -> None:
-    """Forget everything cached that shows this photo (its card and every grid)."""
+def listing_scopes_of(photo: Photo) -> set[str]:
+    """The cached listing families this photo shows in as it is now (one query for its tags).
+
+    Empty when visitors see it in no listing (private, unlisted, processing, hidden).
+    Call it before a change and after it: the union is what the change touched.
+    """
+    if not (photo.visibility == Visibility.PUBLIC and photo.status == PhotoStatus.READY and photo.hidden_at is None):
+        return set()
+    scopes = {"recent", user_scope(owner_id=photo.owner_id)}
+    scopes.update(tag_scope(name=name) for name in photo.tags.values_list("name", flat=True))
+    if photo.like_count:
+        scopes.add("popular")  # only liked photos can rank there
+    return scopes
+
+
+def photo_changed(*, photo_id: int, scopes: Iterable[str]) -> None:
+    """Forget the photo's card and the listing families it left or entered."""
     cache.delete(photo_card_key(photo_id))
-    cache.version_bump(PHOTOS_VERSION)
+    scopes = set(scopes)
+    if scopes:
+        cache.versions_bump(scopes)
 
 
-def photo_cache_invalidate_on_commit(*, photo_id: int) -> None:
+def photo_changed_on_commit(*, photo_id: int, scopes: Iterable[str]) -> None:
     # After commit: invalidating earlier would let a concurrent read cache the old rows again.
-    transaction.on_commit(lambda: photo_cache_invalidate(photo_id=photo_id))
+    scopes = set(scopes)
+    transaction.on_commit(lambda: photo_changed(photo_id=photo_id, scopes=scopes))
 
 
 def photo_cards_forget(*, photo_ids: Iterable[int]) -> None:
@@ -62,6 +101,6 @@ def photo_cards_forget_on_commit(*, photo_ids: Iterable[int]) -> None:
 
 
 def photos_of_owner_forget(*, photo_ids: Iterable[int]) -> None:
-    """Forget the cards of one person's photos and every grid (they show the owner's name)."""
+    """Forget the cards of one person's photos and every listing (they show the owner's name)."""
     photo_cards_forget(photo_ids=photo_ids)
-    cache.version_bump(PHOTOS_VERSION)
+    cache.versions_bump([EVERY_LISTING])

@@ -41,11 +41,9 @@ def listing_response(
 
     try:
         if listing.shared and cursor is None:
+            # privacy=True: it shows photos, so a photo made private must leave it at once.
             data = cache.get_or_compute(
-                grid_key(listing=listing.name),
-                grid,
-                ttl=GRID_TTL,
-                stale_ttl=GRID_STALE_TTL,
+                grid_key(listing=listing), grid, ttl=GRID_TTL, stale_ttl=GRID_STALE_TTL, privacy=True
             )
         else:
             data = grid()

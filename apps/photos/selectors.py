@@ -23,6 +23,8 @@ from apps.photos.caching import (
     photo_card_key,
     profile_count_key,
     tag_count_key,
+    tag_scope,
+    user_scope,
 )
 from apps.photos.imaging import PIPELINE_VERSION, renditions_expected
 from apps.photos.models import SEARCH_CONFIG, Photo, PhotoStatus, Rendition, Tag, Visibility, stored_name
@@ -86,6 +88,7 @@ class Listing:
     url: str
     empty: str
     shared: bool = False  # public photos only, nothing about the viewer: one cached first page for all
+    scope: str = ""  # the cache family its shared first page belongs to (caching.listing_scopes_of)
 
     def page(self, *, cursor: str | None, limit: int | None = None, with_tags: bool = False) -> Page[Photo]:
         """One page of cards; `with_tags` also prefetches the tags (the API shows them, grids do not)."""
@@ -126,6 +129,7 @@ def listing_recent() -> Listing:
         url=reverse("home"),
         empty="No photos yet.",
         shared=True,
+        scope="recent",
     )
 
 
@@ -141,6 +145,7 @@ def listing_popular(*, now: datetime | None = None) -> Listing:
         url=reverse("explore"),
         empty="Nothing has been liked this week yet.",
         shared=True,
+        scope="popular",
     )
 
 
@@ -178,6 +183,7 @@ def listing_tag(*, name: str) -> Listing:
         url=reverse("tag", args=[name]),
         empty="No public photos have this tag yet.",
         shared=True,
+        scope=tag_scope(name=name),
     )
 
 
@@ -191,6 +197,7 @@ def listing_user(*, owner: User, viewer: User | AnonymousUser) -> Listing:
         url=reverse("profile", args=[owner.username]),
         empty="You have not uploaded any photos yet." if is_owner else "No public photos yet.",
         shared=not is_owner,
+        scope=user_scope(owner_id=owner.pk),
     )
 
 
@@ -257,7 +264,7 @@ def photo_count_for_profile(*, owner: User, viewer: User | AnonymousUser) -> int
 
 
 def tag_photo_count(*, name: str) -> int:
-    """How many public photos carry the tag; cached with the grids (a write to any photo bumps both)."""
+    """How many public photos carry the tag; cached with the tag's grid (its writes bump both)."""
     return cache.get_or_compute(
         tag_count_key(name=name),
         lambda: _public(Photo.objects.filter(tags__name=name)).count(),
@@ -302,12 +309,14 @@ def photo_list_unfinished_for_owner(*, owner: User | AnonymousUser) -> list[Phot
 def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser) -> Photo:
     """A photo as this viewer may see it; 404 (not 403) for a private one, so ids leak nothing.
 
-    The card is cached whatever its visibility; the checks below run on every call.
+    The card is cached whatever its visibility; the checks below run on every call. It
+    decides who may see the photo, so it is refilled from the primary (privacy=True).
     """
     photo = cache.get_or_compute(
         photo_card_key(photo_id),
         lambda: photos_with_card_data(_with_page_extras(Photo.objects.all())).filter(pk=photo_id).first(),
         ttl=PHOTO_CARD_TTL,
+        privacy=True,
     )
     if photo is None:
         raise Http404("No such photo.")

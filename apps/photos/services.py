@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.photos.caching import photo_cache_invalidate_on_commit
+from apps.photos.caching import listing_scopes_of, photo_changed_on_commit
 from apps.photos.imaging import (
     PIPELINE_VERSION,
     CheckedImage,
@@ -157,7 +157,8 @@ def _photo_record(photo: Photo, stored_name: str, tags: list[str], *, saved: boo
     except BaseException:
         object_delete(stored_name)
         raise
-    photo_cache_invalidate_on_commit(photo_id=photo.pk)
+    # Still processing: in no listing yet (rendition_make_all bumps them once it is ready).
+    photo_changed_on_commit(photo_id=photo.pk, scopes=())
     _enqueue_renditions(photo.pk)
     return photo
 
@@ -185,6 +186,7 @@ def photo_update(
         # The lock orders this after a rendition job that is recording files for the old visibility.
         locked = Photo.objects.select_for_update().get(pk=photo.pk)
         was_private = locked.is_private
+        scopes_before = listing_scopes_of(locked)
         photo.title = title.strip() or locked.title
         photo.caption = caption
         photo.alt_text = alt_text
@@ -196,7 +198,7 @@ def photo_update(
         if tags is not None:
             _tags_set(photo, tags)
         photo_search_index_update(photo_ids=[photo.pk])
-        photo_cache_invalidate_on_commit(photo_id=photo.pk)
+        photo_changed_on_commit(photo_id=photo.pk, scopes=scopes_before | listing_scopes_of(photo))
     return photo
 
 
@@ -266,11 +268,12 @@ def _extension(name: str) -> str:
 
 def photo_hide(*, photo: Photo, moderator: User, reason: str) -> None:
     """A moderator takes a photo out of every page and listing; its owner still sees it, with the reason."""
+    scopes_before = listing_scopes_of(photo)
     photo.hidden_at = timezone.now()
     photo.hidden_by = moderator
     photo.hidden_reason = reason[:200]
     photo.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "updated_at"])
-    photo_cache_invalidate_on_commit(photo_id=photo.pk)
+    photo_changed_on_commit(photo_id=photo.pk, scopes=scopes_before)
 
 
 def photo_unhide(*, photo: Photo) -> None:
@@ -278,7 +281,7 @@ def photo_unhide(*, photo: Photo) -> None:
     photo.hidden_by = None
     photo.hidden_reason = ""
     photo.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "updated_at"])
-    photo_cache_invalidate_on_commit(photo_id=photo.pk)
+    photo_changed_on_commit(photo_id=photo.pk, scopes=listing_scopes_of(photo))
 
 
 def photo_delete(*, photo_id: int) -> None:
@@ -290,8 +293,9 @@ def photo_delete(*, photo_id: int) -> None:
         if photo is None:
             return
         names = [photo.original.name, *photo.renditions.values_list("file", flat=True)]
+        scopes_before = listing_scopes_of(photo)
         photo.delete()
-        photo_cache_invalidate_on_commit(photo_id=photo_id)
+        photo_changed_on_commit(photo_id=photo_id, scopes=scopes_before)
         stored_files_delete_later(names=names)
 
 
@@ -314,7 +318,7 @@ def photo_mark_failed(*, photo_id: int, reason: str) -> None:
     Photo.objects.filter(pk=photo_id).exclude(status=PhotoStatus.READY).update(
         status=PhotoStatus.FAILED, failure_reason=reason[:500]
     )
-    photo_cache_invalidate_on_commit(photo_id=photo_id)
+    photo_changed_on_commit(photo_id=photo_id, scopes=())  # a photo that is not ready is in no listing
 
 
 @transaction.atomic
@@ -322,7 +326,7 @@ def photo_retry_renditions(*, photo: Photo) -> None:
     photo.status = PhotoStatus.PROCESSING
     photo.failure_reason = ""
     photo.save(update_fields=["status", "failure_reason", "updated_at"])
-    photo_cache_invalidate_on_commit(photo_id=photo.pk)
+    photo_changed_on_commit(photo_id=photo.pk, scopes=())  # failed before, processing now: in no listing
     _enqueue_renditions(photo.pk)
 
 
@@ -336,7 +340,7 @@ def photos_retry_failed(*, hours: int = 24) -> int:
     )
     Photo.objects.filter(pk__in=photo_ids).update(status=PhotoStatus.PROCESSING, failure_reason="")
     for photo_id in photo_ids:
-        photo_cache_invalidate_on_commit(photo_id=photo_id)
+        photo_changed_on_commit(photo_id=photo_id, scopes=())  # failed before, processing now: in no listing
         _enqueue_renditions(photo_id)
     return len(photo_ids)
 
@@ -417,7 +421,8 @@ def rendition_make_all(*, photo_id: int) -> None:
         locked.failure_reason = ""
         locked.placeholder_color = placeholder
         locked.save(update_fields=["status", "failure_reason", "placeholder_color", "updated_at"])
-        photo_cache_invalidate_on_commit(photo_id=photo_id)
+        # Ready now, or ready with new rendition URLs: the listings it is in change either way.
+        photo_changed_on_commit(photo_id=photo_id, scopes=listing_scopes_of(locked))
     logger.info(
         "renditions made for photo %s: %d files",
         photo_id,

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+import requests
 from django.core.cache import cache
+from django.db import connection
 from django.urls import reverse
 from django_redis import get_redis_connection
 
 from apps.photos import services
 from apps.photos.caching import photo_card_key
-from tests.factories import uploaded_photo
+from apps.photos.models import Photo
+from tests.factories import UserFactory, ready_photo, uploaded_photo
 
 
 def test_a_cached_photo_card_carries_no_password_hash_or_email(client, user, bucket) -> None:
@@ -28,3 +34,62 @@ def test_a_cached_photo_card_carries_no_password_hash_or_email(client, user, buc
 
     card = cache.get(photo_card_key(photo.pk))[0]
     assert card.owner.shown_name == user.shown_name  # what pages show is still there
+
+
+# --- Privacy takes effect everywhere within a second ---------------------------------
+# Several web processes (gunicorn workers), as production runs, not one test client.
+
+
+def _hits(url: str, times: int) -> list[int]:
+    return [requests.get(url, timeout=10).status_code for _ in range(times)]
+
+
+def _warm_every_worker(server_url: str, photo_id: int) -> None:
+    """Enough requests that both workers have served (and could have cached) the photo."""
+    assert _hits(f"{server_url}/photos/{photo_id}/", 20) == [200] * 20
+    assert requests.get(f"{server_url}/api/v1/photos/{photo_id}/", timeout=10).json()["visibility"] == "public"
+
+
+def _strangers_get_404_within_a_second(server_url: str, photo_id: int, title: str) -> None:
+    time.sleep(1)
+    assert _hits(f"{server_url}/photos/{photo_id}/", 30) == [404] * 30
+    assert _hits(f"{server_url}/api/v1/photos/{photo_id}/", 30) == [404] * 30
+    assert title not in requests.get(f"{server_url}/", timeout=10).text
+
+
+@pytest.mark.parametrize("change", ["private", "hidden"])
+def test_without_redis_every_worker_stops_showing_a_photo_within_a_second(site_server_factory, change) -> None:
+    """No shared cache: a per-process copy could never be told to forget, so none is kept."""
+    owner, moderator = UserFactory(), UserFactory(is_staff=True)
+    photo = ready_photo(owner, title="Harbour lights")
+    server = site_server_factory(workers=2, threads=2, REDIS_URL="")
+    _warm_every_worker(server.url, photo.pk)
+    assert "Harbour lights" in requests.get(f"{server.url}/", timeout=10).text
+
+    if change == "private":
+        services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility="private")
+    else:
+        services.photo_hide(photo=photo, moderator=moderator, reason="reported")
+    _strangers_get_404_within_a_second(server.url, photo.pk, "Harbour lights")
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "replica_0"])
+def test_with_a_lagging_replica_a_photo_made_private_is_gone_within_a_second(
+    site_server_factory, replica, settings
+) -> None:
+    """The card is refilled after the change: from the primary, never from the replica that
+    has not replayed it yet (which would put the old visibility back for minutes)."""
+    owner = UserFactory()
+    photo = ready_photo(owner, title="Quiet street")
+    replica.wait_until_caught_up()
+    params = connection.settings_dict
+    replica_url = f"postgres://{params['USER']}@127.0.0.1:{replica.server.port}/{params['NAME']}"
+    server = site_server_factory(
+        workers=2, threads=2, DATABASE_REPLICA_URLS=replica_url, DATABASE_REPLICA_MAX_LAG_SECONDS="3600"
+    )
+    _warm_every_worker(server.url, photo.pk)
+    replica.pause_replay()  # from here on the replica misses every write
+
+    services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility="private")
+    assert Photo.objects.using(replica.alias).get(pk=photo.pk).visibility == "public"  # really stale
+    _strangers_get_404_within_a_second(server.url, photo.pk, "Quiet street")

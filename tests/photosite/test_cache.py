@@ -122,3 +122,65 @@ def test_photo_page_is_served_from_cache_when_warm(client, user, bucket, django_
         client.get(reverse("photo_detail", args=[photo.pk]))
     with django_assert_num_queries(0):
         assert client.get(reverse("photo_detail", args=[photo.pk])).status_code == 200
+
+
+def test_waiters_never_all_compute_even_when_the_computation_is_slow() -> None:
+    """The holder takes longer than any fixed wait; the others keep waiting for its value."""
+    calls = []
+
+    def slow_grid() -> str:
+        calls.append(1)
+        time.sleep(1.5)
+        return "grid"
+
+    results: list[object] = []
+    start_together = threading.Barrier(6)
+
+    def request() -> None:
+        start_together.wait(timeout=10)
+        results.append(site_cache.get_or_compute("slow", slow_grid, ttl=30))
+
+    threads = [threading.Thread(target=request) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["grid"] * 6
+    assert len(calls) == 1
+
+
+def test_a_caller_whose_lock_expired_never_releases_the_next_holders_lock(monkeypatch) -> None:
+    """A outlives its lock and B takes it; A's late release must leave B's lock alone."""
+    monkeypatch.setattr(site_cache, "LOCK_SECONDS", 1)
+    b_holds_the_lock = threading.Event()
+    a_finished = threading.Event()
+    b_saw: list[bool] = []
+
+    def slow_a() -> str:
+        b_holds_the_lock.wait(timeout=10)  # A runs on past its 1 s lock while B holds the key's lock
+        return "a"
+
+    def slow_b() -> str:
+        b_holds_the_lock.set()
+        a_finished.wait(timeout=10)  # A has stored its value and released "its" lock by now
+        b_saw.append(bool(cache.lock("contended:lock").locked()))  # type: ignore[attr-defined]
+        return "b"
+
+    def run_a() -> None:
+        site_cache.get_or_compute("contended", slow_a, ttl=0)
+        a_finished.set()
+
+    thread_a = threading.Thread(target=run_a)
+    thread_a.start()
+    time.sleep(1.2)  # A's lock has expired; nothing is stored yet, so B misses and takes the lock
+    thread_b = threading.Thread(target=lambda: site_cache.get_or_compute("contended", slow_b, ttl=0))
+    thread_b.start()
+    thread_a.join(timeout=20)
+    thread_b.join(timeout=20)
+    assert b_saw == [True], "A's late release deleted the lock B holds"
+
+
+def test_nothing_found_is_not_remembered(client, user, bucket) -> None:
+    """A photo probed before it exists must show once it does: None is never cached."""
+    assert site_cache.get_or_compute("photos:card:probe", lambda: None, ttl=300) is None
+    assert site_cache.get_or_compute("photos:card:probe", lambda: "now it exists", ttl=300) == "now it exists"
