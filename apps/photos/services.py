@@ -32,6 +32,7 @@ from photosite.outbox import outbox_enqueue
 from photosite.storage import (
     PRIVATE_PREFIX,
     PUBLIC_PREFIX,
+    StorageUnavailable,
     file_save,
     object_copy,
     object_delete,
@@ -91,17 +92,24 @@ def photo_create_from_incoming(
     """
     if not incoming_key.startswith(INCOMING_PREFIX):
         raise UploadRejected("The upload did not arrive. Please try again.")
-    with storage_errors_as_unavailable():
-        if not default_storage.exists(incoming_key):
-            raise UploadRejected("The upload did not arrive. Please try again.")
-        try:
-            size = default_storage.size(incoming_key)
-            upload_size_check(size=size)  # before a byte of an oversized object is read
-            with default_storage.open(incoming_key, "rb") as upload:
-                checked = check_image_upload(upload=upload, size=size)
-        except UploadRejected:
-            object_delete(incoming_key)
-            raise
+    try:
+        with storage_errors_as_unavailable():
+            if not default_storage.exists(incoming_key):
+                raise UploadRejected("The upload did not arrive. Please try again.")
+            try:
+                size = default_storage.size(incoming_key)
+                upload_size_check(size=size)  # before a byte of an oversized object is read
+                with default_storage.open(incoming_key, "rb") as upload:
+                    checked = check_image_upload(upload=upload, size=size)
+            except UploadRejected:
+                object_delete(incoming_key)
+                raise
+    except (UploadRejected, StorageUnavailable):
+        # A concurrent completion of the same grant may have made its photo and removed
+        # the file while this one read it: say so, rather than "missing" or "unavailable".
+        if Photo.objects.filter(incoming_key=incoming_key).exists():
+            raise GrantUsed(GrantUsed.message) from None
+        raise
     photo = _photo_for(owner, checked, title.strip() or _title_from_filename(filename), caption, alt_text, visibility)
     stored_name = original_key_for(photo=photo, checked=checked)
     photo.original.name = stored_name
