@@ -112,6 +112,15 @@ def dramatiq_broker_config(
     return {"BROKER": broker, "OPTIONS": options, "MIDDLEWARE": MIDDLEWARE}
 
 
+def scheduler_lock_url(*, broker_url: str, redis_url: str) -> str | None:
+    """Where the periodic-job schedulers' lock lives (photosite/scheduler.py): the broker's
+    Redis (noeviction, never flushed by a cache clear), else the cache's. None: no Redis,
+    so run exactly one scheduler."""
+    if broker_url.startswith(("redis://", "rediss://", "unix://")):
+        return broker_url
+    return redis_url or None
+
+
 class EmbeddedBroker(StubBroker):
     """An in-memory broker that runs its own worker thread inside this process.
 

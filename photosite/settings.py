@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     # LOG_FORMAT=json the worker's main process logs JSON lines too (photosite.requestlog).
     "photosite",
     "django_dramatiq",
+    "dramatiq_crontab",  # `manage.py crontab`: the periodic jobs (photosite/scheduler.py)
     "django_prometheus",
     "rest_framework",
     "rest_framework.authtoken",
@@ -290,6 +291,16 @@ DRAMATIQ_BROKER = broker.dramatiq_broker_config(
     socket_timeout=env.float("BROKER_SOCKET_TIMEOUT", default=5.0),
 )
 DRAMATIQ_AUTODISCOVER_MODULES = ["tasks"]
+# The periodic-job schedulers' lock (photosite/scheduler.py): one of several sends each tick.
+DRAMATIQ_CRONTAB = {
+    "REDIS_URL": broker.scheduler_lock_url(broker_url=BROKER_URL, redis_url=env.str("REDIS_URL", default="")),
+    "LOCK_TIMEOUT": 10,  # seconds a dead scheduler keeps the others waiting
+    "LOCK_REFRESH_INTERVAL": 5,
+    "LOCK_BLOCKING_TIMEOUT": 15,  # a waiting scheduler gives up after this; start-scheduler retries
+}
+# A photo still processing this long after its last change lost its job (a broker flushed,
+# a message removed by hand): the reaper, every minute, queues it again.
+PHOTOS_STUCK_AFTER_SECONDS = env.int("PHOTOS_STUCK_AFTER_SECONDS", default=600)
 
 # --- Probes -----------------------------------------------------------------------
 READYZ_REQUIRED = env.list("READYZ_REQUIRED", default=["database"])

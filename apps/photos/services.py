@@ -353,12 +353,17 @@ def photos_retry_failed(*, hours: int = 24) -> int:
     return len(photo_ids)
 
 
-def photo_requeue_unfinished(*, before: datetime | None = None) -> int:
-    """Queue renditions again for photos still processing (after an embedded-mode restart)."""
+@transaction.atomic
+def photo_requeue_unfinished(*, before: datetime | None = None, limit: int = 1000) -> int:
+    """Queue renditions again for photos still processing: after an embedded-mode restart, and
+    from the reaper every minute for photos whose job was lost (a broker flushed, a message
+    removed by hand). A job still waiting in the outbox is not doubled, and each photo's clock
+    restarts, so one whose job is merely slow is asked about again only a period later."""
     photos = Photo.objects.filter(status=PhotoStatus.PROCESSING)
     if before is not None:
         photos = photos.filter(updated_at__lt=before)
-    photo_ids = list(photos.values_list("pk", flat=True))
+    photo_ids = list(photos.order_by("updated_at").values_list("pk", flat=True)[:limit])
+    Photo.objects.filter(pk__in=photo_ids).update(updated_at=timezone.now())
     for photo_id in photo_ids:
         _enqueue_renditions(photo_id)
     return len(photo_ids)

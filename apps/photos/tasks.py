@@ -8,11 +8,16 @@ backlog of maintenance never delays what someone is waiting for:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
 
 from apps.photos import services
+from photosite.scheduler import periodic
 
 RENDITIONS_QUEUE = "renditions"
 MAINTENANCE_QUEUE = "maintenance"
@@ -49,3 +54,17 @@ def delete_stored_files(names: list[str]) -> None:
 def rebuild_renditions(photo_id: int) -> None:
     """The same work as make_renditions, for bulk re-renders: behind maintenance, not uploads."""
     services.rendition_make_all(photo_id=photo_id)
+
+
+@periodic("* * * * *")
+@dramatiq.actor(queue_name=RENDITIONS_QUEUE, max_retries=0)
+def requeue_stuck_photos() -> None:
+    """The reaper: photos processing for longer than PHOTOS_STUCK_AFTER_SECONDS get their job again."""
+    services.photo_requeue_unfinished(before=timezone.now() - timedelta(seconds=settings.PHOTOS_STUCK_AFTER_SECONDS))
+
+
+@periodic("17 3 * * *")
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=6 * 60 * 60 * 1000)
+def sweep_storage() -> None:
+    """Daily: remove objects no row names, re-render photos whose files went missing."""
+    call_command("storage_sweep", "--delete")  # by name: the sweep lives in the command for now

@@ -2,7 +2,8 @@
 
 PostgreSQL primary and streaming replica (own data dirs and ports), Redis, SeaweedFS
 as S3, two gunicorn web processes, Dramatiq workers in two pools (worker1 and worker2
-take renditions, maintenance1 takes maintenance, as compose and Kubernetes run them), and nginx in front
+take renditions, maintenance1 takes maintenance, as compose and Kubernetes run them), the
+periodic-job scheduler, and nginx in front
 (load balancer, API limits, a cache for media and static files), all from Debian
 packages and PyPI. State, logs and pids live under var/stack/; `down` stops exactly
 the processes `up` recorded.
@@ -127,7 +128,8 @@ def redis_start(state: Path, port: int) -> int:
     return int(pidfile.read_text())
 
 
-def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict[str, Any]:
+def up(state: Path, *, port: int, seed: bool, api_rate: str = "", broker_url: str = "") -> dict[str, Any]:
+    """Start the stack; `broker_url` (amqp://...) replaces the Redis broker, e.g. for RabbitMQ drills."""
     if (state / "stack.json").exists():
         raise SystemExit(f"a stack is already recorded in {state}; run `make stack-down` first")
     for tool in ("nginx", "redis-server"):
@@ -198,7 +200,7 @@ def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict[str, A
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:{primary_port}/photosite",
         "DATABASE_REPLICA_URLS": f"postgres://postgres@127.0.0.1:{replica_port}/photosite",
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "BROKER_URL": f"redis://127.0.0.1:{redis_port}/1",
+        "BROKER_URL": broker_url or f"redis://127.0.0.1:{redis_port}/1",
         "MEDIA_CDN_URL": f"http://127.0.0.1:{port}/{BUCKET}",
         "NUM_PROXIES": "1",
         "LOG_FORMAT": "json",
@@ -224,6 +226,13 @@ def up(state: Path, *, port: int, seed: bool, api_rate: str = "") -> dict[str, A
             [*manage, "rundramatiq", "--processes", "1", *arguments], env=env, log=logs / f"{name}.log"
         )
         _save(state, record)
+    # The periodic jobs (photosite/scheduler.py), started as compose starts them.
+    record["pids"]["scheduler"] = _spawn(
+        ["bash", "compose/production/django/start-scheduler"],
+        env={**env, "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}"},
+        log=logs / "scheduler.log",
+    )
+    _save(state, record)
     for index, web_port in ((1, web1_port), (2, web2_port)):
         web_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{web_port}"}
         record["pids"][f"web{index}"] = _spawn(

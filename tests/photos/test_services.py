@@ -388,3 +388,28 @@ def test_photos_left_processing_by_a_restart_are_queued_again(
         assert services.photo_requeue_unfinished(before=timezone.now() - timedelta(minutes=1)) == 1
     (message,) = broker_redis.hgetall("dramatiq:renditions.msgs").values()
     assert f'"args":[{stuck.pk}]' in message.decode()
+
+
+def test_the_reaper_queues_photos_stuck_in_processing_once_per_period(user, bucket) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.photos.tasks import requeue_stuck_photos
+    from photosite.models import OutboxMessage
+
+    stuck = uploaded_photo(owner=user, title="Its job was lost")
+    Photo.objects.filter(pk=stuck.pk).update(updated_at=timezone.now() - timedelta(minutes=20))
+    OutboxMessage.objects.all().delete()  # relayed long ago, then lost with a flushed broker
+    uploaded_photo(owner=user, title="Uploaded a moment ago")
+    waiting_before = OutboxMessage.objects.count()
+
+    requeue_stuck_photos()
+    assert OutboxMessage.objects.count() == waiting_before + 1
+    assert OutboxMessage.objects.filter(dedupe_key=f"make_renditions:{stuck.pk}").exists()
+    Photo.objects.filter(pk=stuck.pk).update(updated_at=timezone.now() - timedelta(minutes=20))
+    requeue_stuck_photos()
+    assert OutboxMessage.objects.count() == waiting_before + 1, "its job still waits: not queued twice"
+    OutboxMessage.objects.filter(dedupe_key=f"make_renditions:{stuck.pk}").delete()  # relayed
+    requeue_stuck_photos()
+    assert OutboxMessage.objects.count() == waiting_before, "asked again only a period later"

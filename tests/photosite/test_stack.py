@@ -61,7 +61,7 @@ def test_stack_serves_through_nginx_renders_uploads_and_stops_cleanly(stack) -> 
     state, record, env = stack
     url = record["url"]
     status = subprocess.run([*STACK, "status", "--dir", str(state)], capture_output=True, text=True, env=env).stdout
-    for name in ("nginx", "web1", "web2", "worker1", "worker2", "redis", "seaweedfs"):
+    for name in ("nginx", "web1", "web2", "worker1", "worker2", "maintenance1", "scheduler", "redis", "seaweedfs"):
         assert f"{name:10} up" in status, status
     home = requests.get(url + "/", timeout=10)
     assert home.status_code == 200 and "photosite" in home.text
