@@ -274,9 +274,13 @@ def queue_stats() -> dict[str, Any]:
     """Queue depth per state and live workers, read from the broker (Redis or embedded)."""
     import dramatiq
 
+    # Imported here: this module is imported by settings, before models load.
+    from photosite.outbox import outbox_stats
+
     broker = dramatiq.get_broker()
     queues = sorted(name for name in broker.get_declared_queues() if not name.endswith((".DQ", ".XQ")))
-    stats: dict[str, Any] = {"queues": {}, "workers": None}
+    # Jobs committed but not yet in the broker: they pile up here while it is away.
+    stats: dict[str, Any] = {"queues": {}, "workers": None, "outbox": outbox_stats()}
     if isinstance(broker, RedisBroker):  # the keys dramatiq's dispatch script maintains
         client, namespace = broker.client, broker.namespace
         for queue in queues:

@@ -61,6 +61,15 @@ class SiteCollector:
         yield messages
         if stats["workers"] is not None:
             yield GaugeMetricFamily("photosite_workers_live", "Workers with a recent heartbeat", value=stats["workers"])
+        outbox = stats["outbox"]
+        yield GaugeMetricFamily(
+            "photosite_outbox_waiting", "Jobs committed but not yet handed to the broker", value=outbox["waiting"]
+        )
+        yield GaugeMetricFamily(
+            "photosite_outbox_oldest_seconds",
+            "Age of the oldest job waiting in the outbox",
+            value=outbox["oldest_seconds"],
+        )
 
 
 _site_registry = CollectorRegistry(auto_describe=False)

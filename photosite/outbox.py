@@ -25,6 +25,7 @@ from typing import Any
 
 import dramatiq
 from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 from dramatiq import Message
 
@@ -157,6 +158,6 @@ def outbox_relay_forever(*, stop: threading.Event, interval: float = 1.0) -> Non
 
 def outbox_stats() -> dict[str, Any]:
     """Jobs waiting in the outbox and the age of the oldest, for the dashboard and /metrics."""
-    oldest = OutboxMessage.objects.order_by("id").values_list("created_at", flat=True).first()
-    age = (timezone.now() - oldest) if oldest is not None else timedelta(0)
-    return {"waiting": OutboxMessage.objects.count(), "oldest_seconds": round(age.total_seconds(), 1)}
+    figures = OutboxMessage.objects.aggregate(waiting=Count("id"), oldest=Min("created_at"))
+    age = (timezone.now() - figures["oldest"]) if figures["oldest"] is not None else timedelta(0)
+    return {"waiting": figures["waiting"], "oldest_seconds": round(age.total_seconds(), 1)}

@@ -282,3 +282,12 @@ def test_two_relays_never_send_the_same_job(broker_redis: redis.Redis) -> None:
     assert outbox.outbox_relay() == 1
     assert broker_redis.llen("dramatiq:renditions") == 1
     assert connection.vendor == "postgresql"
+
+
+def test_jobs_waiting_in_the_outbox_show_on_metrics(client, user, bucket) -> None:
+    from tests.photosite.test_metrics import samples
+
+    uploaded_photo(owner=user)  # its transaction has not committed: the job waits
+    found = samples(client.get("/metrics").content.decode())
+    assert found[("photosite_outbox_waiting", ())] == 1
+    assert found[("photosite_outbox_oldest_seconds", ())] >= 0
