@@ -8,6 +8,13 @@ Keys say who may read them:
   content-addressed keys. Readable without a signature (a bucket policy on the
   prefix, see `bucket_policy_apply`), cached forever by the CDN, and linked without
   signing, which also keeps pages cheap to render.
+
+Two addresses of one bucket: the servers read, write, copy, list and delete through
+S3_ENDPOINT_URL (in compose a container name), while every URL a browser follows (a
+signed GET, the presigned upload POST, a public URL without a CDN) names
+S3_PUBLIC_ENDPOINT_URL (in compose the site, whose nginx passes /photosite/ on). A
+signature covers the host, so those URLs are signed for the public address by a
+storage of their own (`signing`), which never does I/O.
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ class S3Settings:
     region: str
     signed_url_seconds: int
     cdn_url: str | None
+    # Where browsers reach the bucket, if not at endpoint_url (see the module's docstring).
+    public_endpoint_url: str | None = None
 
     @classmethod
     def from_env(cls, env: environ.Env) -> S3Settings | None:
@@ -65,18 +74,24 @@ class S3Settings:
             region=env.str("S3_REGION", default="us-east-1"),
             signed_url_seconds=env.int("S3_SIGNED_URL_SECONDS", default=3600),
             cdn_url=env.str("MEDIA_CDN_URL", default="").rstrip("/") or None,
+            public_endpoint_url=env.str("S3_PUBLIC_ENDPOINT_URL", default="").rstrip("/") or None,
         )
+
+    def browser_endpoint_url(self) -> str | None:
+        """The endpoint URLs that browsers follow are built and signed for (None: AWS's)."""
+        return self.public_endpoint_url or self.endpoint_url
 
     def public_base_url(self) -> str:
         """Where unsigned public objects are fetched: the CDN, else the bucket itself."""
         if self.cdn_url:
             return self.cdn_url
-        endpoint = (self.endpoint_url or f"https://s3.{self.region}.amazonaws.com").rstrip("/")
+        endpoint = (self.browser_endpoint_url() or f"https://s3.{self.region}.amazonaws.com").rstrip("/")
         return f"{endpoint}/{self.bucket}"
 
 
 def storages_config(*, s3: S3Settings | None, media_root: Path) -> dict[str, dict[str, Any]]:
-    """The STORAGES setting: `default` signs its URLs, `public` does not."""
+    """The STORAGES setting: `default` stores private objects, `public` links its URLs
+    unsigned, `signing` signs URLs for the browsers' address and stores nothing."""
     staticfiles = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
     if s3 is None:
         # Rendition keys are deterministic, so a rerun job overwrites with identical bytes.
@@ -84,7 +99,7 @@ def storages_config(*, s3: S3Settings | None, media_root: Path) -> dict[str, dic
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(media_root), "allow_overwrite": True},
         }
-        return {"default": local, "public": local, "staticfiles": staticfiles}
+        return {"default": local, "public": local, "signing": local, "staticfiles": staticfiles}
     common = {
         "bucket_name": s3.bucket,
         "endpoint_url": s3.endpoint_url,
@@ -102,10 +117,12 @@ def storages_config(*, s3: S3Settings | None, media_root: Path) -> dict[str, dic
     }
     base = s3.public_base_url()
     scheme, _, rest = base.partition("://")
+    signed = {"querystring_auth": True, "querystring_expire": s3.signed_url_seconds}
     return {
-        "default": {
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**common, **signed}},
+        "signing": {
             "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {**common, "querystring_auth": True, "querystring_expire": s3.signed_url_seconds},
+            "OPTIONS": {**common, **signed, "endpoint_url": s3.browser_endpoint_url()},
         },
         "public": {
             "BACKEND": "storages.backends.s3.S3Storage",
@@ -125,13 +142,20 @@ def public_storage() -> Storage:
     return storages["public"]
 
 
+def signing_storage() -> Storage:
+    """Signs URLs for the address browsers use (`signing` in STORAGES); no I/O goes through it."""
+    return storages["signing"]
+
+
 def storage_for_key(key: str) -> Storage:
     return public_storage() if key.startswith(PUBLIC_PREFIX) else default_storage
 
 
 def media_url(key: str) -> str:
     """The URL a page links to for a stored key: plain for public keys, signed otherwise."""
-    return storage_for_key(key).url(key)
+    if key.startswith(PUBLIC_PREFIX):
+        return public_storage().url(key)
+    return signing_storage().url(key)
 
 
 def object_save(key: str, data: bytes) -> str:
@@ -206,13 +230,15 @@ def presigned_upload(
 
     S3 enforces the policy: the size, so the web tier never carries the bytes, and the
     Content-Type, so a form that sends a type of its own (text/html) is refused.
-    None in embedded mode: the browser posts to Django instead.
+    None in embedded mode: the browser posts to Django instead. The POST's URL is the
+    browsers' address of the bucket (S3_PUBLIC_ENDPOINT_URL), not the servers'.
     """
-    client = _s3_client(default_storage)
+    signer = signing_storage()
+    client = _s3_client(signer)
     if client is None:
         return None
     post = client.generate_presigned_post(
-        Bucket=_bucket_name(default_storage),
+        Bucket=_bucket_name(signer),
         Key=key,
         Fields={"Content-Type": content_type},
         Conditions=[["content-length-range", 1, max_bytes], {"Content-Type": content_type}],

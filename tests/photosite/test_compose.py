@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -422,21 +421,24 @@ def test_storage_one_shot_creates_the_bucket_then_applies_its_policy() -> None:
         client.delete_bucket(Bucket=bucket)
 
 
-@pytest.mark.xfail(
-    reason="photosite/storage.py still signs with S3_ENDPOINT_URL; it should sign browser-facing URLs "
-    "(signed GETs, presigned POSTs) for settings.S3_PUBLIC_ENDPOINT_URL",
-    strict=False,
-)
 def test_signed_urls_and_upload_posts_name_the_public_endpoint() -> None:
-    """In compose S3_ENDPOINT_URL is a container name no browser can resolve."""
+    """In compose S3_ENDPOINT_URL is a container name no browser can resolve: what browsers
+    follow names the public address, what the servers do stays on the internal one."""
     import os
 
     script = (
+        "from django.core.files.storage import default_storage;"
         "from photosite.storage import media_url, presigned_upload;"
         "print(media_url('private/originals/x.jpg'));"
-        "print(presigned_upload('private/incoming/x', max_bytes=10)['url'])"
+        "print(presigned_upload('private/incoming/x', max_bytes=10)['url']);"
+        "print(media_url('public/renditions/x.jpg'));"
+        "print(default_storage.connection.meta.client.meta.endpoint_url)"
     )
-    env = {**os.environ, "DJANGO_SECRET_KEY": "test", "S3_PUBLIC_ENDPOINT_URL": "https://photos.example.org"}
+    env = {
+        **{name: value for name, value in os.environ.items() if name != "MEDIA_CDN_URL"},
+        "DJANGO_SECRET_KEY": "test",
+        "S3_PUBLIC_ENDPOINT_URL": "https://photos.example.org",
+    }
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", script],
         cwd=ROOT,
@@ -446,6 +448,8 @@ def test_signed_urls_and_upload_posts_name_the_public_endpoint() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    signed_get, upload_post = result.stdout.split()
+    signed_get, upload_post, public_get, internal = result.stdout.split()
     assert signed_get.startswith("https://photos.example.org/") and "Signature=" in signed_get
     assert upload_post.startswith("https://photos.example.org/")
+    assert public_get.startswith("https://photos.example.org/") and "Signature=" not in public_get  # no CDN
+    assert internal == os.environ["S3_ENDPOINT_URL"]  # reads and writes stay on the servers' address
