@@ -275,6 +275,10 @@ CONTENT_SECURITY_POLICY = {
 # --- Photos ---------------------------------------------------------------------
 PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=30 * 1024 * 1024)
 PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=50_000_000)
+# The largest image a web process decodes whole to check an upload (16 MP: at most 64 MB
+# as RGBA, per request). JPEGs are checked at 1/8 scale whatever their size; larger PNGs
+# by their checksums; larger WebP, HEIF, AVIF and GIF files are decoded by the worker.
+PHOTO_WEB_DECODE_MAX_PIXELS = env.int("PHOTO_WEB_DECODE_MAX_PIXELS", default=16_000_000)
 # Photos per grid page (each next page is fetched by cursor, never OFFSET).
 PHOTOS_PAGE_SIZE = env.int("PHOTOS_PAGE_SIZE", default=48)
 # Uploaded files above this size spool to a temp file instead of memory.

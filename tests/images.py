@@ -63,6 +63,21 @@ def decompression_bomb_png(width: int = 30_000, height: int = 30_000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
 
 
+def flat_png_bytes(width: int = 7000, height: int = 7000) -> bytes:
+    """A complete, valid greyscale PNG of one flat colour: 7000 x 7000 (49 megapixels, under
+    the 50 MP limit) is a 47 KB file that decodes to 49 MB. Written row by row, so making
+    it never holds the pixels either."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (width + 1)  # filter byte, then the pixels
+    compressed = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", compressed) + chunk(b"IEND", b"")
+
+
 # --- Colour: flat patches to sample, and a CMYK press profile ---------------------
 
 PATCH = 400  # pixels; flat squares survive JPEG and resizing, so their centres can be compared

@@ -83,9 +83,15 @@ class CheckedImage:
 def check_image_upload(*, upload: IO[bytes], size: int) -> CheckedImage:
     """Check an upload by its content before anything is stored.
 
-    Bounded cost: the byte size and pixel count are checked before any pixel is
-    decoded, and JPEGs are decoded at 1/8 scale (which still reads every byte, so a
-    truncated file is caught).
+    Bounded cost, in the web process: the byte size and pixel count are checked before
+    any pixel is decoded; then
+    - a JPEG is decoded at 1/8 scale, which still reads every byte (a truncated file is caught);
+    - any image within PHOTO_WEB_DECODE_MAX_PIXELS is decoded whole;
+    - a larger PNG is not decoded: every chunk is read and its checksum checked, which
+      catches a truncated or altered file (a 47 KB PNG can declare 49 megapixels);
+    - a larger WebP, HEIF, AVIF or GIF (no reduced decoding in Pillow) is checked by its
+      header only; the worker decodes it whole and marks the photo failed, with the
+      reason for its owner, should it be damaged.
     """
     upload_size_check(size=size)
     digest = hashlib.sha256()
@@ -99,11 +105,17 @@ def check_image_upload(*, upload: IO[bytes], size: int) -> CheckedImage:
             with Image.open(upload, formats=ALLOWED_FORMATS) as image:
                 width, height = image.size
                 pixels_check(width, height)
-                if image.format == "JPEG":
-                    image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-                image.load()
                 image_format = str(image.format)
-                camera_facts = camera_facts_from(image.getexif())
+                decode = image_format == "JPEG" or within_web_decode_budget(width, height)
+                if image_format == "JPEG":
+                    image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+                if decode:
+                    image.load()
+                # A PNG's EXIF may come after its pixels, and Pillow decodes them to find it.
+                exif_without_decoding = decode or image_format != "PNG" or "exif" in image.info
+                camera_facts = camera_facts_from(image.getexif()) if exif_without_decoding else {}
+                if not decode and image_format == "PNG":
+                    image.verify()
     except UnidentifiedImageError:
         raise UploadRejected(f"This file is not {ALLOWED_FORMATS_TEXT}.") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -164,6 +176,11 @@ def camera_facts_from(exif: Image.Exif) -> dict[str, str]:
     if len(taken) >= 19 and taken[4] == ":":
         facts["taken_at"] = f"{taken[:4]}-{taken[5:7]}-{taken[8:10]} {taken[11:16]}"
     return facts
+
+
+def within_web_decode_budget(width: int, height: int) -> bool:
+    """Whether the web process may decode an image of this size whole (JPEGs never need to)."""
+    return width * height <= settings.PHOTO_WEB_DECODE_MAX_PIXELS
 
 
 def too_many_pixels_message() -> str:
@@ -281,12 +298,21 @@ AVATAR_SIZE = 256  # pixels, square; pages show it at 32-96 CSS px, so this cove
 def avatar_render(*, upload: IO[bytes], size: int) -> bytes:
     """Check a picture like any photo upload, crop it square and encode it as WebP.
 
+    In the web process, so decoded small: a JPEG at the smallest 1/2, 1/4 or 1/8 scale
+    that still covers the square; other formats only within PHOTO_WEB_DECODE_MAX_PIXELS.
     Raises UploadRejected with a message for the person.
     """
-    check_image_upload(upload=upload, size=size)
+    checked = check_image_upload(upload=upload, size=size)
+    if checked.format != "JPEG" and not within_web_decode_budget(checked.width, checked.height):
+        megapixels = settings.PHOTO_WEB_DECODE_MAX_PIXELS / 1_000_000
+        raise UploadRejected(
+            f"A profile picture in this format can have at most {megapixels:g} megapixels; a JPEG can be larger."
+        )
     upload.seek(0)
     with Image.open(upload, formats=ALLOWED_FORMATS) as image:
         image.seek(0)  # the first frame of a GIF
+        if image.format == "JPEG":
+            image.draft("RGB", (AVATAR_SIZE, AVATAR_SIZE))  # keeps both sides at least AVATAR_SIZE
         square = ImageOps.fit(to_srgb(ImageOps.exif_transpose(image)), (AVATAR_SIZE, AVATAR_SIZE))
     output = io.BytesIO()
     square.save(output, "WEBP", quality=85)

@@ -1,0 +1,106 @@
+"""Checking uploads in the web process (apps/photos/imaging.py) at a bounded cost in memory:
+no image over PHOTO_WEB_DECODE_MAX_PIXELS is decoded whole there, and avatars are decoded
+at a reduced size."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+from django.urls import reverse
+from PIL import Image, ImageFile
+
+from apps.photos.imaging import AVATAR_SIZE, avatar_render, check_image_upload
+from apps.photos.models import Photo
+from apps.photos.uploads import UploadRejected
+from tests.images import flat_png_bytes, jpeg_bytes, png_bytes, webp_bytes
+
+
+@pytest.fixture
+def decoded_sizes(monkeypatch) -> Iterator[list[tuple[int, int]]]:
+    """The size of every image whose pixels Pillow decodes (after any draft reduction)."""
+    sizes: list[tuple[int, int]] = []
+    load = ImageFile.ImageFile.load
+
+    def recording_load(image: ImageFile.ImageFile) -> object:
+        sizes.append(image.size)
+        return load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", recording_load)
+    yield sizes
+
+
+def check(data: bytes):  # -> CheckedImage
+    return check_image_upload(upload=io.BytesIO(data), size=len(data))
+
+
+def test_a_47_kb_png_of_49_megapixels_is_accepted_without_decoding_its_pixels(decoded_sizes, settings) -> None:
+    data = flat_png_bytes(7000, 7000)
+    assert len(data) < 50_000
+    checked = check(data)
+    assert (checked.format, checked.width, checked.height) == ("PNG", 7000, 7000)
+    assert all(width * height <= settings.PHOTO_WEB_DECODE_MAX_PIXELS for width, height in decoded_sizes)
+
+
+def test_a_png_over_the_budget_is_still_refused_when_truncated_or_corrupt(settings) -> None:
+    settings.PHOTO_WEB_DECODE_MAX_PIXELS = 10_000
+    data = png_bytes(400, 300)
+    with pytest.raises(UploadRejected, match="damaged or incomplete"):
+        check(data[: len(data) // 2])
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF  # one byte inside the pixel data: its chunk's checksum fails
+    with pytest.raises(UploadRejected, match="damaged or incomplete"):
+        check(bytes(flipped))
+
+
+def test_images_within_the_budget_are_decoded_whole_and_a_damaged_one_refused(decoded_sizes) -> None:
+    assert check(png_bytes(400, 300)).format == "PNG"
+    assert (400, 300) in decoded_sizes
+    damaged = png_bytes(400, 300)
+    with pytest.raises(UploadRejected, match="damaged or incomplete"):
+        check(damaged[: len(damaged) // 2])
+
+
+def test_formats_that_cannot_decode_smaller_are_left_to_the_worker_over_the_budget(decoded_sizes, settings) -> None:
+    settings.PHOTO_WEB_DECODE_MAX_PIXELS = 10_000
+    checked = check(webp_bytes(900, 600))
+    assert (checked.format, checked.width, checked.height) == ("WEBP", 900, 600)
+    assert decoded_sizes == []
+
+
+def test_a_jpeg_is_checked_at_one_eighth_of_its_size(decoded_sizes) -> None:
+    assert check(jpeg_bytes(1600, 1200)).format == "JPEG"
+    assert decoded_sizes == [(200, 150)]
+
+
+def test_an_avatar_from_a_big_jpeg_is_decoded_at_a_reduced_size(decoded_sizes) -> None:
+    data = jpeg_bytes(4000, 3000)
+    picture = Image.open(io.BytesIO(avatar_render(upload=io.BytesIO(data), size=len(data))))
+    assert picture.size == (AVATAR_SIZE, AVATAR_SIZE)
+    # The check decodes at 1/8; the crop at the smallest scale still covering 256 x 256 (1/8 too).
+    assert decoded_sizes and max(width * height for width, height in decoded_sizes) <= 500 * 375
+
+
+def test_an_avatar_over_the_budget_in_a_format_that_cannot_decode_smaller_is_refused(settings) -> None:
+    settings.PHOTO_WEB_DECODE_MAX_PIXELS = 100_000
+    data = png_bytes(400, 300)
+    with pytest.raises(UploadRejected) as refusal:
+        avatar_render(upload=io.BytesIO(data), size=len(data))
+    assert str(refusal.value) == (
+        "A profile picture in this format can have at most 0.1 megapixels; a JPEG can be larger."
+    )
+    small = png_bytes(300, 300)
+    assert avatar_render(upload=io.BytesIO(small), size=len(small))  # within the budget: fine
+
+
+def test_the_upload_page_accepts_the_49_megapixel_png_and_leaves_decoding_to_the_worker(
+    logged_in_client, bucket, decoded_sizes, settings
+) -> None:
+    upload = io.BytesIO(flat_png_bytes(7000, 7000))
+    upload.name = "flat.png"
+    response = logged_in_client.post(reverse("photo_upload"), {"file": upload, "visibility": "public"})
+    assert response.status_code == 302
+    photo = Photo.objects.get()
+    assert (photo.original_format, photo.original_width, photo.original_height) == ("PNG", 7000, 7000)
+    assert all(width * height <= settings.PHOTO_WEB_DECODE_MAX_PIXELS for width, height in decoded_sizes)
