@@ -156,7 +156,6 @@ def _photo_record(photo: Photo, stored_name: str, tags: list[str], *, saved: boo
     first, as its grant's claim) with its tags; remove the object if that fails."""
     try:
         with transaction.atomic():
-            photo.original.name = stored_name
             if not saved:
                 photo.original.name = stored_name
                 photo.save()
