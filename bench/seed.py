@@ -31,6 +31,7 @@ def main(count: int) -> None:
             owner=users[index % len(users)],
             upload=SimpleUploadedFile(f"bench-{index}.jpg", data, content_type="image/jpeg"),
             title=f"Benchmark photo {index}",
+            tags=[f"topic{index % 10}"],  # ten tag pages, for the benchmarks that read one
         )
         rendition_make_all(photo_id=photo.pk)
         print(photo.pk)

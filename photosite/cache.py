@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from prometheus_client import Counter
 from redis.exceptions import LockError, RedisError
 
 from photosite import db
@@ -31,6 +32,18 @@ T = TypeVar("T")
 Envelope: TypeAlias = tuple[T, float]
 LOCK_SECONDS = 10  # longer than any computation we cache should take; a dead holder's lock expires then
 POLL_SECONDS = 0.02
+
+# Per key family ("photos:grid", "photos:card", ...): whether reads are answered from the
+# cache, so an operator (and bench/write_load.py) can see which writes empty which pages.
+CACHE_READS = Counter(
+    "photosite_cache_reads",
+    "Read-through cache reads by key family and outcome (hit, stale, computed, bypassed)",
+    ["family", "outcome"],
+)
+
+
+def _family(key: str) -> str:
+    return ":".join(key.split(":", 2)[:2])
 
 
 def cache_is_shared() -> bool:
@@ -147,16 +160,21 @@ def get_or_compute(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: i
     """
     if privacy:
         compute = _from_primary(compute)
+    family = _family(key)
     if db.must_read_own_writes() or (privacy and not cache_is_shared()):
+        CACHE_READS.labels(family, "bypassed").inc()
         return compute()
     envelope: Envelope[T] | None = cache.get(key)
     if envelope is not None:
         value, fresh_until = envelope
         if time.time() < fresh_until:
+            CACHE_READS.labels(family, "hit").inc()
             return value
         lock = _lock_for(key)
         if not _try_acquire(lock):
+            CACHE_READS.labels(family, "stale").inc()
             return value  # someone else is refreshing it (or Redis is down): serve the stale copy
+        CACHE_READS.labels(family, "computed").inc()
         return _compute_and_store(key, compute, lock, ttl=ttl, stale_ttl=stale_ttl)
 
     lock = _lock_for(key)
@@ -164,8 +182,10 @@ def get_or_compute(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: i
     while True:
         acquired = _try_acquire(lock)
         if acquired is None:
+            CACHE_READS.labels(family, "bypassed").inc()
             return compute()
         if acquired:
+            CACHE_READS.labels(family, "computed").inc()
             return _compute_and_store(key, compute, lock, ttl=ttl, stale_ttl=stale_ttl)
         # Another caller is computing it: wait for its value, or for its lock to go
         # (it failed, or stored None), then try to take the lock ourselves.
@@ -173,11 +193,14 @@ def get_or_compute(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: i
             time.sleep(POLL_SECONDS)
             envelope = cache.get(key)
             if envelope is not None:
+                CACHE_READS.labels(family, "hit").inc()  # after waiting for the holder's value
                 return envelope[0]
         envelope = cache.get(key)
         if envelope is not None:
+            CACHE_READS.labels(family, "hit").inc()
             return envelope[0]
         if time.monotonic() >= give_up_at:
+            CACHE_READS.labels(family, "computed").inc()
             return compute()  # the holder outlived its own lock: something is badly wrong, do not wait more
 
 

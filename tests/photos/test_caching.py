@@ -93,3 +93,20 @@ def test_with_a_lagging_replica_a_photo_made_private_is_gone_within_a_second(
     services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility="private")
     assert Photo.objects.using(replica.alias).get(pk=photo.pk).visibility == "public"  # really stale
     _strangers_get_404_within_a_second(server.url, photo.pk, "Quiet street")
+
+
+def _grid_reads(client, outcome: str) -> float:
+    text = client.get("/metrics").content.decode()
+    for line in text.splitlines():
+        if line.startswith(f'photosite_cache_reads_total{{family="photos:grid",outcome="{outcome}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_operators_see_grid_cache_hits_and_recomputes_on_metrics(client, user, bucket) -> None:
+    ready_photo(user, title="Counted")
+    computed, hits = _grid_reads(client, "computed"), _grid_reads(client, "hit")
+    for _ in range(3):
+        assert "Counted" in client.get(reverse("home")).content.decode()
+    assert _grid_reads(client, "computed") == computed + 1  # the first visit fills it
+    assert _grid_reads(client, "hit") == hits + 2  # the next two are answered from Redis
