@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,37 @@ def test_embedded_mode_searches_tags_albums_and_likes_of_the_demo(embedded_site)
     assert titles("/search/?q=zeppelin") == []
     assert titles("/explore/")[:2] == ["Blue hour", "Coastline"]  # 2 likes, then 1 (newer first among equals)
     assert len(titles("/albums/1/")) == 3
+
+
+@pytest.mark.embedded
+def test_embedded_mode_renders_the_first_upload_after_a_start_once(embedded_site) -> None:
+    """The upload whose job starts the in-process worker is not also taken for work a
+    restart left behind (the start-up requeue looks only at photos from before this
+    process started), so it is rendered once, not twice at the same time."""
+    base, var_dir = embedded_site
+    server_log = var_dir.parent / "server.log"
+    person = requests.Session()
+    # Both field names: Django's login form calls it username, allauth's login.
+    logged_in = _post_form(
+        person, base + "/accounts/login/", {"login": "demo", "username": "demo", "password": "photosite-demo"}
+    )
+    assert logged_in.status_code == 200 and "Demo Person" in logged_in.text
+    # Big enough that rendering takes a while: a second job for it would overlap the first.
+    original = jpeg_bytes(4000, 3000, seed=7)
+    uploaded = _post_form(
+        person,
+        base + "/upload/",
+        {"title": "First after start", "caption": "", "alt_text": "", "visibility": "public"},
+        files={"file": ("first.jpg", original, "image/jpeg")},
+    )
+    found = re.search(r"/photos/(\d+)/", uploaded.url)
+    assert found, f"the upload did not lead to its photo page: {uploaded.status_code} {uploaded.url}"
+    photo_id = int(found.group(1))
+
+    def rendered() -> bool:
+        return "Processing…" not in person.get(uploaded.url, timeout=10).text
+
+    wait_for(rendered, timeout=90, what="the in-process worker")
+    time.sleep(3)  # time for a second job, were there one, to finish too
+    made = re.findall(rf"renditions made for photo {photo_id}:", server_log.read_text())
+    assert len(made) == 1, f"rendered {len(made)} times:\n{server_log.read_text()[-3000:]}"
