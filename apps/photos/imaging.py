@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from typing import IO, SupportsFloat
@@ -151,17 +152,24 @@ def camera_facts_from(exif: Image.Exif) -> dict[str, str]:
     if text(details.get(ExifTags.Base.LensModel)):
         facts["lens"] = text(details.get(ExifTags.Base.LensModel))
 
+    def positive(value: SupportsFloat) -> float:
+        """The number, if it can be one a camera wrote: a zero denominator reads as NaN."""
+        number = float(value)
+        if not (math.isfinite(number) and number > 0):
+            raise ValueError(f"not a positive number: {value!r}")
+        return number
+
     def exposure(value: SupportsFloat) -> str:
-        seconds = float(value)
-        return f"1/{round(1 / seconds)} s" if 0 < seconds < 1 else f"{seconds:g} s"
+        seconds = positive(value)
+        return f"1/{round(1 / seconds)} s" if seconds < 1 else f"{seconds:g} s"
 
     def iso(value: int | tuple[int, ...]) -> str:
-        return str(int(value[0] if isinstance(value, tuple) else value))
+        return str(int(positive(value[0] if isinstance(value, tuple) else value)))
 
     formatters = (
         ("exposure", ExifTags.Base.ExposureTime, exposure),
-        ("aperture", ExifTags.Base.FNumber, lambda value: f"f/{float(value):.1f}".replace(".0", "")),
-        ("focal_length", ExifTags.Base.FocalLength, lambda value: f"{float(value):g} mm"),
+        ("aperture", ExifTags.Base.FNumber, lambda value: f"f/{positive(value):.1f}".replace(".0", "")),
+        ("focal_length", ExifTags.Base.FocalLength, lambda value: f"{positive(value):g} mm"),
         ("iso", ExifTags.Base.ISOSpeedRatings, iso),
     )
     for key, tag, formatted in formatters:

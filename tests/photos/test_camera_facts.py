@@ -28,3 +28,19 @@ def test_zero_exposure_broken_aperture_and_empty_iso_leave_the_focal_length() ->
 def test_well_formed_values_are_shown_as_a_photographer_writes_them() -> None:
     facts = camera_facts_from(exif_with(ExposureTime=1 / 250, FNumber=4.0, FocalLength=85.0, ISOSpeedRatings=(200,)))
     assert facts == {"exposure": "1/250 s", "aperture": "f/4", "focal_length": "85 mm", "iso": "200"}
+
+
+def test_values_no_camera_writes_are_skipped_not_shown_as_nan_or_negative() -> None:
+    from PIL.TiffImagePlugin import IFDRational
+
+    # 1/0 (Pillow reads it as NaN), 0/0, an infinity and negatives: each dropped alone.
+    facts = camera_facts_from(
+        exif_with(
+            ExposureTime=IFDRational(1, 0), FNumber=IFDRational(0, 0), FocalLength=float("inf"), ISOSpeedRatings=-5
+        )
+    )
+    assert facts == {}
+    facts = camera_facts_from(
+        exif_with(ExposureTime=IFDRational(1, 0), FNumber=-2.0, FocalLength=35.0, ISOSpeedRatings=100)
+    )
+    assert facts == {"focal_length": "35 mm", "iso": "100"}
