@@ -94,6 +94,10 @@ def photos_addable_to_album(*, album: Album, limit: int = 200) -> list[Photo]:
     )
 
 
-def album_choices_for_owner(*, owner: User) -> list[Album]:
-    """The owner's albums by title, for the photo page's "Add to album" menu."""
-    return list(Album.objects.filter(owner=owner).only("id", "title").order_by("title"))
+def album_choices_for_owner(*, owner: User, without_photo: Photo | None = None) -> list[Album]:
+    """The owner's albums by title, for the photo page's "Add to album" menu: those the
+    photo is not in yet (adding it again would add nothing)."""
+    albums = Album.objects.filter(owner=owner)
+    if without_photo is not None:
+        albums = albums.exclude(entries__photo=without_photo)
+    return list(albums.only("id", "title").order_by("title"))

@@ -105,7 +105,7 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
         ),
         "albums": [entry.album for entry in photo.album_entries.all()],
         # The owner as a User: when is_owner, request.user is the photo's (already loaded) owner.
-        "my_albums": album_choices_for_owner(owner=photo.owner) if is_owner else [],
+        "my_albums": album_choices_for_owner(owner=photo.owner, without_photo=photo) if is_owner else [],
     }
     return render(request, "photos/detail.html", context)
 

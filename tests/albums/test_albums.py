@@ -124,3 +124,19 @@ def test_ids_that_are_not_plain_numbers_are_400s_not_500s(user) -> None:
         assert arranged.status_code == 400 and "The album was not changed" in arranged.content.decode()
         added = client.post(reverse("album_add_photo"), {"album": value, "photo": "1"})
         assert added.status_code == 400 and "Choose an album." in added.content.decode()
+
+
+def test_add_to_album_offers_only_albums_the_photo_is_not_in(client, user, bucket) -> None:
+    photo = ready_photo(user, title="Harbour")
+    holiday = album_create(owner=user, title="Holiday")
+    album_add_photos(album=holiday, photo_ids=[photo.pk])
+    album_create(owner=user, title="Best of")
+    client.force_login(user)
+    page = client.get(reverse("photo_detail", args=[photo.pk])).content.decode()
+    menu = re.search(r'<select id="album-choice".*?</select>', page, re.S)
+    assert menu and re.findall(r"<option [^>]*>([^<]+)</option>", menu.group(0)) == ["Best of"]
+
+    album_add_photos(album=Album.objects.get(title="Best of"), photo_ids=[photo.pk])
+    page = client.get(reverse("photo_detail", args=[photo.pk])).content.decode()
+    assert "Add to album" not in page, "in every album already: nothing to offer"
+    assert "New album with this photo" in page
