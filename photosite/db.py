@@ -19,17 +19,20 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, LiteralString
 
 import psycopg
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger(__name__)
@@ -148,15 +151,36 @@ class PrimaryPositions:
             self.seen.clear()
 
 
+# A replica out of rotation is checked this often whatever DATABASE_REPLICA_CHECK_SECONDS
+# says, so a restarted one serves again within about a second.
+DOWN_RECHECK_SECONDS = 1.0
+# How long the first read of a process waits for the first verdict on a replica (a check
+# on loopback or a LAN takes milliseconds); after that it reads from the primary.
+FIRST_VERDICT_WAIT_SECONDS = 0.5
+_TICK_SECONDS = 0.1
+
+
 @dataclass
 class ReplicaMonitor:
-    """Per-process view of which replicas may serve reads. Thread-safe."""
+    """Per-process view of which replicas may serve reads, kept by one background thread.
+
+    Request threads only read verdicts, so a check never costs a request a connection or
+    a wait. The thread checks each replica every DATABASE_REPLICA_CHECK_SECONDS (one out
+    of rotation every DOWN_RECHECK_SECONDS), on connections of its own that it keeps open.
+    A verdict that grows old (the thread is stuck on a server that stopped answering)
+    counts as down, so the site reads from the primary rather than trust it.
+    """
 
     states: dict[str, ReplicaState] = field(default_factory=dict)
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     primary: PrimaryPositions = field(default_factory=PrimaryPositions)
-    _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _turn: Iterator[int] = field(default_factory=itertools.count)
+    _changed: threading.Condition = field(default_factory=threading.Condition)  # a verdict recorded
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _thread_pid: int = 0
+    _resets_asked: int = 0
+    _resets_done: int = 0
 
     def pick(self) -> str | None:
         healthy = [alias for alias in settings.DATABASE_REPLICAS if self.state(alias).healthy]
@@ -165,31 +189,153 @@ class ReplicaMonitor:
         return healthy[next(self._turn) % len(healthy)]
 
     def state(self, alias: str) -> ReplicaState:
-        current = self.states.get(alias) or ReplicaState(alias)
-        if time.monotonic() - current.checked_at < settings.DATABASE_REPLICA_CHECK_SECONDS:
-            return current
-        lock = self._locks.setdefault(alias, threading.Lock())
-        # One thread re-checks; the others go on with the last known state.
-        if lock.acquire(blocking=False):
-            try:
-                self._sample_primary()
-                self._record(self._check(alias))
-            finally:
-                lock.release()
-        return self.states.get(alias, current)
+        self._ensure_running()
+        current = self.states.get(alias)
+        if current is None:
+            self._wake.set()
+            with self._changed:
+                self._changed.wait_for(lambda: alias in self.states, timeout=FIRST_VERDICT_WAIT_SECONDS)
+            current = self.states.get(alias)
+            if current is None:
+                return ReplicaState(alias, reason="not checked yet")
+        age = time.monotonic() - current.checked_at
+        if age > self._verdict_lifetime():
+            return replace(current, healthy=False, reason=f"no check for {age:.0f}s (last: {current.reason})")
+        return current
 
     def mark_down(self, alias: str, reason: str) -> None:
         self._record(ReplicaState(alias, healthy=False, reason=reason, checked_at=time.monotonic()))
 
     def forget(self) -> None:
-        """Check every replica again on next use (tests, and after a config change)."""
-        self.states.clear()
-        self.primary.forget()
+        """Check every replica afresh, on new connections (tests; a configuration change)."""
+        with self._changed:
+            self.states.clear()
+            self.primary.forget()
+            self._resets_asked += 1
+            asked = self._resets_asked
+        thread = self._thread
+        if thread is None or not thread.is_alive() or thread is threading.current_thread():
+            return
+        self._wake.set()
+        with self._changed:  # until the thread has closed its connections (a test database is dropped next)
+            self._changed.wait_for(lambda: self._resets_done >= asked, timeout=5)
 
-    def _sample_primary(self) -> None:
+    def _verdict_lifetime(self) -> float:
+        check = max(settings.DATABASE_REPLICA_CHECK_SECONDS, DOWN_RECHECK_SECONDS)
+        return 3 * check + 4 * max(2.0, settings.DATABASE_REPLICA_CONNECT_TIMEOUT) + 5
+
+    def _ensure_running(self) -> None:
+        thread = self._thread
+        if thread is not None and thread.is_alive() and self._thread_pid == os.getpid():
+            return
+        with self._changed:
+            if self._thread is not None and self._thread.is_alive() and self._thread_pid == os.getpid():
+                return
+            self._thread_pid = os.getpid()  # a forked child (a gunicorn worker) starts its own
+            self._thread = threading.Thread(target=self._run, name="photosite replica monitor", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        checker = _ReplicaChecker(self.primary)
         try:
-            with _probe_connect(DEFAULT_DB_ALIAS) as connection:
-                position, block_size = _one_row(connection, PRIMARY_QUERY)
+            while self._thread_pid == os.getpid():
+                try:
+                    self._check_due(checker)
+                except Exception:  # the thread must outlive any surprise; requests fall back on stale verdicts
+                    logger.exception("replica monitor round failed")
+                    checker.close()
+                self._wake.wait(_TICK_SECONDS)
+                self._wake.clear()
+        finally:
+            checker.close()
+
+    def _check_due(self, checker: _ReplicaChecker) -> None:
+        with self._changed:
+            if self._resets_done != self._resets_asked:
+                checker.close()
+                self._resets_done = self._resets_asked
+                self._changed.notify_all()
+        aliases = list(settings.DATABASE_REPLICAS)
+        checker.keep_only(aliases)
+        now = time.monotonic()
+        due = []
+        for alias in aliases:
+            current = self.states.get(alias)
+            interval = settings.DATABASE_REPLICA_CHECK_SECONDS
+            if current is None or not current.healthy:
+                interval = min(interval, DOWN_RECHECK_SECONDS)
+            if current is None or now - current.checked_at >= interval:
+                due.append(alias)
+        if not due:
+            return
+        checker.sample_primary()
+        for alias in due:
+            self._record(checker.check(alias))
+
+    def _record(self, new: ReplicaState) -> None:
+        with self._changed:
+            old = self.states.get(new.alias)
+            self.states[new.alias] = new
+            changed = old is None or old.healthy != new.healthy
+            if changed:
+                event = "joined" if new.healthy else "left"
+                self.transitions[(new.alias, event)] += 1
+            self._changed.notify_all()
+        if not changed:
+            return
+        log = logger.info if new.healthy else logger.warning
+        log(
+            "replica %s %s the read rotation: %s",
+            new.alias,
+            event,
+            new.reason,
+            extra={"replica": new.alias, "replica_event": event, "replica_lag_seconds": new.lag_seconds},
+        )
+        if new.healthy and old is not None:
+            _pool_renew(new.alias)
+
+
+class _ReplicaChecker:
+    """The monitor thread's connections and checks; used by that thread alone."""
+
+    def __init__(self, primary: PrimaryPositions) -> None:
+        self.primary = primary
+        self.held: dict[str, psycopg.Connection[Any]] = {}
+
+    def close(self) -> None:
+        for alias in list(self.held):
+            self._drop(alias)
+
+    def keep_only(self, aliases: list[str]) -> None:
+        wanted = set(aliases) | ({DEFAULT_DB_ALIAS} if aliases else set())
+        for alias in set(self.held) - wanted:
+            self._drop(alias)
+
+    def query(self, alias: str, sql: LiteralString) -> tuple[Any, ...]:
+        """One row, on the connection kept for `alias`. A kept connection that fails is
+        replaced once: after a restart it is broken though the server is back."""
+        kept = self.held.get(alias)
+        if kept is not None and not kept.closed:
+            try:
+                return _one_row(kept, sql)
+            except psycopg.Error:
+                self._drop(alias)
+        connection = self.held[alias] = _probe_connect(alias)
+        try:
+            return _one_row(connection, sql)
+        except psycopg.Error:
+            self._drop(alias)
+            raise
+
+    def _drop(self, alias: str) -> None:
+        connection = self.held.pop(alias, None)
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
+
+    def sample_primary(self) -> None:
+        try:
+            position, block_size = self.query(DEFAULT_DB_ALIAS, PRIMARY_QUERY)
         except psycopg.Error as error:
             # Without the primary's position the replicas are judged by their own figures.
             logger.warning("replica check could not read the primary's WAL position: %s", _first_line(error))
@@ -197,11 +343,10 @@ class ReplicaMonitor:
         keep = settings.DATABASE_REPLICA_MAX_LAG_SECONDS * 2 + 60
         self.primary.record(int(position), int(block_size), keep_seconds=keep)
 
-    def _check(self, alias: str) -> ReplicaState:
+    def check(self, alias: str) -> ReplicaState:
         started = time.monotonic()
         try:
-            with _probe_connect(alias) as connection:
-                in_recovery, receivers, receiver_status, received, replayed = _one_row(connection, REPLICA_QUERY)
+            in_recovery, receivers, receiver_status, received, replayed = self.query(alias, REPLICA_QUERY)
         except psycopg.Error as error:
             return ReplicaState(alias, False, reason=f"unreachable: {_first_line(error)}", checked_at=time.monotonic())
         elapsed_ms = (time.monotonic() - started) * 1000
@@ -222,23 +367,32 @@ class ReplicaMonitor:
             )
         return ReplicaState(alias, True, lag, "ok", time.monotonic(), elapsed_ms, replayed)
 
-    def _record(self, new: ReplicaState) -> None:
-        old = self.states.get(new.alias)
-        self.states[new.alias] = new
-        if old is None or old.healthy != new.healthy:
-            event = "joined" if new.healthy else "left"
-            self.transitions[(new.alias, event)] += 1
-            log = logger.info if new.healthy else logger.warning
-            log(
-                "replica %s %s the read rotation: %s",
-                new.alias,
-                event,
-                new.reason,
-                extra={"replica": new.alias, "replica_event": event, "replica_lag_seconds": new.lag_seconds},
-            )
+
+def _pool_renew(alias: str) -> None:
+    """Give a replica that is back a fresh psycopg pool (Django opens one on next use).
+
+    While the replica was down the old pool kept retrying with growing pauses, and a
+    request would wait for its next try instead of connecting at once.
+    """
+    if not connections.settings[alias].get("OPTIONS", {}).get("pool"):
+        return
+    close_pool = getattr(connections[alias], "close_pool", None)  # PostgreSQL's wrapper has it
+    try:
+        if close_pool is not None:
+            close_pool()
+    except Exception as error:  # a pool that will not close is replaced all the same
+        logger.warning("could not renew the connection pool of %s: %s", alias, _first_line(error))
 
 
 monitor = ReplicaMonitor()
+
+
+@receiver(setting_changed)
+def _replicas_reconfigured(*, setting: str, **kwargs: Any) -> None:
+    # Tests switch replicas on and off: check afresh, and let go of connections to the
+    # test database before it is dropped.
+    if setting.startswith("DATABASE_REPLICA"):
+        monitor.forget()
 
 
 def _first_line(error: BaseException) -> str:
@@ -264,10 +418,10 @@ def _probe_connect(alias: str) -> psycopg.Connection[Any]:
     )
 
 
-def _one_row(connection: psycopg.Connection[Any], query: str) -> tuple[Any, ...]:
-    row = connection.execute(query).fetchone()
+def _one_row(connection: psycopg.Connection[Any], sql: LiteralString) -> tuple[Any, ...]:
+    row = connection.execute(sql).fetchone()
     if row is None:
-        raise psycopg.ProgrammingError(f"no row from {query!r}")
+        raise psycopg.ProgrammingError(f"no row from {sql!r}")
     return tuple(row)
 
 

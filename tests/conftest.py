@@ -301,6 +301,10 @@ class ReplicaHandle:
             target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
 
         def replayed() -> bool:
+            # A quiet primary writes finished WAL pages only, so its position can stop inside
+            # a record no replica can replay until the rest is written: a commit writes it.
+            with self._primary() as primary:
+                primary.execute("SELECT txid_current()")
             with self._replica() as replica:
                 return bool(replica.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target]).fetchone()[0])
 
