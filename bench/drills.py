@@ -4,13 +4,19 @@ directory and stops it afterwards, or, with --dir, runs against the stack `make 
 started (it is left as the drills leave it: web1 and worker1 killed, S3 stopped;
 `make stack-down && make stack` to start afresh).
 
-    .venv/bin/python bench/drills.py                         # all five, own stack
+    .venv/bin/python bench/drills.py                         # all of them, own stack
     .venv/bin/python bench/drills.py web replica             # some of them
     .venv/bin/python bench/drills.py --dir var/stack         # against `make stack`
+    .venv/bin/python bench/drills.py --broker rabbitmq broker worker   # a stack on RabbitMQ
 
 Drills: web (SIGKILL one web process under load), replica (stop it: reads keep
-working), worker (SIGKILL a worker mid-rendition: the job completes), redis (restart
+working), worker (SIGKILL a worker mid-rendition: the job completes), broker (take the
+broker away, upload 20 photos, bring it back: all ready, each rendered once, no 5xx),
+ready (upload to all renditions ready for 12 MP JPEGs under the load mix), redis (restart
 and flush it: nobody logged out), s3 (stop it: uploads refused clearly, browsing goes on).
+With --broker rabbitmq the stack's broker is a throwaway virtual host on this machine's
+RabbitMQ (127.0.0.1:5672), and "away" means the vhost refuses the site (permissions
+withdrawn, connections closed): the shared node itself keeps running.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ import argparse
 import io
 import json
 import os
+import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,12 +174,14 @@ def drill_replica(record: dict[str, Any], url: str) -> dict[str, Any]:
 
 def drill_worker(record: dict[str, Any], url: str) -> dict[str, Any]:
     say("worker: pause worker2 (SIGSTOP) so worker1 takes the job; upload a 24 MP photo; SIGKILL worker1")
-    say("        mid-rendition; resume worker2; wait for the photo to be ready")
+    say("        mid-rendition; resume worker2; wait for the photo to be ready. Then the same upload again,")
+    say("        nobody killed: the job's own time, so the rest is the handoff")
     headers = _token(url, "driller")
+    picture = _jpeg(6000, 4000)
     os.killpg(record["pids"]["worker2"], signal.SIGSTOP)
     try:
         created = requests.post(
-            f"{url}/api/v1/photos/", headers=headers, files={"file": ("big.jpg", _jpeg(6000, 4000))}, timeout=60
+            f"{url}/api/v1/photos/", headers=headers, files={"file": ("big.jpg", picture)}, timeout=60
         ).json()
         time.sleep(1.5)  # worker1 has picked it up and is rendering (24 MP takes several seconds)
         os.killpg(record["pids"]["worker1"], signal.SIGKILL)
@@ -184,11 +194,131 @@ def drill_worker(record: dict[str, Any], url: str) -> dict[str, Any]:
         status = requests.get(f"{url}/api/v1/photos/{created['id']}/", headers=headers, timeout=10).json()["status"]
         if status != "processing":
             break
-        time.sleep(1)
+        time.sleep(0.2)
     took = time.monotonic() - killed_at
-    say(f"  saw: photo {created['id']} {status} {took:.0f} s after the kill (the broker hands a dead worker's")
-    say("       unacknowledged job to a live one once that worker's heartbeat has lapsed)")
-    return {"status": status, "seconds_after_kill": round(took, 1)}
+    again = requests.post(
+        f"{url}/api/v1/photos/", headers=headers, files={"file": ("again.jpg", picture)}, timeout=60
+    ).json()
+    started = time.monotonic()  # from the answer, as the killed one is timed from the kill
+    while _photo_status(url, headers, again["id"]) == "processing" and time.monotonic() - started < 180:
+        time.sleep(0.2)
+    alone = time.monotonic() - started
+    say(f"  saw: photo {created['id']} {status} {took:.1f} s after the kill; the same upload, nobody killed,")
+    say(f"       ready {alone:.1f} s after its upload answered: the handoff took about {took - alone:.1f} s")
+    return {
+        "status": status,
+        "seconds_after_kill": round(took, 1),
+        "same_job_alone_s": round(alone, 1),
+        "handoff_s": round(took - alone, 1),
+    }
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "--quiet", *args], check=True, capture_output=True, timeout=60)
+
+
+def _photo_status(url: str, headers: dict[str, str], photo_id: int) -> str:
+    return str(requests.get(f"{url}/api/v1/photos/{photo_id}/", headers=headers, timeout=10).json()["status"])
+
+
+def _renders(record: dict[str, Any]) -> dict[int, int]:
+    """How many times each photo was rendered, from every worker's "renditions made" lines."""
+    counts: dict[int, int] = {}
+    for log in Path(record["logs"]).glob("*.log"):
+        for line in log.read_text(errors="replace").splitlines():  # a JSON line says it twice (log.original)
+            match = re.search(r"renditions made for photo (\d+)", line)
+            if match:
+                counts[int(match[1])] = counts.get(int(match[1]), 0) + 1
+    return counts
+
+
+def drill_broker(record: dict[str, Any], url: str) -> dict[str, Any]:
+    broker_url = record["env"]["BROKER_URL"]
+    rabbitmq = broker_url.startswith("amqp")
+    say(f"broker ({'RabbitMQ' if rabbitmq else 'Redis'}): take the broker away, upload 20 photos, bring it back;")
+    say("        all 20 ready, each rendered once, no 5xx")
+    headers = _token(url, "driller")
+    state = Path(record["logs"]).parent
+    if rabbitmq:
+        vhost = broker_url.rsplit("/", 1)[1]
+        _rabbitmqctl("clear_permissions", "-p", vhost, "guest")
+        _rabbitmqctl("close_all_connections", "-p", vhost, "broker drill")
+    else:  # the stack's one Redis: broker, cache and sessions go away together
+        subprocess.run(["redis-cli", "-p", str(record["ports"]["redis"]), "SHUTDOWN"], capture_output=True)
+    time.sleep(1)
+    statuses, seconds, photo_ids = [], [], []
+    for number in range(20):
+        started = time.monotonic()
+        answer = requests.post(
+            f"{url}/api/v1/photos/",
+            headers=headers,
+            files={"file": (f"outage-{number}.jpg", _jpeg(640, 480))},
+            timeout=60,
+        )
+        seconds.append(time.monotonic() - started)
+        statuses.append(answer.status_code)
+        if answer.status_code == 201:
+            photo_ids.append(answer.json()["id"])
+    processing = sum(_photo_status(url, headers, photo_id) == "processing" for photo_id in photo_ids)
+    say(f"  saw: statuses {sorted(set(statuses))}, slowest upload {max(seconds):.2f} s; {processing} processing")
+    if rabbitmq:
+        _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    else:
+        record["pids"]["redis"] = stack.redis_start(state, record["ports"]["redis"])
+        (state / "stack.json").write_text(json.dumps(record, indent=2))
+    back_at = time.monotonic()
+    waiting = set(photo_ids)
+    while waiting and time.monotonic() - back_at < 180:
+        waiting = {photo_id for photo_id in waiting if _photo_status(url, headers, photo_id) != "ready"}
+        time.sleep(0.5)
+    all_ready_s = time.monotonic() - back_at
+    renders = _renders(record)
+    twice = [photo_id for photo_id in photo_ids if renders.get(photo_id, 0) > 1]
+    say(
+        f"  broker back: {len(photo_ids) - len(waiting)}/{len(photo_ids)} ready {all_ready_s:.1f} s later; "
+        f"rendered more than once: {len(twice)}"
+    )
+    return {
+        "uploads": len(statuses),
+        "status_5xx": sum(status >= 500 for status in statuses),
+        "slowest_upload_s": round(max(seconds), 2),
+        "ready": len(photo_ids) - len(waiting),
+        "all_ready_after_s": round(all_ready_s, 1),
+        "rendered_twice": len(twice),
+    }
+
+
+def drill_ready(record: dict[str, Any], url: str) -> dict[str, Any]:
+    from bench.load import mix
+
+    say("ready: upload 12 MP JPEGs one after another, 5 on a quiet stack, then 20 while 3 people run the")
+    say("       load mix (log in, upload, browse, like); time from the POST to every rendition ready")
+    headers = _token(url, "driller")
+    photos = [_jpeg(4000, 3000) for _ in range(25)]
+
+    def upload_to_ready(number: int) -> float:
+        started = time.monotonic()
+        upload = {"file": (f"twelve-{number}.jpg", photos[number])}
+        created = requests.post(f"{url}/api/v1/photos/", headers=headers, files=upload, timeout=60).json()
+        while _photo_status(url, headers, created["id"]) == "processing" and time.monotonic() - started < 120:
+            time.sleep(0.1)
+        return time.monotonic() - started
+
+    quiet = sorted(upload_to_ready(number) for number in range(5))
+    background = threading.Thread(target=mix, args=(url,), kwargs={"seconds": 150, "people": 3})
+    background.start()
+    time.sleep(5)  # the mix has logged in and is uploading and browsing
+    took = sorted(upload_to_ready(number) for number in range(5, 25))
+    background.join()
+    p95 = took[round(0.95 * len(took)) - 1]
+    say(f"  saw: quiet p50 {statistics.median(quiet):.2f} s; under the mix p50 {statistics.median(took):.2f} s,")
+    say(f"       p95 {p95:.2f} s, max {took[-1]:.2f} s")
+    return {
+        "quiet_p50_s": round(statistics.median(quiet), 2),
+        "p50_s": round(statistics.median(took), 2),
+        "p95_s": round(p95, 2),
+        "max_s": round(took[-1], 2),
+    }
 
 
 def drill_redis(record: dict[str, Any], url: str) -> dict[str, Any]:
@@ -249,6 +379,8 @@ DRILLS: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "web": drill_web,
     "replica": drill_replica,
     "worker": drill_worker,
+    "broker": drill_broker,
+    "ready": drill_ready,
     "redis": drill_redis,
     "s3": drill_s3,
 }
@@ -258,6 +390,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("drills", nargs="*", help=f"any of: {', '.join(DRILLS)} (default: all)")
     parser.add_argument("--dir", type=Path, help="a running stack's directory (make stack: var/stack)")
+    parser.add_argument("--broker", choices=["redis", "rabbitmq"], default="redis", help="the own stack's broker")
     args = parser.parse_args()
     unknown = set(args.drills) - set(DRILLS)
     if unknown:
@@ -272,8 +405,18 @@ def main() -> None:
     for name in ("DATABASE_URL", "REDIS_URL", "BROKER_URL", "S3_BUCKET"):
         os.environ.pop(name, None)
     results = {}
+    vhost = f"photosite-drills-{os.getpid()}" if own and args.broker == "rabbitmq" else ""
     try:
-        record = stack.up(state, port=free_port(), seed=True) if own else json.loads((state / "stack.json").read_text())
+        broker_url = ""
+        if vhost:
+            _rabbitmqctl("add_vhost", vhost)
+            _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+            broker_url = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+        record = (
+            stack.up(state, port=free_port(), seed=True, api_rate="1000r/s", broker_url=broker_url)
+            if own
+            else json.loads((state / "stack.json").read_text())
+        )
         url = record["url"]
         subprocess.run(
             [
@@ -282,7 +425,10 @@ def main() -> None:
                 "shell",
                 "-c",
                 "from apps.accounts.models import User\n"
-                f"u, _ = User.objects.get_or_create(username='driller'); u.set_password('{PASSWORD}'); u.save()",
+                f"u, _ = User.objects.get_or_create(username='driller'); u.set_password('{PASSWORD}'); u.save()\n"
+                "for i in range(3):\n"  # the people of bench/load.py's mix
+                "    u, _ = User.objects.get_or_create(username=f'load{i}')\n"
+                "    u.set_password('load password 1'); u.save()",
             ],
             cwd=stack.ROOT,
             env={**os.environ, **record["env"]},
@@ -297,6 +443,8 @@ def main() -> None:
         if own:
             stack.down(state)
             shutil.rmtree(state, ignore_errors=True)
+        if vhost:
+            _rabbitmqctl("delete_vhost", vhost)
     print(json.dumps(results, indent=2))
 
 

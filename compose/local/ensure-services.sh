@@ -43,6 +43,15 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   wait_for Redis "redis-cli -h 127.0.0.1 -p 6379 ping"
 fi
 
+# RabbitMQ: the broker tests run on a virtual host of their own (tests/conftest.py) on
+# this machine's node, and bench/drills.py --broker rabbitmq on another.
+if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+  echo "starting RabbitMQ"
+  rabbitmq-server -detached
+  wait_for RabbitMQ "(exec 3<>/dev/tcp/127.0.0.1/5672)"
+  wait_for "RabbitMQ's CLI" "rabbitmqctl --quiet await_startup"
+fi
 
 # Page tests drive Debian's Chromium through Playwright (Playwright's own browser
 # download cannot work here, and is not needed).
@@ -73,4 +82,4 @@ fi
 if ! command -v promtool >/dev/null; then
   apt_install prometheus
 fi
-echo "PostgreSQL, Redis, Chromium, nginx, wrk and ICC profiles are ready"
+echo "PostgreSQL, Redis, RabbitMQ, Chromium, nginx, wrk and ICC profiles are ready"
