@@ -315,6 +315,9 @@ READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=1.0)
 
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# A Prometheus scraping the hosts' node exporters (job `node`), e.g. http://prometheus:9090:
+# /ops/ then shows each host's CPU, memory, disk and load. Unset: the panel says how.
+PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="").rstrip("/")
 
 # --- Auth -----------------------------------------------------------------------
 # The test suite only: hashes test passwords in microseconds instead of PBKDF2's

@@ -1,11 +1,17 @@
-"""Reads for the operators' dashboard: business figures and system health."""
+"""Reads for the operators' dashboard: business figures, system health, and hosts from Prometheus."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -14,6 +20,7 @@ from apps.accounts.models import User
 from apps.moderation.models import Report, ReportStatus
 from apps.photos.models import Photo, PhotoStatus, Rendition
 from apps.social.models import Comment, Like
+from photosite import cache
 
 
 @dataclass(frozen=True)
@@ -82,3 +89,129 @@ def redis_figures() -> dict[str, Any] | None:
         "memory": info.get("used_memory_human"),
         "hit_ratio": hits / (hits + misses) if hits + misses else None,
     }
+
+
+# --- Hosts: each node exporter's figures, read from Prometheus ------------------------
+
+# The dashboard waits at most this long for Prometheus: a dead or blackholed one costs a
+# refresh one second, then its "unreachable" answer is cached like a good one.
+PROMETHEUS_TIMEOUT_SECONDS = 1.0
+# One query per this many seconds, however many operators watch (the page refreshes every 10 s).
+HOSTS_CACHE_SECONDS = 10
+
+# One PromQL expression per figure, over the scrape job `node` (the node exporters in
+# compose/production/prometheus/prometheus.yml and the alert rules). Rates over 1 minute:
+# four samples at a 15 s scrape interval, recent enough for "now".
+HOST_FIGURE_QUERIES = {
+    "up": 'up{job="node"}',
+    "cpu_busy_percent": '100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{job="node",mode="idle"}[1m])))',
+    "cpus": 'count by (instance) (node_cpu_seconds_total{job="node",mode="idle"})',
+    "memory_used_percent": (
+        '100 * (1 - node_memory_MemAvailable_bytes{job="node"} / node_memory_MemTotal_bytes{job="node"})'
+    ),
+    "root_used_percent": (
+        '100 * (1 - node_filesystem_avail_bytes{job="node",mountpoint="/",fstype!="rootfs"}'
+        ' / node_filesystem_size_bytes{job="node",mountpoint="/",fstype!="rootfs"})'
+    ),
+    # Device-mapper volumes sit on disks already counted: leaving them out avoids counting twice.
+    "disk_read_bytes_per_second": (
+        'sum by (instance) (rate(node_disk_read_bytes_total{job="node",device!~"dm-.*"}[1m]))'
+    ),
+    "disk_written_bytes_per_second": (
+        'sum by (instance) (rate(node_disk_written_bytes_total{job="node",device!~"dm-.*"}[1m]))'
+    ),
+    "load1": 'node_load1{job="node"}',
+}
+
+
+@dataclass(frozen=True)
+class Host:
+    """One node exporter target; a down one has no figures (Prometheus could not scrape it)."""
+
+    instance: str
+    up: bool
+    cpu_busy_percent: float | None = None
+    cpus: int | None = None
+    memory_used_percent: float | None = None
+    root_used_percent: float | None = None
+    disk_read_bytes_per_second: float | None = None
+    disk_written_bytes_per_second: float | None = None
+    load1: float | None = None
+
+
+@dataclass(frozen=True)
+class HostFigures:
+    """The Hosts panel: every node exporter target, down ones first, or why there are none."""
+
+    hosts: tuple[Host, ...] = ()
+    error: str = ""  # set when Prometheus could not be asked or did not answer sensibly
+
+    @property
+    def up_count(self) -> int:
+        return sum(host.up for host in self.hosts)
+
+
+def host_figures() -> HostFigures | None:
+    """CPU, memory, root filesystem, disk I/O and load of every host, or None without PROMETHEUS_URL.
+
+    Never raises and never waits more than PROMETHEUS_TIMEOUT_SECONDS: when Prometheus is
+    down the result says so, and is cached as briefly as a good one.
+    """
+    base_url: str = settings.PROMETHEUS_URL
+    if not base_url:
+        return None
+    # The address is in the key so that pointing the site at another Prometheus shows it at once.
+    key = f"ops:hosts:{hashlib.sha256(base_url.encode()).hexdigest()[:16]}"
+    return cache.get_or_compute(key, lambda: _host_figures_from(base_url), ttl=HOSTS_CACHE_SECONDS)
+
+
+def _host_figures_from(base_url: str) -> HostFigures:
+    # One request for every figure, so they are read at the same instant and a slow
+    # Prometheus costs the timeout once: each expression tagged with a `figure` label.
+    query = " or ".join(
+        f'label_replace(max by (instance) ({expression}), "figure", "{name}", "", "")'
+        for name, expression in HOST_FIGURE_QUERIES.items()
+    )
+    try:
+        rows = _prometheus_query(base_url, query)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return HostFigures(error=f"{type(error).__name__}: {error}"[:200])
+    figures: dict[str, dict[str, float]] = {}
+    for row in rows:
+        value = float(row["value"][1])
+        if not math.isnan(value):  # e.g. a 0/0 on a host that reports no memory total
+            figures.setdefault(row["metric"].get("instance", "?"), {})[row["metric"]["figure"]] = value
+    hosts = []
+    for instance, values in figures.items():
+        if values.get("up") != 1:
+            hosts.append(Host(instance=instance, up=False))  # a rate may outlive the target by a minute
+            continue
+        cpus = values.get("cpus")
+        hosts.append(
+            Host(
+                instance=instance,
+                up=True,
+                cpu_busy_percent=values.get("cpu_busy_percent"),
+                cpus=int(cpus) if cpus is not None else None,
+                memory_used_percent=values.get("memory_used_percent"),
+                root_used_percent=values.get("root_used_percent"),
+                disk_read_bytes_per_second=values.get("disk_read_bytes_per_second"),
+                disk_written_bytes_per_second=values.get("disk_written_bytes_per_second"),
+                load1=values.get("load1"),
+            )
+        )
+    return HostFigures(hosts=tuple(sorted(hosts, key=lambda host: (host.up, host.instance))))
+
+
+def _prometheus_query(base_url: str, query: str) -> list[dict[str, Any]]:
+    """An instant query's vector (`/api/v1/query`); raises OSError or ValueError when it fails."""
+    if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
+        raise ValueError(f"PROMETHEUS_URL must start with http:// or https://, not {base_url!r}")
+    url = f"{base_url}/api/v1/query?{urllib.parse.urlencode({'query': query})}"
+    # The scheme is checked above, so no file:// or other opener can be reached from settings.
+    with urllib.request.urlopen(url, timeout=PROMETHEUS_TIMEOUT_SECONDS) as response:  # noqa: S310
+        answer = json.load(response)
+    if answer.get("status") != "success" or answer["data"]["resultType"] != "vector":
+        raise ValueError(f"Prometheus answered {answer.get('errorType', '')} {answer.get('error', '')}".strip())
+    rows: list[dict[str, Any]] = answer["data"]["result"]
+    return rows

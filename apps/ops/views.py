@@ -27,6 +27,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "readiness": readiness()[0],
         "redis": selectors.redis_figures(),
         "queues": queue_stats(),
+        "hosts": selectors.host_figures(),
     }
     template = "ops/_dashboard_body.html" if request.GET.get("partial") else "ops/dashboard.html"
     return render(request, template, context)
