@@ -77,11 +77,13 @@ INSTALLED_APPS = [
     "dramatiq_crontab",  # `manage.py crontab`: the periodic jobs (photosite/scheduler.py)
     "django_prometheus",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
-    "apps.accounts",
+    "apps.accounts",  # before allauth: its templates and adapter override allauth's
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "apps.photos",
     "apps.social",
     "apps.albums",
@@ -102,7 +104,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.accounts.middleware.StaffSecondFactorMiddleware",  # STAFF_MFA_REQUIRED below; after messages
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
     "photosite.db.ReplicaFailoverMiddleware",  # last: its retry re-runs only the view
@@ -337,6 +341,74 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the API's token request and the test client
+    "allauth.account.auth_backends.AuthenticationBackend",  # the login form: user name or email
+]
+
+# Accounts (django-allauth): sign-up, email verification, password reset and change, email
+# change, and the second factor (allauth.mfa: TOTP with recovery codes). Pages are ours:
+# templates/allauth/ restyles its elements, templates/account/ and templates/mfa/ its pages.
+ACCOUNT_ADAPTER = "apps.accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "apps.accounts.forms.SignupForm"}  # with the display name
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# "optional": a new person is in at once and is sent a link to confirm the address;
+# "mandatory": no login until it is confirmed. Either way a changed address only takes
+# over once its link is followed (ACCOUNT_CHANGE_EMAIL), and resets go to it alone.
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False  # a mail scanner fetching the link must not confirm it
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[photosite] "
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # "your password / email / two-factor changed": news of a takeover
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # the changing session stays; every other one ends
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False  # a link in the mail, followed once
+ACCOUNT_PREVENT_ENUMERATION = True  # a reset for an unknown address looks like any other
+# Login throttling for every login form (the admin's sends people to ours): failed attempts
+# count in the default cache, Redis when REDIS_URL is set, so every web process shares them.
+ACCOUNT_RATE_LIMITS = {
+    # per client address, and per login name however many addresses try it
+    "login_failed": env.str("LOGIN_FAILED_LIMIT", default="10/m/ip,5/300s/key"),
+    "login": env.str("LOGIN_LIMIT", default="30/m/ip"),
+}
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("NUM_PROXIES", default=0)  # as the API's throttles count clients
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="photosite")
+# Staff reach /admin/ and /ops/ only after a second factor in this session
+# (apps.accounts.middleware). Only embedded mode, a laptop, may turn that off.
+STAFF_MFA_REQUIRED = env.bool("STAFF_MFA_REQUIRED", default=True)
+if not STAFF_MFA_REQUIRED and not EMBEDDED:
+    raise ImproperlyConfigured("STAFF_MFA_REQUIRED=false is for embedded mode only (DATABASE_URL unset)")
+# A deleted account's user name cannot be taken by someone else for this long.
+USERNAME_COOLING_OFF_DAYS = env.int("USERNAME_COOLING_OFF_DAYS", default=90)
+# API tokens: the longest lifetime a person may choose, and what POST /api/v1/auth/token/ gives.
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+# Data export: how long the signed download link (and the stored zip) lasts.
+EXPORT_LINK_HOURS = env.int("EXPORT_LINK_HOURS", default=72)
+
+# --- Mail -----------------------------------------------------------------------------
+# SMTP once EMAIL_HOST is set; until then mail goes to the log (photosite.mail): whole in
+# embedded mode, which is how `make run` shows the links; recipients and subject alone otherwise.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = (
+        Path(env.str("EMAIL_HOST_PASSWORD_FILE")).read_text().strip()
+        if "EMAIL_HOST_PASSWORD_FILE" in env
+        else env.str("EMAIL_HOST_PASSWORD", default="")
+    )
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)  # STARTTLS
+    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)  # TLS from the first byte
+    EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # a stuck relay must not hold a request
+else:
+    EMAIL_BACKEND = "photosite.mail.LogEmailBackend"
+EMAIL_LOG_BODIES = EMBEDDED
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="photosite <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -371,7 +443,7 @@ if SENTRY_DSN:
 # the one counted; 0 means REMOTE_ADDR is the client.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.api.authentication.ApiTokenAuthentication",  # named, hashed, expiring; read-only or read-write
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],

@@ -20,14 +20,16 @@ storage of their own (`signing`), which never does I/O.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import mimetypes
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import environ
 from botocore.config import Config
@@ -303,3 +305,111 @@ def bucket_policy_apply() -> bool:
     }
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     return True
+
+
+# --- Streams: objects too big to hold in memory (data exports) ----------------------------
+
+MULTIPART_PART_BYTES = 8 * 1024 * 1024  # S3 wants at least 5 MiB per part but the last
+
+
+class _MultipartWriter(io.RawIOBase):
+    """A write-only, unseekable file whose bytes go to S3 as a multipart upload, one part
+    at a time: memory holds one part, whatever the object's size. zipfile writes to it
+    with data descriptors, as to any unseekable stream."""
+
+    def __init__(self, client: Any, bucket: str, key: str, headers: dict[str, str]) -> None:
+        super().__init__()
+        self.client, self.bucket, self.key = client, bucket, key
+        self.upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, **headers)["UploadId"]
+        self.parts: list[dict[str, Any]] = []
+        self.buffer = bytearray()
+        self.position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self.buffer += view
+        self.position += len(view)
+        while len(self.buffer) >= MULTIPART_PART_BYTES:
+            self._send(bytes(self.buffer[:MULTIPART_PART_BYTES]))
+            del self.buffer[:MULTIPART_PART_BYTES]
+        return len(view)
+
+    def _send(self, part: bytes) -> None:
+        number = len(self.parts) + 1
+        answer = self.client.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=part
+        )
+        self.parts.append({"ETag": answer["ETag"], "PartNumber": number})
+
+    def complete(self) -> None:
+        if self.buffer or not self.parts:
+            self._send(bytes(self.buffer))
+            self.buffer.clear()
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
+        )
+
+    def abort(self) -> None:
+        self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+
+
+@contextlib.contextmanager
+def object_writer(key: str, *, content_type: str, download_name: str = "") -> Iterator[IO[bytes]]:
+    """A binary stream that becomes the (private) object `key` when the block ends without error.
+
+    On S3 a multipart upload (memory: one 8 MiB part); locally a file written in place.
+    An error inside the block leaves no object behind. With `download_name`, browsers
+    save the object under that name (Content-Disposition), from a plain signed URL.
+    """
+    client = _s3_client(default_storage)
+    if client is None:
+        path = Path(default_storage.path(key))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with path.open("wb") as handle:
+                yield handle
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return
+    headers = {"ContentType": content_type}
+    if download_name:
+        headers["ContentDisposition"] = f'attachment; filename="{download_name}"'
+    writer = _MultipartWriter(client, _bucket_name(default_storage), key, headers)
+    try:
+        yield typing.cast(IO[bytes], writer)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.complete()
+
+
+@contextlib.contextmanager
+def object_reader(key: str) -> Iterator[IO[bytes]]:
+    """A binary stream of a stored object, read as it arrives (never whole into memory)."""
+    storage = storage_for_key(key)
+    client = _s3_client(storage)
+    if client is None:
+        with storage.open(key, "rb") as handle:
+            yield typing.cast(IO[bytes], handle)
+        return
+    body = client.get_object(Bucket=_bucket_name(storage), Key=key)["Body"]
+    try:
+        yield typing.cast(IO[bytes], body)
+    finally:
+        body.close()
+
+
+def download_url(key: str, *, expires_seconds: int = 300) -> str | None:
+    """A short-lived signed URL of a private object; None locally, where the caller streams
+    the file itself."""
+    if _s3_client(default_storage) is None:
+        return None
+    url: str = default_storage.url(key, expire=expires_seconds)  # type: ignore[call-arg]  # S3Storage's own argument
+    return url

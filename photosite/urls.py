@@ -6,6 +6,7 @@ from photosite import health, metrics
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
+    path("accounts/", include("allauth.urls")),  # email, password reset and change, 2FA (/accounts/2fa/)
     path("ops/", include("apps.ops.urls")),
     path("api/", include("apps.api.urls")),
     path("healthz", health.healthz, name="healthz"),

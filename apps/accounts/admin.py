@@ -5,6 +5,8 @@ granted them that permission."""
 
 from __future__ import annotations
 
+from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
+from allauth.account.models import EmailAddress
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
@@ -43,3 +45,16 @@ class UserAdmin(DjangoUserAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))
         return fields if request.user.is_superuser else (*fields, *PRIVILEGE_FIELDS)
+
+
+class EmailAddressAdmin(AllauthEmailAddressAdmin):
+    """allauth's list of addresses; its action now needs the change permission, like ours."""
+
+    @admin.action(description="Mark selected email addresses as verified", permissions=["change"])
+    def make_verified(self, request: HttpRequest, queryset: QuerySet[EmailAddress]) -> None:
+        super().make_verified(request, queryset)
+
+
+# Importing allauth's admin above registered its own; ours replaces it.
+admin.site.unregister(EmailAddress)
+admin.site.register(EmailAddress, EmailAddressAdmin)

@@ -11,3 +11,10 @@ class AccountsConfig(AppConfig):
         from photosite.metrics import business_collector_register
 
         business_collector_register(user_metrics_collect)
+
+        # The admin's own login form would skip the throttle and the second factor: it sends
+        # people to ours (allauth's), then back to the admin.
+        from allauth.account.decorators import secure_admin_login
+        from django.contrib import admin
+
+        admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign,no-untyped-call]

@@ -1,18 +1,21 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
+from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import UserCreationForm
 from django.core.files.uploadedfile import UploadedFile
 
-from apps.accounts.models import User
+from apps.accounts.models import TokenScope
 from apps.photos.uploads import upload_too_big_message
 
 
-class SignupForm(UserCreationForm):
-    class Meta(UserCreationForm.Meta):
-        model = User
-        fields = ("username", "email", "display_name")
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up (user name, email, password twice) plus the name others see."""
+
+    display_name = forms.CharField(max_length=80, required=False, help_text="Shown instead of your user name.")
+    field_order = ["username", "email", "display_name", "password1", "password2"]
 
 
 class ProfileForm(forms.Form):
@@ -31,3 +34,25 @@ class ProfileForm(forms.Form):
         if upload and upload.size is not None and upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
             raise forms.ValidationError(upload_too_big_message(upload.size))
         return upload
+
+
+TOKEN_LIFETIMES = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year")]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=80, help_text="What uses it, e.g. “backup script”.")
+    scope = forms.ChoiceField(choices=TokenScope.choices, initial=TokenScope.READ, widget=forms.RadioSelect)
+    lifetime_days = forms.TypedChoiceField(label="Expires after", choices=TOKEN_LIFETIMES, coerce=int, initial=90)
+
+    def clean_lifetime_days(self) -> timedelta:
+        days: int = self.cleaned_data["lifetime_days"]
+        return timedelta(days=min(days, settings.API_TOKEN_MAX_DAYS))
+
+
+class AccountDeleteForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="To be sure it is you.",
+    )

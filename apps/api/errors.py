@@ -13,6 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from apps.accounts.services import TokenRefused
 from apps.albums.services import AlbumRefused
 from apps.moderation.services import ReportRefused
 from apps.photos.tags import TagsRejected
@@ -21,7 +22,7 @@ from apps.social.services import SocialRefused
 from photosite.pagination import BadCursor
 from photosite.storage import StorageUnavailable
 
-REFUSALS = (AlbumRefused, ReportRefused, SocialRefused, TagsRejected, UploadRejected, BadCursor)
+REFUSALS = (AlbumRefused, ReportRefused, SocialRefused, TagsRejected, TokenRefused, UploadRejected, BadCursor)
 
 
 def _first_message(detail: Any) -> str:

@@ -242,7 +242,20 @@ class ReportSerializer(serializers.Serializer[dict[str, Any]]):
 class TokenInputSerializer(serializers.Serializer[dict[str, Any]]):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, style={"input_type": "password"})
+    otp = serializers.CharField(
+        max_length=32, required=False, help_text="A TOTP or recovery code, for accounts with two-factor on."
+    )
+    name = serializers.CharField(max_length=80, required=False, help_text="Shown on your API tokens page.")
+    scope = serializers.ChoiceField(
+        choices=["read", "write"], default="write", help_text="`read`: the token can read but change nothing."
+    )
+    expires_in_days = serializers.IntegerField(
+        min_value=1, max_value=settings.API_TOKEN_MAX_DAYS, required=False, help_text="Default: 90."
+    )
 
 
 class TokenSerializer(serializers.Serializer[dict[str, Any]]):
-    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`. Shown this once.")
+    name = serializers.CharField()
+    scope = serializers.CharField()
+    expires_at = serializers.DateTimeField()

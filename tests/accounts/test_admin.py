@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from apps.accounts.models import User
+from tests.conftest import staff_login
 from tests.factories import UserFactory
 
 
@@ -26,7 +27,7 @@ def deactivate(client, *users: User):
 
 def test_staff_with_only_view_permission_cannot_deactivate_a_superuser(client, db) -> None:
     superuser = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(staff_with("view_user"))
+    staff_login(client, staff_with("view_user"))
     assert client.get(reverse("admin:accounts_user_changelist")).status_code == 200  # they may look
     deactivate(client, superuser)
     superuser.refresh_from_db()
@@ -36,7 +37,7 @@ def test_staff_with_only_view_permission_cannot_deactivate_a_superuser(client, d
 def test_staff_who_may_change_users_deactivate_people_but_never_a_superuser(client, db) -> None:
     superuser = UserFactory(is_staff=True, is_superuser=True)
     spammer = UserFactory()
-    client.force_login(staff_with("view_user", "change_user"))
+    staff_login(client, staff_with("view_user", "change_user"))
     response = deactivate(client, superuser, spammer)
     superuser.refresh_from_db()
     spammer.refresh_from_db()
@@ -46,7 +47,7 @@ def test_staff_who_may_change_users_deactivate_people_but_never_a_superuser(clie
 
 def test_a_superuser_can_deactivate_another_superuser_but_not_themselves(client, db) -> None:
     me, other = UserFactory(is_staff=True, is_superuser=True), UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(me)
+    staff_login(client, me)
     deactivate(client, me, other)
     me.refresh_from_db()
     other.refresh_from_db()
@@ -56,7 +57,7 @@ def test_a_superuser_can_deactivate_another_superuser_but_not_themselves(client,
 def test_staff_who_may_change_users_cannot_edit_a_superuser_or_grant_themselves_powers(client, db) -> None:
     superuser = UserFactory(is_staff=True, is_superuser=True)
     staff = staff_with("view_user", "change_user")
-    client.force_login(staff)
+    staff_login(client, staff)
     change_superuser = reverse("admin:accounts_user_change", args=[superuser.pk])
     page = client.get(change_superuser).content.decode()
     assert 'name="is_active"' not in page  # shown, read-only

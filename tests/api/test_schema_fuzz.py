@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from apps.accounts.services import api_token_create
 from apps.albums.services import album_add_photos, album_create
 from apps.photos.models import Visibility
 from apps.social.services import comment_create
@@ -28,7 +28,7 @@ def fuzz_target(site_server_factory, bucket):
     comment_create(author=owner, photo=public, body="A comment")
     album = album_create(owner=owner, title="Fuzz album")
     album_add_photos(album=album, photo_ids=[public.pk])
-    token = Token.objects.create(user=owner).key
+    _, token = api_token_create(user=owner, name="fuzz", scope="write")
     unlimited = {name: "1000000/min" for name in ("ANON", "USER", "LOGIN", "UPLOAD", "UPLOAD_GRANT", "COMMENT")}
     server = site_server_factory(**{f"API_THROTTLE_{name}": rate for name, rate in unlimited.items()})
     return server, token

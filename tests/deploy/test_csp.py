@@ -70,7 +70,7 @@ def test_pages_api_docs_and_a_direct_upload_raise_no_csp_violation(csp_site, pag
     page.locator(".opblock").first.wait_for()
 
     page.goto(site.url + "/accounts/login/")
-    page.fill("#id_username", "cspowner")
+    page.fill("#id_login", "cspowner")
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(site.url + "/")

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from apps.moderation.models import Report, ReportStatus
 from apps.photos import services
+from tests.conftest import staff_login
 from tests.factories import UserFactory, uploaded_photo
 
 
@@ -49,7 +50,7 @@ def test_moderator_resolves_a_report_and_the_photo_disappears_for_others(
     Report.objects.create(reporter=other_user, photo=photo, reason="violence")
     assert "Offending" in client.get(reverse("home")).content.decode()
     moderator = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(moderator)
+    staff_login(client, moderator)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             reverse("admin:moderation_report_changelist"),
@@ -68,7 +69,7 @@ def test_moderator_resolves_a_report_and_the_photo_disappears_for_others(
     owner_view = client.get(reverse("photo_detail", args=[photo.pk])).content.decode()
     assert "Hidden by the moderators: Violence or gore" in owner_view
 
-    client.force_login(moderator)
+    staff_login(client, moderator)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("admin:photos_photo_changelist"), {"action": "unhide", "_selected_action": [photo.pk]})
     client.logout()
@@ -80,7 +81,7 @@ def test_dismissing_keeps_the_photo_and_records_who(client, user, other_user, bu
     photo = ready_photo(user, "Fine really")
     report = Report.objects.create(reporter=other_user, photo=photo, reason="other")
     moderator = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(moderator)
+    staff_login(client, moderator)
     client.post(reverse("admin:moderation_report_changelist"), {"action": "dismiss", "_selected_action": [report.pk]})
     report.refresh_from_db()
     assert report.status == ReportStatus.DISMISSED and report.handled_by == moderator

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.ops import selectors
 from apps.photos import services
 from apps.photos.models import Photo, PhotoStatus
+from tests.conftest import staff_login
 from tests.factories import UserFactory, uploaded_photo
 
 
@@ -72,7 +73,7 @@ def test_dashboard_shows_health_and_retries_failed_photos(
     operator = UserFactory(is_staff=True)
     failed = uploaded_photo(owner=operator, title="Broken one")
     services.photo_mark_failed(photo_id=failed.pk, reason="broken")
-    client.force_login(operator)
+    staff_login(client, operator)
     page = client.get(reverse("ops_dashboard")).content.decode()
     for expected in (
         "Failed renditions, 24 h",
@@ -100,7 +101,7 @@ def test_admin_photo_list_shows_thumbnails_with_bounded_queries(
     client, db, bucket, django_assert_max_num_queries
 ) -> None:
     operator = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(operator)
+    staff_login(client, operator)
     for count in (1, 4):
         while Photo.objects.count() < count:
             photo = uploaded_photo(owner=operator)
@@ -114,7 +115,7 @@ def test_admin_delete_removes_the_files_by_job(
     client, db, bucket, broker_redis, django_capture_on_commit_callbacks
 ) -> None:
     operator = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(operator)
+    staff_login(client, operator)
     photo = uploaded_photo(owner=operator)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
@@ -136,7 +137,7 @@ def test_dashboard_and_report_page_queries_do_not_grow(client, db, bucket) -> No
     for photos in (1, 5):
         while Photo.objects.count() < photos:
             services.rendition_make_all(photo_id=uploaded_photo(owner=owner).pk)
-        client.force_login(operator)
+        staff_login(client, operator)
         readiness_forget()
         with CaptureQueriesContext(connection) as dashboard:
             client.get(reverse("ops_dashboard"))

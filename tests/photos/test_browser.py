@@ -29,6 +29,7 @@ def test_new_person_signs_up_uploads_and_sees_their_photo(site_server, worker, b
     page.goto(site_server.url + "/")
     page.get_by_role("navigation", name="Account").get_by_role("link", name="Sign up").click()
     page.fill("#id_username", "ada")
+    page.fill("#id_email", "ada@example.com")
     page.fill("#id_display_name", "Ada Browser")
     page.fill("#id_password1", "a long browser password")
     page.fill("#id_password2", "a long browser password")
@@ -93,7 +94,7 @@ def test_a_visitor_follows_scrolls_steps_likes_and_comments(community_site, page
     """Everything after the upload, in Chromium: each toggle happens without a page load."""
     site, titles = community_site, TITLES
     page.goto(site.url + "/accounts/login/")
-    page.fill("#id_username", "bob")
+    page.fill("#id_login", "bob")
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(site.url + "/")

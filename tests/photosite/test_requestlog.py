@@ -54,7 +54,13 @@ def test_json_logs_carry_the_request_id_from_web_into_the_job(
         password = "a long log test password"
         browser.post(
             signup_url,
-            data={"csrfmiddlewaretoken": token, "username": "logger", "password1": password, "password2": password},
+            data={
+                "csrfmiddlewaretoken": token,
+                "username": "logger",
+                "email": "logger@example.com",
+                "password1": password,
+                "password2": password,
+            },
             headers={"Referer": signup_url},
             timeout=10,
         )

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.conftest import WorkerProcess, wait_for
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, totp_code, totp_enable
 from tests.pages import parse_page
 
 
@@ -80,15 +80,19 @@ def test_view_and_job_errors_reach_sentry_with_the_request_id(
     worker.start()
     try:
         operator = UserFactory(is_staff=True)
+        secret = totp_enable(operator)  # staff reach /ops/ with a second factor only
         browser = requests.Session()
-        login_url = server.url + "/accounts/login/"
-        token = parse_page(browser.get(login_url, timeout=10).text).csrf_token
-        browser.post(
-            login_url,
-            data={"csrfmiddlewaretoken": token, "username": operator.username, "password": PASSWORD},
-            headers={"Referer": login_url},
-            timeout=10,
-        )
+        for url, fields in [
+            ("/accounts/login/", {"login": operator.username, "password": PASSWORD}),
+            ("/accounts/2fa/authenticate/", {"code": totp_code(secret)}),
+        ]:
+            token = parse_page(browser.get(server.url + url, timeout=10).text).csrf_token
+            browser.post(
+                server.url + url,
+                data={"csrfmiddlewaretoken": token, **fields},
+                headers={"Referer": server.url + url},
+                timeout=10,
+            )
 
         crashed = browser.get(server.url + "/ops/sentry-check/", headers={"X-Request-ID": "sentry-web-1"}, timeout=10)
         assert crashed.status_code == 500 and "Something went wrong" in crashed.text

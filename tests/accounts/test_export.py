@@ -1,0 +1,92 @@
+"""Data export: a zip of originals, photo details, albums and comments, built by a job on the
+maintenance queue, kept privately, downloaded through a signed link that expires."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import requests
+from django.urls import reverse
+
+from apps.accounts import tasks
+from apps.accounts.models import DataExport, ExportStatus
+from apps.accounts.services import data_export_expire
+from apps.albums.services import album_add_photos, album_create
+from apps.photos.models import Visibility
+from apps.social.services import comment_create
+from tests.conftest import wait_for
+from tests.factories import UserFactory, ready_photo
+
+
+def test_export_jobs_run_on_the_maintenance_queue() -> None:
+    assert tasks.build_data_export.queue_name == "maintenance"
+    assert tasks.expire_data_export.queue_name == "maintenance"
+
+
+def test_a_person_downloads_a_zip_of_their_data_through_a_signed_link(client, bucket, worker, settings) -> None:
+    owner, friend = UserFactory(display_name="Exporter"), UserFactory()
+    lake = ready_photo(owner, title="Lake", tags="water blue")
+    secret = ready_photo(owner, title="Secret", visibility=Visibility.PRIVATE)
+    friends = ready_photo(friend, title="Hill")
+    album_add_photos(album=album_create(owner=owner, title="Best"), photo_ids=[secret.pk, lake.pk])
+    comment_create(author=owner, photo=friends, body="Great hill")
+
+    client.force_login(owner)
+    assert client.post(reverse("data_export")).status_code == 302
+    export = DataExport.objects.get(user=owner)
+    wait_for(
+        lambda: DataExport.objects.get(pk=export.pk).status == ExportStatus.READY,
+        timeout=60,
+        what=f"the export job; worker log:\n{worker.log()}",
+    )
+    export.refresh_from_db()
+    assert export.key.startswith("private/exports/") and export.key in bucket.keys()
+    assert export.photo_count == 2
+
+    page = client.get(reverse("data_export")).content.decode()
+    link = page.split('id="export-download" href="')[1].split('"')[0]
+    redirect = client.get(link)
+    assert redirect.status_code == 302
+    signed_url = redirect["Location"]
+    assert "Signature=" in signed_url
+    assert requests.get(signed_url.split("?")[0], timeout=10).status_code == 403  # private without it
+    download = requests.get(signed_url, timeout=10)
+    assert download.status_code == 200
+    expected_name = f"photosite-{owner.username}-{export.created_at:%Y-%m-%d}.zip"
+    assert download.headers["Content-Disposition"] == f'attachment; filename="{expected_name}"'
+
+    archive = zipfile.ZipFile(io.BytesIO(download.content))
+    assert archive.testzip() is None
+    names = archive.namelist()
+    photos = json.loads(archive.read("photos.json"))
+    assert [photo["title"] for photo in photos] == ["Lake", "Secret"]
+    assert photos[0]["tags"] == ["blue", "water"] and photos[1]["visibility"] == "private"
+    for record, photo in zip(photos, [lake, secret], strict=True):
+        assert record["file"] in names
+        assert archive.read(record["file"]) == bucket.get(photo.original.name)  # the original, byte for byte
+    (album,) = json.loads(archive.read("albums.json"))
+    assert album["title"] == "Best" and album["photo_ids"] == [secret.pk, lake.pk]
+    (comment,) = json.loads(archive.read("comments.json"))
+    assert comment["body"] == "Great hill" and comment["photo_id"] == friends.pk
+    assert json.loads(archive.read("profile.json"))["display_name"] == "Exporter"
+    assert not any("Hill" in name for name in names)  # nobody else's photos
+
+    # The link is for its owner only, and only until it expires.
+    client.force_login(friend)
+    assert client.get(link).status_code == 404
+    client.force_login(owner)
+    settings.EXPORT_LINK_HOURS = 0
+    assert client.get(link).status_code == 404
+    DataExport.objects.filter(pk=export.pk).update(expires_at=export.created_at)
+    data_export_expire(export_id=export.pk)
+    assert export.key not in bucket.keys() and not DataExport.objects.filter(pk=export.pk).exists()
+
+
+def test_a_second_request_while_one_is_being_prepared_changes_nothing(client, user, broker_redis) -> None:
+    client.force_login(user)
+    client.post(reverse("data_export"))
+    client.post(reverse("data_export"))
+    assert DataExport.objects.filter(user=user).count() == 1
+    assert "being prepared" in client.get(reverse("account_settings")).content.decode()
