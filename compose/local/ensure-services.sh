@@ -85,4 +85,10 @@ fi
 # The /ops/ Hosts panel's test (tests/ops/test_hosts.py) runs a Prometheus scraping a node exporter.
 command -v prometheus >/dev/null || apt_install prometheus
 command -v prometheus-node-exporter >/dev/null || apt_install prometheus-node-exporter
+# `make stack` runs compose's services natively (compose/local/native.py): the Redis exporter,
+# a certificate for nginx's HTTPS, and the curl and wget its health checks call.
+command -v prometheus-redis-exporter >/dev/null || apt_install prometheus-redis-exporter
+command -v openssl >/dev/null || apt_install openssl
+command -v curl >/dev/null || apt_install curl
+command -v wget >/dev/null || apt_install wget
 echo "PostgreSQL, Redis, RabbitMQ, Chromium, nginx, wrk and ICC profiles are ready"

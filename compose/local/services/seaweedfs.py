@@ -81,6 +81,31 @@ def start(data_dir: Path, *, timeout: float = 60.0, attempts: int = 3) -> Seawee
     raise AssertionError("unreachable")
 
 
+LISTENERS = ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3", "s3.grpc")
+
+
+def loopback_arguments(ports: dict[str, int]) -> list[str]:
+    """`weed server` arguments pinning every listener (LISTENERS) to loopback and its port.
+
+    gRPC ports default to port+10000, which may be taken; the optional catalog servers
+    are disabled; volumes are small, as throwaway data needs.
+    """
+    return [
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        "-master.volumeSizeLimitMB=64",
+        "-volume.max=0",
+        "-metricsPort=0",
+        "-debug.port=0",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+    ] + [
+        f"-{name.replace('.grpc', '.port.grpc') if '.grpc' in name else name + '.port'}={ports[name]}"
+        for name in LISTENERS
+    ]
+
+
 def _start_once(data_dir: Path, *, timeout: float) -> SeaweedS3:
     data_dir.mkdir(parents=True, exist_ok=True)
     access_key, secret_key = "photosite", secrets.token_hex(16)
@@ -95,29 +120,8 @@ def _start_once(data_dir: Path, *, timeout: float) -> SeaweedS3:
     }
     config_path = data_dir / "s3.json"
     config_path.write_text(json.dumps(config))
-    names = ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3", "s3.grpc")
-    ports = dict(zip(names, free_ports(len(names)), strict=True))
-    # Every listener is pinned to loopback and a free port (gRPC ports default to
-    # port+10000, which may be taken); the optional catalog servers are disabled.
-    args = [
-        weed_binary(),
-        "server",
-        f"-dir={data_dir}",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        "-master.telemetry=false",
-        "-master.volumeSizeLimitMB=64",
-        "-volume.max=0",
-        "-metricsPort=0",
-        "-debug.port=0",
-        "-s3",
-        f"-s3.config={config_path}",
-        "-s3.port.iceberg=0",
-        "-s3.port.lance=0",
-    ] + [
-        f"-{name.replace('.grpc', '.port.grpc') if '.grpc' in name else name + '.port'}={port}"
-        for name, port in ports.items()
-    ]
+    ports = dict(zip(LISTENERS, free_ports(len(LISTENERS)), strict=True))
+    args = [weed_binary(), "server", f"-dir={data_dir}", "-s3", f"-s3.config={config_path}", *loopback_arguments(ports)]
     log_path = data_dir / "weed.log"
     process = subprocess.Popen(args, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     server = SeaweedS3(
