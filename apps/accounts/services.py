@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -24,7 +24,14 @@ from apps.photos.services import photo_search_index_update, stored_files_delete_
 from apps.social.models import Comment, Follow, Like
 from apps.social.services import comment_delete, follow_set, like_set
 from photosite.outbox import outbox_enqueue
-from photosite.storage import AVATAR_PREFIX, PRIVATE_PREFIX, object_delete, object_save, storage_errors_as_unavailable
+from photosite.storage import (
+    AVATAR_PREFIX,
+    PRIVATE_PREFIX,
+    object_delete,
+    object_list,
+    object_save,
+    storage_errors_as_unavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +142,7 @@ def api_token_touch(*, token: ApiToken) -> None:
 
 EXPORT_PREFIX = f"{PRIVATE_PREFIX}exports/"
 EXPORT_REQUEST_EVERY = timedelta(hours=1)
+EXPORT_ORPHAN_GRACE = timedelta(hours=6)  # longer than any build takes to record its zip
 
 
 class ExportRefused(Exception):
@@ -227,6 +235,23 @@ def data_export_expire(*, export_id: int) -> None:
     if export.key:
         object_delete_quietly(export.key)
     export.delete()
+
+
+def data_exports_sweep(*, now: datetime | None = None) -> int:
+    """Remove expired exports (zip, then row), and zips no export names (a build that died
+    between writing and recording, a delayed expiry job the embedded broker lost). Returns
+    how many went."""
+    now = now or timezone.now()
+    removed = 0
+    for export_id in DataExport.objects.filter(expires_at__lt=now).values_list("pk", flat=True):
+        data_export_expire(export_id=export_id)
+        removed += 1
+    known = set(DataExport.objects.exclude(key="").values_list("key", flat=True))
+    for key, modified_at in object_list(EXPORT_PREFIX):
+        if key not in known and modified_at < now - EXPORT_ORPHAN_GRACE:
+            object_delete_quietly(key)
+            removed += 1
+    return removed
 
 
 def object_delete_quietly(key: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import dramatiq
 
 from apps.accounts import services
+from photosite.scheduler import periodic
 
 MAINTENANCE = "maintenance"
 
@@ -35,3 +36,11 @@ def data_export_gave_up(message_data: dict[str, Any], retry_info: dict[str, Any]
 @dramatiq.actor(queue_name=MAINTENANCE, max_retries=10, min_backoff=60_000, max_backoff=3_600_000)
 def expire_data_export(export_id: int) -> None:
     services.data_export_expire(export_id=export_id)
+
+
+@periodic("23 * * * *")
+@dramatiq.actor(queue_name=MAINTENANCE, max_retries=0)
+def accounts_sweep() -> None:
+    """Hourly: expired exports and stray zips go; retired user names past their cooling-off return."""
+    services.data_exports_sweep()
+    services.retired_usernames_release()

@@ -90,3 +90,30 @@ def test_a_second_request_while_one_is_being_prepared_changes_nothing(client, us
     client.post(reverse("data_export"))
     assert DataExport.objects.filter(user=user).count() == 1
     assert "being prepared" in client.get(reverse("account_settings")).content.decode()
+
+
+def test_the_hourly_sweep_removes_expired_exports_and_stray_zips(user, bucket) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.accounts.services import EXPORT_ORPHAN_GRACE, data_exports_sweep
+    from photosite.storage import object_save
+
+    expired_key = object_save("private/exports/expired.zip", b"zip")
+    stray_key = object_save("private/exports/stray.zip", b"zip")
+    live_key = object_save("private/exports/live.zip", b"zip")
+    now = timezone.now()
+    DataExport.objects.create(user=user, status=ExportStatus.READY, key=expired_key, expires_at=now)
+    live = DataExport.objects.create(
+        user=user, status=ExportStatus.READY, key=live_key, expires_at=now + timedelta(hours=1)
+    )
+
+    assert data_exports_sweep() == 1  # the stray zip is younger than the grace period
+    assert list(DataExport.objects.values_list("pk", flat=True)) == [live.pk]
+    assert expired_key not in bucket.keys() and stray_key in bucket.keys()
+
+    later = now + EXPORT_ORPHAN_GRACE + timedelta(minutes=1)
+    DataExport.objects.filter(pk=live.pk).update(expires_at=later + timedelta(hours=1))
+    assert data_exports_sweep(now=later) == 1
+    assert bucket.keys("private/exports/") == [live_key]

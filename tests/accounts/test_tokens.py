@@ -124,3 +124,26 @@ def test_the_admin_never_shows_a_key(client, user, db) -> None:
     staff_login(client, admin)
     page = client.get(reverse("admin:accounts_user_change", args=[user.pk])).content.decode()
     assert key not in page and token_digest(key) not in page
+
+
+def test_old_plaintext_tokens_are_carried_over_hashed_and_keep_working(user) -> None:
+    """Migration accounts.0004 on a database that still has rest_framework.authtoken's table."""
+    import importlib
+
+    from django.apps import apps
+
+    carry_over = importlib.import_module("apps.accounts.migrations.0004_api_tokens_from_plaintext").carry_over
+    old_key = "0123456789abcdef0123456789abcdef01234567"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, created timestamptz, user_id bigint)"
+        )
+        cursor.execute("INSERT INTO authtoken_token VALUES (%s, now(), %s)", [old_key, user.pk])
+    with connection.schema_editor() as schema_editor:
+        carry_over(apps, schema_editor)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM authtoken_token")
+        assert cursor.fetchone()[0] == 0  # no plaintext key stays behind
+    token = ApiToken.objects.get(user=user)
+    assert token.scope == "write" and token.digest == token_digest(old_key)
+    assert with_token(old_key).get(reverse("api_feed")).status_code == 200
