@@ -205,20 +205,11 @@ def data_export_build(*, export_id: int) -> None:
         if earlier.key:
             object_delete_quietly(earlier.key)
         earlier.delete()
-    _enqueue_export_expire(export_id, delay=timedelta(hours=settings.EXPORT_LINK_HOURS))
     logger.info("data export %s ready: %d photos, %d bytes", export_id, summary.photos, summary.bytes)
 
 
 def export_file_name(export: DataExport) -> str:
     return f"photosite-{export.user.username}-{export.created_at:%Y-%m-%d}.zip"
-
-
-def _enqueue_export_expire(export_id: int, *, delay: timedelta) -> None:
-    """Sent straight to the broker (the outbox cannot delay): from the build job, which a
-    broker outage fails and retries. The download view refuses an expired export anyway."""
-    from apps.accounts.tasks import expire_data_export  # tasks import this module
-
-    expire_data_export.send_with_options(args=(export_id,), delay=int(delay.total_seconds() * 1000))
 
 
 def data_export_mark_failed(*, export_id: int, reason: str) -> None:

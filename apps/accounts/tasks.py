@@ -33,11 +33,6 @@ def data_export_gave_up(message_data: dict[str, Any], retry_info: dict[str, Any]
     )
 
 
-@dramatiq.actor(queue_name=MAINTENANCE, max_retries=10, min_backoff=60_000, max_backoff=3_600_000)
-def expire_data_export(export_id: int) -> None:
-    services.data_export_expire(export_id=export_id)
-
-
 @periodic("23 * * * *")
 @dramatiq.actor(queue_name=MAINTENANCE, max_retries=0)
 def accounts_sweep() -> None:

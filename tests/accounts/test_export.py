@@ -22,7 +22,7 @@ from tests.factories import UserFactory, ready_photo
 
 def test_export_jobs_run_on_the_maintenance_queue() -> None:
     assert tasks.build_data_export.queue_name == "maintenance"
-    assert tasks.expire_data_export.queue_name == "maintenance"
+    assert tasks.accounts_sweep.queue_name == "maintenance"
 
 
 def test_a_person_downloads_a_zip_of_their_data_through_a_signed_link(client, bucket, worker, settings) -> None:
