@@ -308,7 +308,7 @@ class ReplicaHandle:
             connect_timeout=3,
         )
 
-    def wait_until_caught_up(self, timeout: float = 15) -> None:
+    def wait_until_caught_up(self, timeout: float = 60) -> None:  # generous: a loaded machine replays slowly
         with self._primary() as primary:
             target = primary.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
 
