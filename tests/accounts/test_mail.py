@@ -97,3 +97,22 @@ def test_changing_the_password_needs_the_old_one(client, db, mail: Mailbox) -> N
     assert User.objects.get(pk=user.pk).check_password(NEW_PASSWORD)
     assert "Log out" in client.get(reverse("home")).content.decode()  # this session stays signed in
     mail.wait_for(to=user.email, subject="Password Changed")
+
+
+def test_people_from_before_get_their_address_to_confirm(client, db, mail: Mailbox) -> None:
+    """Migration accounts.0005: an address on the user row becomes an unconfirmed primary EmailAddress."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("apps.accounts.migrations.0005_email_addresses_of_existing_people")
+    old_timer, no_email = UserFactory(email="old.timer@example.com"), UserFactory(email="")
+    migration.addresses_for_existing_people(apps, None)
+    address = EmailAddress.objects.get(user=old_timer)
+    assert (address.email, address.primary, address.verified) == ("old.timer@example.com", True, False)
+    assert not EmailAddress.objects.filter(user=no_email).exists()
+
+    client.force_login(old_timer)
+    assert client.post(reverse("account_email"), {"action_send": "", "email": address.email}).status_code == 302
+    confirm_by_link(client, mail.wait_for(to="old.timer@example.com", subject="Please Confirm Your Email Address"))
+    assert EmailAddress.objects.get(pk=address.pk).verified
