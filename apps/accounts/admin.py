@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.accounts import services
-from apps.accounts.models import User
+from apps.accounts.models import ApiToken, User
 from photosite.http import AuthenticatedHttpRequest
 
 # What makes someone more powerful: editable by superusers only.
@@ -58,3 +58,22 @@ class EmailAddressAdmin(AllauthEmailAddressAdmin):
 # Importing allauth's admin above registered its own; ours replaces it.
 admin.site.unregister(EmailAddress)
 admin.site.register(EmailAddress, EmailAddressAdmin)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """People's API tokens, for revoking one that leaked: never the key (only its hash is
+    stored, and that is not shown either), and nothing to edit."""
+
+    list_display = ("name", "user", "hint", "scope", "created_at", "expires_at", "last_used_at")
+    list_filter = ("scope",)
+    search_fields = ("name", "user__username", "hint")
+    fields = ("name", "user", "hint", "scope", "created_at", "expires_at", "last_used_at")
+    readonly_fields = fields
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tokens are made by their owners, who see the key once
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False

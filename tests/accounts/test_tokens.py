@@ -124,6 +124,9 @@ def test_the_admin_never_shows_a_key(client, user, db) -> None:
     staff_login(client, admin)
     page = client.get(reverse("admin:accounts_user_change", args=[user.pk])).content.decode()
     assert key not in page and token_digest(key) not in page
+    tokens = client.get(reverse("admin:accounts_apitoken_changelist")).content.decode()
+    assert "secret-ish" in tokens and key[:8] in tokens
+    assert key not in tokens and token_digest(key) not in tokens
 
 
 def test_old_plaintext_tokens_are_carried_over_hashed_and_keep_working(user) -> None:
