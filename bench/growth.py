@@ -1,11 +1,13 @@
 """How page latency grows with the data: seed 1k, 100k (and 1M) photos, time the pages.
 
 Seeds straight in SQL (generate_series: users, photos with tags and two rendition
-rows each, follows, likes, search vectors), then times each page in-process with
-Django's test client, the cache off, so every request reaches PostgreSQL: home
-(recent), a tag page, a busy profile, the following feed of someone who follows
-50 people, and a search. Prints p50/p95 per page and size, the largest/smallest
-ratio, and EXPLAIN ANALYZE of each page's main query at the largest size.
+rows each, follows, likes, search vectors), fills the counters and materializes
+Popular as the scheduler would, then times each page in-process with Django's test
+client, the cache off, so every request reaches PostgreSQL: home (recent), a tag
+page, a busy profile, the following feed of someone who follows 50 people and of
+someone who follows 5,000, a photo search, a people search, Popular and the API
+photo list. Prints p50/p95 per page and size, the largest/smallest ratio, and
+EXPLAIN ANALYZE of each listing's main query at the largest size.
 
     .venv/bin/python bench/growth.py                 # 1k and 100k
     .venv/bin/python bench/growth.py --sizes 1000 100000 1000000
@@ -27,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DB = "photosite_growth"
 REQUESTS_PER_PAGE = 40
+FOLLOWS_OF_THE_FAN = 5000  # user3 follows this many people (the feed bounded per followee)
 TAGS = 500
 VOCABULARY = "sunset harbour fog ridge meadow lighthouse dune forest river street portrait market snow bridge".split()
 
@@ -53,7 +56,7 @@ def seed(photos: int) -> float:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=environment(), check=True
     )
-    users = max(photos // 10, 50)
+    users = max(photos // 10, FOLLOWS_OF_THE_FAN + 3)  # enough people for user3 to follow 5,000
     words = "ARRAY[" + ",".join(f"'{word}'" for word in VOCABULARY) + "]"
     with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={DB}", autocommit=True) as db:
         db.execute(
@@ -98,6 +101,12 @@ def seed(photos: int) -> float:
                FROM generate_series(1, {users}) u, generate_series(1, 50) k
                WHERE 1 + (u::bigint * 13 + k * 101) % {users} <> u"""
         )
+        # user3 follows 5,000 people besides.
+        db.execute(
+            f"""INSERT INTO social_follow (follower_id, followee_id, created_at)
+               SELECT 3, n, now() FROM generate_series(4, {FOLLOWS_OF_THE_FAN + 3}) n
+               ON CONFLICT DO NOTHING"""
+        )
         # Two likes per photo on average, spread over the last 14 days.
         db.execute(
             f"""INSERT INTO social_like (user_id, photo_id, created_at)
@@ -114,7 +123,10 @@ def seed(photos: int) -> float:
         [
             sys.executable,
             "-c",
-            "import django; django.setup(); from apps.photos.services import photo_search_index_update as u; u()",
+            "import django; django.setup(); from apps.photos.services import photo_search_index_update as u; u();"
+            # What the services keep as things happen, and the scheduler's Popular ranking.
+            "from django.core.management import call_command; call_command('counts_reconcile');"
+            "from apps.social.services import popular_refresh; popular_refresh()",
         ],
         cwd=ROOT,
         env={**environment(), "DJANGO_SETTINGS_MODULE": "photosite.settings"},
@@ -130,8 +142,13 @@ PAGES = {
     "tag": "/tags/tag7/",
     "profile": "/accounts/people/user1/",
     "feed": "/following/",
+    "feed, 5,000 follows": "/following/",
     "search": "/search/?q=lighthouse",
+    "people search": "/search/?q=ser123",
+    "popular": "/explore/",
+    "API photo list": "/api/v1/photos/",
 }
+READERS = {"feed, 5,000 follows": "user3"}  # everyone else reads as user2 (50 follows)
 
 
 def measure() -> dict[str, object]:
@@ -145,11 +162,14 @@ def measure() -> dict[str, object]:
     from apps.accounts.models import User  # after django.setup() above, with this run's settings
     from apps.photos import selectors
 
-    client = Client(HTTP_HOST="127.0.0.1")
     reader = User.objects.get(username="user2")
-    client.force_login(reader)
+    clients = {}
+    for username in {"user2", *READERS.values()}:
+        clients[username] = Client(HTTP_HOST="127.0.0.1")
+        clients[username].force_login(User.objects.get(username=username))
     timings: dict[str, dict[str, float]] = {}
     for name, url in PAGES.items():
+        client = clients[READERS.get(name, "user2")]
         assert client.get(url).status_code == 200, url  # warm the process, not a cache (there is none)
         samples = []
         for _ in range(REQUESTS_PER_PAGE):
@@ -168,11 +188,14 @@ def measure() -> dict[str, object]:
         "tag": selectors.listing_tag(name="tag7"),
         "profile": selectors.listing_user(owner=owner, viewer=reader),
         "feed": selectors.listing_feed(viewer=reader),
+        "feed, 5,000 follows": selectors.listing_feed(viewer=User.objects.get(username="user3")),
         "search": selectors.listing_search(query="lighthouse"),
+        "popular": selectors.listing_popular(),
     }
     plans = {}
     for name, listing in listings.items():
-        query = listing.queryset.order_by(*listing.ordering)[:49]
+        queryset = listing.page_queryset(None, 49) if listing.page_queryset else listing.queryset
+        query = queryset.order_by(*listing.ordering)[:49]
         sql, params = query.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", params)
@@ -203,7 +226,7 @@ def main() -> None:
         ).stdout
         results[size] = json.loads(output.strip().splitlines()[-1])
         for page, timing in results[size]["timings"].items():
-            print(f"  {page:8} p50 {timing['p50']:7.1f} ms   p95 {timing['p95']:7.1f} ms", flush=True)
+            print(f"  {page:20} p50 {timing['p50']:7.1f} ms   p95 {timing['p95']:7.1f} ms", flush=True)
     if not args.keep:
         # A multi-GB database left in the cluster slows every later pg_basebackup
         # (the test suite's replica copies the whole cluster).
@@ -215,7 +238,7 @@ def main() -> None:
     print(f"\nratio {largest:,} / {smallest:,} photos (p50, p95):")
     for page in PAGES:
         small, large = results[smallest]["timings"][page], results[largest]["timings"][page]
-        print(f"  {page:8} {large['p50'] / small['p50']:5.2f}x  {large['p95'] / small['p95']:5.2f}x")
+        print(f"  {page:20} {large['p50'] / small['p50']:5.2f}x  {large['p95'] / small['p95']:5.2f}x")
     print(f"\nEXPLAIN ANALYZE at {largest:,} photos:")
     for page, plan in results[largest]["plans"].items():
         print(f"\n--- {page}\n{plan}")

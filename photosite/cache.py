@@ -228,3 +228,8 @@ def delete(*keys: str) -> None:
 
 def get_many(keys: Iterable[str]) -> dict[str, Any]:
     return cache.get_many(list(keys))
+
+
+def set_value(key: str, value: Any, *, ttl: int) -> None:
+    """Store a plain value (not read through get_or_compute): a marker others only look at."""
+    cache.set(key, value, timeout=ttl)

@@ -37,6 +37,14 @@ class UserAdmin(DjangoUserAdmin):
             return False  # shown read-only; the password form refuses too
         return super().has_change_permission(request, obj)
 
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.users_delete(user_ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        # Not a bulk cascade: the likes, comments and follows of the people deleted come off
+        # other people's counts, and their photos off tag counts and cached pages.
+        services.users_delete(user_ids=list(queryset.values_list("pk", flat=True)))
+
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
             return False

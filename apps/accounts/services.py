@@ -20,9 +20,14 @@ from apps.photos.caching import photo_cards_forget_on_commit, photos_of_owner_fo
 from apps.photos.imaging import avatar_render
 from apps.photos.models import Photo, Rendition
 from apps.photos.selectors import photo_ids_of_owner
-from apps.photos.services import photo_search_index_update, stored_files_delete_later
+from apps.photos.services import (
+    listing_counts_recount,
+    photo_search_index_update,
+    stored_files_delete_later,
+    tag_ids_of_owners,
+)
 from apps.social.models import Comment, Follow, Like
-from apps.social.services import comment_delete, follow_set, like_set
+from apps.social.services import comment_delete, counted_objects_of_users, counts_recount, follow_set, like_set
 from photosite.outbox import outbox_enqueue
 from photosite.storage import (
     AVATAR_PREFIX,
@@ -50,7 +55,35 @@ def users_deactivate(*, actor: User, user_ids: list[int]) -> int:
     users = User.objects.filter(pk__in=user_ids, is_active=True).exclude(pk=actor.pk)
     if not actor.is_superuser:
         users = users.exclude(is_superuser=True)
-    return users.update(is_active=False)
+    with transaction.atomic():
+        changing = list(users.select_for_update().values_list("pk", flat=True))
+        changed = User.objects.filter(pk__in=changing).update(is_active=False)
+        _counts_follow_people_changed(changing)
+    return changed
+
+
+def _counts_follow_people_changed(user_ids: list[int]) -> None:
+    """After people were deactivated: what they liked, commented and followed stops counting,
+    their photos leave every listing, tag count and cached card. Call in the transaction
+    that changed them, after the change (the recounts read it)."""
+    if not user_ids:
+        return
+    counts_recount(objects=counted_objects_of_users(user_ids=user_ids))
+    listing_counts_recount(owner_ids=user_ids, tag_ids=tag_ids_of_owners(owner_ids=user_ids))
+    photo_ids = [photo_id for user_id in user_ids for photo_id in photo_ids_of_owner(owner_id=user_id)]
+    transaction.on_commit(lambda: photos_of_owner_forget(photo_ids=photo_ids))
+
+
+def users_delete(*, user_ids: list[int]) -> int:
+    """Delete people in bulk (the admin's delete action) as each would delete themselves
+    (account_delete): counts on other people's photos and profiles drop by what they
+    contributed, their names are retired and jobs remove their files. Returns how many."""
+    deleted = 0
+    for user_id in user_ids:
+        if User.objects.filter(pk=user_id).exists():
+            account_delete(user_id=user_id)
+            deleted += 1
+    return deleted
 
 
 def avatar_store(*, upload: UploadedFile[bytes]) -> str:
@@ -272,6 +305,10 @@ def account_delete(*, user_id: int) -> None:
             return
         own_photos = Photo.objects.filter(owner=user)
         photo_ids = list(own_photos.values_list("pk", flat=True))
+        tag_ids = tag_ids_of_owners(owner_ids=[user.pk])  # their photos leave these tags' counts
+        # Recounted after the deletes below: a deactivated person's likes were already taken
+        # off when they were deactivated, and unliking them again would count them twice.
+        counted = counted_objects_of_users(user_ids=[user.pk])
         names = [
             *own_photos.values_list("original", flat=True),
             *Rendition.objects.filter(photo__owner=user).values_list("file", flat=True),
@@ -299,6 +336,8 @@ def account_delete(*, user_id: int) -> None:
         )
         own_photos.delete()  # with their renditions, tags, likes, comments, album entries, reports
         user.delete()  # with albums, follows, likes, comments, tokens, exports, email addresses
+        counts_recount(objects=counted)
+        listing_counts_recount(owner_ids=[user_id], tag_ids=tag_ids)
 
         photo_cards_forget_on_commit(photo_ids=[*liked_ids, *commented_ids])
         transaction.on_commit(lambda: photos_of_owner_forget(photo_ids=photo_ids))

@@ -21,7 +21,7 @@ from apps.albums.selectors import album_list_for_owner
 from apps.photos import selectors as photo_selectors
 from apps.photos.pages import listing_response
 from apps.photos.uploads import UploadRejected
-from apps.social.selectors import user_is_followed_by
+from apps.social.selectors import person_counts, user_is_followed_by
 from photosite.http import AuthenticatedHttpRequest
 from photosite.storage import StorageUnavailable, download_url
 
@@ -62,6 +62,7 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
         "following": not is_owner and user_is_followed_by(person=person, viewer=request.user),
         "albums": album_list_for_owner(owner=person, viewer=request.user),
         "photo_count": photo_selectors.photo_count_for_profile(owner=person, viewer=request.user),
+        "counts": person_counts(user_id=person.pk),  # live, from the counters
     }
     return listing_response(request, listing, template="accounts/profile.html", context=context)
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 GRID_TTL = 30  # seconds; writes bump the version, so this only bounds a stale refill
 GRID_STALE_TTL = 300
 PHOTO_CARD_TTL = 300
+POPULAR_SNAPSHOT_TTL = 2 * 60 * 60  # the job runs every ten minutes; two hours of failures fall back to counting
 # Bumped only by rare changes that touch every listing (an owner renamed: cards show names).
 EVERY_LISTING = "photos"
 
@@ -71,8 +72,8 @@ def listing_scopes_of(photo: Photo) -> set[str]:
         return set()
     scopes = {"recent", user_scope(owner_id=photo.owner_id)}
     scopes.update(tag_scope(name=name) for name in photo.tags.values_list("name", flat=True))
-    if photo.like_count:
-        scopes.add("popular")  # only liked photos can rank there
+    if photo.likes.exists():  # only liked photos can rank there (like_count is a copy up to a minute old)
+        scopes.add("popular")
     return scopes
 
 
@@ -98,6 +99,29 @@ def photo_cards_forget(*, photo_ids: Iterable[int]) -> None:
 def photo_cards_forget_on_commit(*, photo_ids: Iterable[int]) -> None:
     photo_ids = list(photo_ids)
     transaction.on_commit(lambda: photo_cards_forget(photo_ids=photo_ids))
+
+
+def popular_snapshot_key() -> str:
+    """When Popular was last materialized (apps/social/services.py, popular_refresh)."""
+    return "photos:popular:snapshot"
+
+
+def popular_snapshot_taken_on_commit(*, taken_at: float) -> None:
+    """Popular was rebuilt: its grid changes, and listings may read the new snapshot."""
+
+    def publish() -> None:
+        cache.versions_bump(["popular"])
+        cache.set_value(popular_snapshot_key(), taken_at, ttl=POPULAR_SNAPSHOT_TTL)
+
+    transaction.on_commit(publish)
+
+
+def popular_snapshot_taken_at() -> float | None:
+    """The time.time() of the last snapshot, None if there is none (no scheduler: embedded
+    mode) or it is older than POPULAR_SNAPSHOT_TTL (the scheduler stopped): then Popular
+    counts likes itself, slower but never stale for long."""
+    value = cache.get_many([popular_snapshot_key()]).get(popular_snapshot_key())
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def photos_of_owner_forget(*, photo_ids: Iterable[int]) -> None:

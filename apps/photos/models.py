@@ -27,6 +27,14 @@ def stored_name(file: FieldFile) -> str:
     return file.name
 
 
+# Counts of what listings show, kept by the photo services in sharded counters
+# (photosite/counters.py) as photos enter and leave listings, so a profile or tag page
+# never counts its rows (bench/growth.py). Keyed by the person's or the tag's id.
+USER_PUBLIC_PHOTOS = "user.public_photos"  # what visitors see on a profile
+USER_READY_PHOTOS = "user.ready_photos"  # what the owner sees on their own
+TAG_PUBLIC_PHOTOS = "tag.public_photos"  # a tag page's "N public photos"
+
+
 class Visibility(models.TextChoices):
     PUBLIC = "public", "Public"
     UNLISTED = "unlisted", "Unlisted (anyone with the link)"
@@ -105,6 +113,13 @@ class Photo(models.Model):
             # The home grid: newest public, ready photos.
             models.Index(fields=["visibility", "status", "-created_at", "-id"], name="photo_feed_idx"),
             models.Index(fields=["owner", "-created_at", "-id"], name="photo_owner_idx"),
+            # The signed-in home's "still processing or failed" strip: a few rows per owner,
+            # found without reading every ready photo they own.
+            models.Index(
+                fields=["owner", "-created_at", "-id"],
+                condition=~models.Q(status="ready"),
+                name="photo_unfinished_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -20,18 +25,33 @@ from apps.albums.models import Album, AlbumEntry
 from apps.photos.caching import (
     GRID_TTL,
     PHOTO_CARD_TTL,
+    POPULAR_SNAPSHOT_TTL,
     photo_card_key,
+    popular_snapshot_taken_at,
     profile_count_key,
     tag_count_key,
     tag_scope,
     user_scope,
 )
 from apps.photos.imaging import PIPELINE_VERSION, renditions_expected
-from apps.photos.models import SEARCH_CONFIG, Photo, PhotoStatus, Rendition, Tag, Visibility, stored_name
+from apps.photos.models import (
+    SEARCH_CONFIG,
+    TAG_PUBLIC_PHOTOS,
+    USER_PUBLIC_PHOTOS,
+    USER_READY_PHOTOS,
+    Photo,
+    PhotoStatus,
+    Rendition,
+    Tag,
+    Visibility,
+    stored_name,
+)
 from apps.photos.tags import tag_name_check
 from photosite import cache
+from photosite.counters import counter_totals
 from photosite.http import number_from_text
-from photosite.pagination import Page, after_filter, keyset_page, reversed_ordering
+from photosite.models import Counter
+from photosite.pagination import BadCursor, Page, after_filter, cursor_decode, keyset_page, reversed_ordering
 
 POPULAR_DAYS = 7
 OWNER_FIELDS_NEVER_ON_CARDS = ("password", "email", "last_login")
@@ -61,8 +81,11 @@ def _with_page_extras(photos: QuerySet[Photo]) -> QuerySet[Photo]:
 
 
 def _public(photos: QuerySet[Photo]) -> QuerySet[Photo]:
-    """What anyone may see in a listing: public, ready, not hidden by a moderator."""
-    return photos.filter(visibility=Visibility.PUBLIC, status=PhotoStatus.READY, hidden_at__isnull=True)
+    """What anyone may see in a listing: public, ready, not hidden by a moderator, and its
+    owner not deactivated (a deactivated person's photos leave every listing and search)."""
+    return photos.filter(
+        visibility=Visibility.PUBLIC, status=PhotoStatus.READY, hidden_at__isnull=True, owner__is_active=True
+    )
 
 
 def _owned_for_viewer(photos: QuerySet[Photo], *, owner_id: int, viewer: User | AnonymousUser) -> QuerySet[Photo]:
@@ -89,11 +112,18 @@ class Listing:
     empty: str
     shared: bool = False  # public photos only, nothing about the viewer: one cached first page for all
     scope: str = ""  # the cache family its shared first page belongs to (caching.listing_scopes_of)
+    # A cheaper query for one page: given where the page starts (the cursor's values, or
+    # None) and its size, the rows it may hold. The following feed bounds its read per followee.
+    page_queryset: Callable[[list[Any] | None, int], QuerySet[Photo]] | None = None
 
     def page(self, *, cursor: str | None, limit: int | None = None, with_tags: bool = False) -> Page[Photo]:
         """One page of cards; `with_tags` also prefetches the tags (the API shows them, grids do not)."""
         limit = limit or settings.PHOTOS_PAGE_SIZE
-        photos = photos_with_card_data(self.queryset)
+        queryset = self.queryset
+        if self.page_queryset is not None:
+            start = cursor_decode(cursor, length=len(self.ordering)) if cursor else None
+            queryset = self.page_queryset(start, limit + 1)
+        photos = photos_with_card_data(queryset)
         if with_tags:
             photos = photos.prefetch_related("tags")
         return keyset_page(photos, ordering=self.ordering, cursor=cursor, limit=limit)
@@ -134,9 +164,20 @@ def listing_recent() -> Listing:
 
 
 def listing_popular(*, now: datetime | None = None) -> Listing:
-    """Public photos by likes in the last seven days; the window starts on the hour so cursors stay valid."""
-    since = (now or timezone.now()).replace(minute=0, second=0, microsecond=0) - timedelta(days=POPULAR_DAYS)
-    photos = _public(Photo.objects.all()).annotate(recent_likes=Count("likes", filter=Q(likes__created_at__gte=since)))
+    """Public photos by likes in the last seven days.
+
+    Read from the ranking popular_refresh materializes every ten minutes (one index scan
+    of a table of at most a thousand rows). Without a recent one (embedded mode has no
+    scheduler; a stopped scheduler) it counts the week's likes itself, as it always did:
+    the window starts on the hour so cursors stay valid.
+    """
+    if _popular_snapshot_is_fresh():
+        photos = _public(Photo.objects.filter(popularity__isnull=False)).annotate(recent_likes=F("popularity__likes"))
+    else:
+        since = (now or timezone.now()).replace(minute=0, second=0, microsecond=0) - timedelta(days=POPULAR_DAYS)
+        photos = _public(Photo.objects.all()).annotate(
+            recent_likes=Count("likes", filter=Q(likes__created_at__gte=since, likes__user__is_active=True))
+        )
     return Listing(
         name="popular",
         title="Popular this week",
@@ -149,11 +190,27 @@ def listing_popular(*, now: datetime | None = None) -> Listing:
     )
 
 
+def _popular_snapshot_is_fresh() -> bool:
+    """Whether popular_refresh ran lately: its marker in the cache, else its rows (cache off or flushed)."""
+    if popular_snapshot_taken_at() is not None:
+        return True
+    since = timezone.now() - timedelta(seconds=POPULAR_SNAPSHOT_TTL)
+    return Photo.objects.filter(popularity__computed_at__gte=since).exists()
+
+
 def listing_feed(*, viewer: User | AnonymousUser) -> Listing:
-    """Public photos of the people the viewer follows, newest first (read-time fan-in)."""
+    """Public photos of the people the viewer follows, newest first (read-time fan-in).
+
+    On PostgreSQL a page reads at most one page of photos per followee (LATERAL ...
+    LIMIT on the owner index), so someone following 5,000 people costs 5,000 short index
+    probes, not a sort of every photo those people ever posted (bench/growth.py).
+    """
     photos = Photo.objects.none()
+    page_queryset = None
     if viewer.is_authenticated:
         photos = _public(Photo.objects.filter(owner__follower_set__follower=viewer))
+        if connection.vendor == "postgresql":
+            page_queryset = partial(_feed_page, follower_id=viewer.pk)
     return Listing(
         name="feed",
         title="Following",
@@ -161,7 +218,28 @@ def listing_feed(*, viewer: User | AnonymousUser) -> Listing:
         ordering=RECENT,
         url=reverse("feed"),
         empty="Nothing here yet. Follow people whose photos you like and their new photos appear here.",
+        page_queryset=page_queryset,
     )
+
+
+def _feed_page(start: list[Any] | None, size: int, *, follower_id: int) -> QuerySet[Photo]:
+    """The photos one feed page can hold: each followee's newest `size` public photos after `start`."""
+    after, params = "", []
+    if start is not None:
+        created_at, photo_id = start
+        if not isinstance(photo_id, int) or not isinstance(created_at, datetime):
+            raise BadCursor(BadCursor.message)
+        after, params = "AND (p.created_at, p.id) < (%s, %s)", [created_at, photo_id]
+    candidates = RawSQL(  # noqa: S611 (parameters only; `after` is one of two literals)
+        f"""SELECT newest.id FROM social_follow f CROSS JOIN LATERAL (
+                SELECT p.id FROM photos_photo p
+                WHERE p.owner_id = f.followee_id AND p.visibility = %s AND p.status = %s
+                    AND p.hidden_at IS NULL {after}
+                ORDER BY p.created_at DESC, p.id DESC LIMIT %s
+            ) newest WHERE f.follower_id = %s""",  # noqa: S608
+        [Visibility.PUBLIC, PhotoStatus.READY, *params, size, follower_id],
+    )
+    return _public(Photo.objects.filter(pk__in=candidates))
 
 
 def listing_tag(*, name: str) -> Listing:
@@ -226,8 +304,14 @@ def listing_search(*, query: str) -> Listing:
     if not words:
         photos, ordering = photos.none(), RECENT
     elif connection.vendor == "postgresql":
+        # Rank the newest SEARCH_CANDIDATES matches, not every match: a common word matches
+        # a seventh of all photos, and ranking them all grew with the table (bench/growth.py).
+        # PostgreSQL walks the id index backwards for common words and the GIN index for rare ones.
         ts_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
-        photos = photos.filter(search_vector=ts_query).annotate(rank=SearchRank(F("search_vector"), ts_query))
+        newest_matches = photos.filter(search_vector=ts_query).order_by("-id").values("pk")[:SEARCH_CANDIDATES]
+        photos = Photo.objects.filter(pk__in=Subquery(newest_matches)).annotate(
+            rank=SearchRank(F("search_vector"), ts_query)
+        )
         ordering = ("-rank", "-id")
     else:
         for word in words[:8]:
@@ -250,26 +334,31 @@ def listing_search(*, query: str) -> Listing:
 
 
 SEARCH_MAX_LENGTH = 200
+SEARCH_CANDIDATES = 1000  # the newest matches a search ranks (about 20 pages of results)
 
 
 def photo_count_for_profile(*, owner: User, viewer: User | AnonymousUser) -> int:
     """How many photos the profile shows this viewer (cached for visitors, like the grid)."""
 
-    def count() -> int:
-        return _owned_for_viewer(Photo.objects.all(), owner_id=owner.pk, viewer=viewer).count()
-
     if viewer.is_authenticated and viewer.pk == owner.pk:
-        return count()
-    return cache.get_or_compute(profile_count_key(owner_id=owner.pk), count, ttl=GRID_TTL)
+        return counter_totals(USER_READY_PHOTOS, [owner.pk])[owner.pk]
+    # Kept by the photo services (counting 50k rows of a busy profile was the page's cost).
+    return cache.get_or_compute(
+        profile_count_key(owner_id=owner.pk),
+        lambda: counter_totals(USER_PUBLIC_PHOTOS, [owner.pk])[owner.pk],
+        ttl=GRID_TTL,
+    )
 
 
 def tag_photo_count(*, name: str) -> int:
-    """How many public photos carry the tag; cached with the tag's grid (its writes bump both)."""
-    return cache.get_or_compute(
-        tag_count_key(name=name),
-        lambda: _public(Photo.objects.filter(tags__name=name)).count(),
-        ttl=GRID_TTL,
-    )
+    """How many public photos carry the tag (kept by the photo services; cached with the tag's grid)."""
+
+    def count() -> int:
+        tag_id = Tag.objects.filter(name=name).values("pk")[:1]
+        shards = Counter.objects.filter(name=TAG_PUBLIC_PHOTOS, object_id=Subquery(tag_id))
+        return int(shards.aggregate(total=Coalesce(Sum("value"), 0))["total"])
+
+    return cache.get_or_compute(tag_count_key(name=name), count, ttl=GRID_TTL)
 
 
 def listing_named(*, name: str, viewer: User | AnonymousUser) -> Listing | None:
@@ -326,6 +415,8 @@ def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser) -> Phot
     if photo.status != PhotoStatus.READY and not is_owner:
         raise Http404("No such photo.")
     if photo.hidden_at is not None and not (is_owner or viewer.is_staff):
+        raise Http404("No such photo.")
+    if not photo.owner.is_active and not viewer.is_staff:  # deactivated: gone for everyone but moderators
         raise Http404("No such photo.")
     return photo
 

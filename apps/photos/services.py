@@ -8,6 +8,7 @@ uploads.py, tag parsing in tags.py, cache keys in caching.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import PurePath
 
@@ -26,8 +27,21 @@ from apps.photos.imaging import (
     render_renditions,
     renditions_expected,
 )
-from apps.photos.models import SEARCH_CONFIG, Photo, PhotoStatus, Rendition, Tag, Visibility, stored_name
+from apps.photos.models import (
+    SEARCH_CONFIG,
+    TAG_PUBLIC_PHOTOS,
+    USER_PUBLIC_PHOTOS,
+    USER_READY_PHOTOS,
+    Photo,
+    PhotoStatus,
+    PhotoTag,
+    Rendition,
+    Tag,
+    Visibility,
+    stored_name,
+)
 from apps.photos.uploads import INCOMING_PREFIX, GrantUsed, UploadRejected, upload_size_check
+from photosite.counters import counter_correct, counters_add
 from photosite.outbox import outbox_enqueue
 from photosite.storage import (
     PRIVATE_PREFIX,
@@ -41,6 +55,60 @@ from photosite.storage import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+# --- Listing counts: how many photos a profile and a tag page show ----------------------
+
+
+def _listing_counts_of(photo: Photo) -> set[tuple[str, int]]:
+    """The listing counts this photo adds one to as it is now (its tags, when public: one query)."""
+    if photo.status != PhotoStatus.READY:
+        return set()
+    counts = {(USER_READY_PHOTOS, photo.owner_id)}
+    if photo.visibility == Visibility.PUBLIC and photo.hidden_at is None:
+        counts.add((USER_PUBLIC_PHOTOS, photo.owner_id))
+        if User.objects.filter(pk=photo.owner_id, is_active=True).exists():  # tag pages hide deactivated people
+            tag_ids = PhotoTag.objects.filter(photo_id=photo.pk).values_list("tag_id", flat=True)
+            counts.update((TAG_PUBLIC_PHOTOS, tag_id) for tag_id in tag_ids)
+    return counts
+
+
+def _listing_counts_move(before: set[tuple[str, int]], after: set[tuple[str, int]]) -> None:
+    """Move the counts a photo left or entered, in the transaction that moved it."""
+    counters_add({**dict.fromkeys(after - before, 1), **dict.fromkeys(before - after, -1)})
+
+
+# What each listing count counts: the rows listing_counts_reconcile holds them to.
+LISTING_EXACT_COUNTS = {
+    USER_PUBLIC_PHOTOS: """SELECT p.owner_id AS object_id, COUNT(*) AS total FROM photos_photo p
+        WHERE p.visibility = 'public' AND p.status = 'ready' AND p.hidden_at IS NULL GROUP BY p.owner_id""",
+    USER_READY_PHOTOS: """SELECT p.owner_id AS object_id, COUNT(*) AS total FROM photos_photo p WHERE p.status = 'ready'
+        GROUP BY p.owner_id""",
+    TAG_PUBLIC_PHOTOS: """SELECT pt.tag_id AS object_id, COUNT(*) AS total FROM photos_photo_tags pt
+        JOIN photos_photo p ON p.id = pt.photo_id JOIN accounts_user u ON u.id = p.owner_id AND u.is_active
+        WHERE p.visibility = 'public' AND p.status = 'ready' AND p.hidden_at IS NULL GROUP BY pt.tag_id""",
+}
+
+
+def listing_counts_reconcile() -> dict[str, int]:
+    """Repair every profile and tag count from the photos; returns how many of each were wrong."""
+    return {name: counter_correct(name, exact_sql=exact) for name, exact in LISTING_EXACT_COUNTS.items()}
+
+
+def listing_counts_recount(*, owner_ids: Sequence[int] = (), tag_ids: Sequence[int] = ()) -> int:
+    """Recount some people's profile counts and some tags' counts (after their owners were
+    deactivated, reactivated or deleted), in the caller's transaction; returns how many were wrong."""
+    wrong = 0
+    for name in (USER_PUBLIC_PHOTOS, USER_READY_PHOTOS):
+        wrong += counter_correct(name, exact_sql=LISTING_EXACT_COUNTS[name], object_ids=list(owner_ids))
+    return wrong + counter_correct(
+        TAG_PUBLIC_PHOTOS, exact_sql=LISTING_EXACT_COUNTS[TAG_PUBLIC_PHOTOS], object_ids=list(tag_ids)
+    )
+
+
+def tag_ids_of_owners(*, owner_ids: list[int]) -> list[int]:
+    """Every tag on these people's photos (whose counts change with them)."""
+    return sorted(set(PhotoTag.objects.filter(photo__owner_id__in=owner_ids).values_list("tag_id", flat=True)))
 
 
 def _title_from_filename(name: str) -> str:
@@ -194,6 +262,7 @@ def photo_update(
         locked = Photo.objects.select_for_update().get(pk=photo.pk)
         was_private = locked.is_private
         scopes_before = listing_scopes_of(locked)
+        counts_before = _listing_counts_of(locked)
         photo.title = title.strip() or locked.title
         photo.caption = caption
         photo.alt_text = alt_text
@@ -205,6 +274,8 @@ def photo_update(
         if tags is not None:
             _tags_set(photo, tags)
         photo_search_index_update(photo_ids=[photo.pk])
+        locked.visibility = visibility  # the locked row's status and hiding, with the new visibility and tags
+        _listing_counts_move(counts_before, _listing_counts_of(locked))
         photo_changed_on_commit(photo_id=photo.pk, scopes=scopes_before | listing_scopes_of(photo))
     return photo
 
@@ -275,20 +346,29 @@ def _extension(name: str) -> str:
 
 def photo_hide(*, photo: Photo, moderator: User, reason: str) -> None:
     """A moderator takes a photo out of every page and listing; its owner still sees it, with the reason."""
-    scopes_before = listing_scopes_of(photo)
-    photo.hidden_at = timezone.now()
-    photo.hidden_by = moderator
-    photo.hidden_reason = reason[:200]
-    photo.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "updated_at"])
-    photo_changed_on_commit(photo_id=photo.pk, scopes=scopes_before)
+    with transaction.atomic():
+        # The lock orders two moderators hiding at once: the counts move once.
+        locked = Photo.objects.select_for_update().get(pk=photo.pk)
+        scopes_before = listing_scopes_of(locked)
+        counts_before = _listing_counts_of(locked)
+        photo.hidden_at = locked.hidden_at = timezone.now()
+        photo.hidden_by = moderator
+        photo.hidden_reason = reason[:200]
+        photo.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "updated_at"])
+        _listing_counts_move(counts_before, _listing_counts_of(locked))
+        photo_changed_on_commit(photo_id=photo.pk, scopes=scopes_before)
 
 
 def photo_unhide(*, photo: Photo) -> None:
-    photo.hidden_at = None
-    photo.hidden_by = None
-    photo.hidden_reason = ""
-    photo.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "updated_at"])
-    photo_changed_on_commit(photo_id=photo.pk, scopes=listing_scopes_of(photo))
+    with transaction.atomic():
+        locked = Photo.objects.select_for_update().get(pk=photo.pk)
+        counts_before = _listing_counts_of(locked)
+        photo.hidden_at = locked.hidden_at = None
+        photo.hidden_by = None
+        photo.hidden_reason = ""
+        photo.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "updated_at"])
+        _listing_counts_move(counts_before, _listing_counts_of(locked))
+        photo_changed_on_commit(photo_id=photo.pk, scopes=listing_scopes_of(photo))
 
 
 def photo_delete(*, photo_id: int) -> None:
@@ -301,6 +381,7 @@ def photo_delete(*, photo_id: int) -> None:
             return
         names = [photo.original.name, *photo.renditions.values_list("file", flat=True)]
         scopes_before = listing_scopes_of(photo)
+        _listing_counts_move(_listing_counts_of(photo), set())
         photo.delete()
         photo_changed_on_commit(photo_id=photo_id, scopes=scopes_before)
         stored_files_delete_later(names=names)
@@ -350,6 +431,19 @@ def photos_retry_failed(*, hours: int = 24) -> int:
         photo_changed_on_commit(photo_id=photo_id, scopes=())  # failed before, processing now: in no listing
         _enqueue_renditions(photo_id)
     return len(photo_ids)
+
+
+@transaction.atomic
+def photos_mark_processing(*, photo_ids: list[int]) -> None:
+    """Show these photos as processing (their renditions are being rebuilt): they leave
+    their listings and counts until rendition_make_all makes them ready again."""
+    for photo in Photo.objects.select_for_update().filter(pk__in=photo_ids).order_by("pk"):
+        scopes_before, counts_before = listing_scopes_of(photo), _listing_counts_of(photo)
+        photo.status = PhotoStatus.PROCESSING
+        photo.failure_reason = ""
+        photo.save(update_fields=["status", "failure_reason", "updated_at"])
+        _listing_counts_move(counts_before, set())
+        photo_changed_on_commit(photo_id=photo.pk, scopes=scopes_before)
 
 
 @transaction.atomic
@@ -429,10 +523,12 @@ def rendition_make_all(*, photo_id: int) -> None:
         stale.delete()
         if stale_names:
             stored_files_delete_later(names=stale_names)
+        counts_before = _listing_counts_of(locked)
         locked.status = PhotoStatus.READY
         locked.failure_reason = ""
         locked.placeholder_color = placeholder
         locked.save(update_fields=["status", "failure_reason", "placeholder_color", "updated_at"])
+        _listing_counts_move(counts_before, _listing_counts_of(locked))
         # Ready now, or ready with new rendition URLs: the listings it is in change either way.
         photo_changed_on_commit(photo_id=photo_id, scopes=listing_scopes_of(locked))
     logger.info(

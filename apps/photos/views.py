@@ -89,8 +89,10 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
         broken_link = {"title": "Broken link", "message": str(rejection), "back_url": back_url}
         return render(request, "error.html", broken_link, status=400)
     previous_id, next_id = listing.neighbours(photo) if listing else (None, None)
+    counts = social.photo_counts(photo_id=photo.pk)  # live, apart from the cached card
     context = {
         "photo": photo,
+        "counts": counts,
         "is_owner": is_owner,
         "listing": listing,
         "previous_id": previous_id,
@@ -100,7 +102,7 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
         # With no comments, only a signed-in viewer can have one to see (their own, hidden by a moderator).
         "comments": (
             social.comment_list_for_photo(photo=photo, viewer=request.user)
-            if photo.comment_count or request.user.is_authenticated
+            if counts.comments or request.user.is_authenticated
             else []
         ),
         "albums": [entry.album for entry in photo.album_entries.all()],

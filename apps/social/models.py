@@ -5,6 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+# The counts the social services keep in sharded counters (photosite/counters.py), by what
+# they count. Only active people's likes, shown comments and follows count: a deactivated
+# person's likes and comments disappear with them (apps/social/services.py, counts_recount).
+PHOTO_LIKES = "photo.likes"
+PHOTO_COMMENTS = "photo.comments"
+USER_FOLLOWERS = "user.followers"
+USER_FOLLOWING = "user.following"
+
 
 class Follow(models.Model):
     follower = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following_set")
@@ -54,3 +62,22 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_id} on {self.photo_id}: {self.body[:40]}"
+
+
+class PopularPhoto(models.Model):
+    """A photo on the Popular page and its likes in the last seven days, as of `computed_at`.
+
+    Rebuilt every ten minutes by popular_refresh (apps/social/tasks.py) for the top
+    POPULAR_SIZE photos, so a Popular page is an index scan of this small table instead
+    of counting every like of the week on each cache miss (bench/growth.py).
+    """
+
+    photo = models.OneToOneField("photos.Photo", on_delete=models.CASCADE, primary_key=True, related_name="popularity")
+    likes = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["-likes", "-photo"], name="popular_rank_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.photo_id}: {self.likes} likes this week"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
 from django.http import Http404
@@ -9,9 +11,37 @@ from django.http import Http404
 from apps.accounts.models import User
 from apps.photos.models import Photo
 from apps.photos.selectors import photo_get_for_viewer
-from apps.social.models import Comment, Follow, Like
+from apps.social.models import PHOTO_COMMENTS, PHOTO_LIKES, USER_FOLLOWERS, USER_FOLLOWING, Comment, Follow, Like
+from photosite.counters import counters_totals
 
 COMMENTS_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class PhotoCounts:
+    likes: int
+    comments: int
+
+
+@dataclass(frozen=True)
+class PersonCounts:
+    followers: int
+    following: int
+
+
+def photo_counts(*, photo_id: int) -> PhotoCounts:
+    """A photo's live like and comment counts (one query over their counter shards).
+
+    Read apart from the cached card, so a like never has to forget the card.
+    """
+    totals = counters_totals([PHOTO_LIKES, PHOTO_COMMENTS], photo_id)
+    return PhotoCounts(likes=totals[PHOTO_LIKES], comments=totals[PHOTO_COMMENTS])
+
+
+def person_counts(*, user_id: int) -> PersonCounts:
+    """A person's live follower and following counts (one query)."""
+    totals = counters_totals([USER_FOLLOWERS, USER_FOLLOWING], user_id)
+    return PersonCounts(followers=totals[USER_FOLLOWERS], following=totals[USER_FOLLOWING])
 
 
 def photo_liked_by(*, photo: Photo, viewer: User | AnonymousUser) -> bool:
@@ -23,8 +53,9 @@ def user_is_followed_by(*, person: User, viewer: User | AnonymousUser) -> bool:
 
 
 def comment_list_for_photo(*, photo: Photo, viewer: User | AnonymousUser) -> list[Comment]:
-    """Oldest first. Hidden comments show only to their author (marked) and to moderators."""
-    comments = Comment.objects.filter(photo=photo).select_related("author")
+    """Oldest first. Hidden comments show only to their author (marked) and to moderators;
+    a deactivated person's comments show to nobody (the admin still lists them)."""
+    comments = Comment.objects.filter(photo=photo, author__is_active=True).select_related("author")
     if viewer.is_authenticated and viewer.is_staff:
         pass
     elif viewer.is_authenticated:
@@ -36,7 +67,7 @@ def comment_list_for_photo(*, photo: Photo, viewer: User | AnonymousUser) -> lis
 
 def comment_get_for_viewer(*, comment_id: int, viewer: User | AnonymousUser) -> Comment:
     """A comment whose photo this viewer may see (404 otherwise, like the photo itself)."""
-    comment = Comment.objects.select_related("photo", "author").filter(pk=comment_id).first()
+    comment = Comment.objects.select_related("photo", "author").filter(pk=comment_id, author__is_active=True).first()
     if comment is None:
         raise Http404("No such comment.")
     photo_get_for_viewer(photo_id=comment.photo_id, viewer=viewer)

@@ -45,10 +45,11 @@ def test_profile_query_count_does_not_grow_and_is_cached(client, user, bucket, d
         while user.photos.count() < count:
             ready(user, f"Photo {user.photos.count()}")
         cache.clear()
-        # the person; their albums; how many photos; their photos with owner; renditions
-        with django_assert_num_queries(5):
+        # the person; their albums; how many photos; follower and following counts; their
+        # photos with owner; renditions
+        with django_assert_num_queries(6):
             assert client.get(url).content.decode().count('class="card"') == count
-    with django_assert_num_queries(2):  # warm: the person and their albums
+    with django_assert_num_queries(3):  # warm: the person, their albums, their follow counts
         client.get(url)
 
 

@@ -25,6 +25,8 @@ from apps.social import services as social_services
 def _person(user: User, viewer: User | AnonymousUser) -> dict[str, Any]:
     # Not a field: PersonSerializer's `following`, which depends on who asks.
     user.following = social_selectors.user_is_followed_by(person=user, viewer=viewer)  # type: ignore[attr-defined]
+    counts = social_selectors.person_counts(user_id=user.pk)  # live; the columns are a minute-old copy
+    user.follower_count, user.following_count = counts.followers, counts.following
     return s.PersonSerializer(user).data
 
 

@@ -30,6 +30,7 @@ from apps.api.views.common import (
 from apps.photos import selectors as photo_selectors
 from apps.photos import services as photo_services
 from apps.photos import uploads
+from apps.social import selectors as social_selectors
 from photosite.http import number_from_text
 
 
@@ -100,6 +101,8 @@ def photo_detail(request: Request, photo_id: int) -> Response:
     """One photo with its renditions. GET answers 304 to a matching If-None-Match."""
     if request.method == "GET":
         photo = photo_selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
+        counts = social_selectors.photo_counts(photo_id=photo.pk)  # live; lists show the minute-old copy
+        photo.like_count, photo.comment_count = counts.likes, counts.comments
         data = s.PhotoSerializer(photo).data
         etag = quote_etag(hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32])
         headers = {

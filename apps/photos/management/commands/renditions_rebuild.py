@@ -31,7 +31,7 @@ class Command(BaseCommand):
                 services.rendition_make_all(photo_id=photo_id)
             return
         # Mark them processing so the pages say so, then hand them to the workers.
-        Photo.objects.filter(pk__in=photo_ids).update(status=PhotoStatus.PROCESSING, failure_reason="")
+        services.photos_mark_processing(photo_ids=photo_ids)
         for photo_id in tqdm(photo_ids, desc="queueing", unit="photo"):
             rebuild_renditions.send(photo_id)  # the maintenance queue: uploads never wait behind it
         if options["no_wait"]:

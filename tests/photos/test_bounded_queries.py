@@ -1,0 +1,94 @@
+"""Pages whose cost must not grow with the tables (bench/growth.py measures them at 1M photos):
+the following feed reads a bounded number of photos per followee, search ranks a bounded set
+of candidates, and people search and the unfinished-uploads strip have indexes to use."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.photos.models import Photo, PhotoStatus
+from apps.photos.services import photo_search_index_update
+from apps.social.services import follow_set
+from photosite.pagination import cursor_encode
+from tests.factories import PhotoRowFactory, UserFactory
+
+
+def titles_in(body: str) -> list[str]:
+    return re.findall(r'<span class="card-title">([^<]+)</span>', body)
+
+
+def test_the_feed_pages_through_every_followee_photo_once_in_time_order(client, settings, db) -> None:
+    settings.PHOTOS_PAGE_SIZE = 4
+    reader = UserFactory()
+    start = timezone.now() - timedelta(days=1)
+    expected = []
+    for person_index in range(6):
+        person = UserFactory()
+        follow_set(follower=reader, followee=person, following=True)
+        for photo_index in range(5):  # interleaved in time across people; some share a moment
+            minute = photo_index * 6 + person_index // 2
+            photo = PhotoRowFactory(owner=person, title=f"P{person_index}-{photo_index}")
+            Photo.objects.filter(pk=photo.pk).update(created_at=start + timedelta(minutes=minute))
+            expected.append((minute, photo.pk, photo.title))
+    PhotoRowFactory(owner=UserFactory(), title="Not followed")
+    PhotoRowFactory(owner=person, title="Private", visibility="private")
+    expected.sort(reverse=True)
+
+    client.force_login(reader)
+    seen: list[str] = []
+    url: str | None = reverse("feed")
+    with CaptureQueriesContext(connection) as queries:
+        while url:
+            body = client.get(url).content.decode()
+            seen += titles_in(body)
+            match = re.search(r'<a class="button more" rel="next" href="([^"]+)"', body)
+            url = match.group(1).replace("&amp;", "&") if match else None
+    assert seen == [title for _, _, title in expected]
+    if connection.vendor == "postgresql":
+        assert any("LATERAL" in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_broken_feed_cursor_is_a_400(client, db) -> None:
+    reader = UserFactory()
+    client.force_login(reader)
+    follow_set(follower=reader, followee=PhotoRowFactory().owner, following=True)
+    for bad in (cursor_encode(["x", 1]), cursor_encode([timezone.now(), "x"]), "%%%"):
+        assert client.get(reverse("feed"), {"after": bad}).status_code == 400
+
+
+def test_search_ranks_the_newest_matches_best_first(client, db) -> None:
+    owner = UserFactory()
+    PhotoRowFactory(owner=owner, title="harbour at night")
+    best = PhotoRowFactory(owner=owner, title="harbour")
+    photo_search_index_update(photo_ids=list(Photo.objects.values_list("pk", flat=True)))
+    found = titles_in(client.get(reverse("search") + "?q=harbour").content.decode())
+    assert set(found) == {"harbour", "harbour at night"} and best.title in found
+
+
+def plan(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # tiny tables: ask whether the index is usable at all
+        cursor.execute(f"EXPLAIN {sql}")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_people_search_and_the_unfinished_strip_have_indexes_to_use(db) -> None:
+    from apps.accounts.selectors import people_matching
+    from apps.photos.selectors import photo_list_unfinished_for_owner
+
+    owner = UserFactory(username="marta", display_name="Marta Kowalska")
+    PhotoRowFactory(owner=owner, status=PhotoStatus.PROCESSING)
+    with CaptureQueriesContext(connection) as queries:
+        assert people_matching(query="owal") == [owner]
+        assert len(photo_list_unfinished_for_owner(owner=owner)) == 1
+    people_sql, unfinished_sql = (query["sql"] for query in queries.captured_queries)
+    assert "accounts_user_display_name_trgm" in plan(people_sql)
+    assert "photo_unfinished_idx" in plan(unfinished_sql)
