@@ -83,6 +83,15 @@ class Image:
     entrypoint: list[str]
     command: list[str]
     environment: dict[str, str]
+    dockerfile: Path
+
+    def builds(self, definition: dict[str, Any]) -> bool:
+        """Whether a service's `build` is this image (and not another built here)."""
+        build = definition.get("build")
+        if not build:
+            return False
+        context = COMPOSE_FILE.parent / str(build.get("context", "."))
+        return (context / str(build.get("dockerfile", "Dockerfile"))).resolve() == self.dockerfile.resolve()
 
 
 def app_image(dockerfile: Path) -> Image:
@@ -99,7 +108,7 @@ def app_image(dockerfile: Path) -> Image:
             command = json.loads(rest)
         elif instruction == "ENV":
             environment.update(dict(item.split("=", 1) for item in shlex.split(rest)))
-    return Image(entrypoint=entrypoint, command=command, environment=environment)
+    return Image(entrypoint=entrypoint, command=command, environment=environment, dockerfile=dockerfile)
 
 
 @dataclass
@@ -157,7 +166,7 @@ def services(compose: dict[str, Any], dotenv: dict[str, str], image: Image) -> d
     found: dict[str, Service] = {}
     for name, definition in compose["services"].items():
         environment: dict[str, str] = {}
-        if "build" in definition:
+        if image.builds(definition):
             environment.update(image.environment)
         if definition.get("env_file"):
             environment.update(dotenv)

@@ -87,6 +87,8 @@ command -v prometheus >/dev/null || apt_install prometheus
 command -v prometheus-node-exporter >/dev/null || apt_install prometheus-node-exporter
 # `make stack` runs compose's services natively (compose/local/native.py): the Redis exporter,
 # a certificate for nginx's HTTPS, and the curl and wget its health checks call.
+# PgBouncer in front of PostgreSQL: compose's pgbouncer service in the stack, and tests/deploy/test_pgbouncer.py.
+command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || apt_install pgbouncer
 command -v prometheus-redis-exporter >/dev/null || apt_install prometheus-redis-exporter
 command -v openssl >/dev/null || apt_install openssl
 command -v curl >/dev/null || apt_install curl

@@ -70,6 +70,7 @@ LISTENS = {
     "prom/prometheus": [9090],
     "prom/node-exporter": [9100],
     "oliver006/redis_exporter": [9121],
+    "pgbouncer": [6432],
     "app:start-web": [8000],
 }
 

@@ -144,7 +144,7 @@ class Stack:
             name
             for name in self.services
             if name not in native.SKIPPED_BY_DESIGN
-            and native.image_name(self.services[name]) not in {*native.IMAGE_PROGRAMS, "app"}
+            and native.image_name(self.services[name]) not in {*native.IMAGE_PROGRAMS, "app", "pgbouncer"}
         ]
         if unknown:
             raise SystemExit(
@@ -158,7 +158,7 @@ class Stack:
                 if runnable:
                     raise SystemExit(f"{', '.join(runnable)} depend on {name}, which cannot run here")
                 continue
-            command = service.command(self.image if service.built_here else None)
+            command = service.command(self.image if self.image.builds(service.definition) else None)
             kind = native.kind(service, command)
             for container_port in native.LISTENS.get(kind, []):
                 self.loopback.ports[(name, container_port)] = 0
@@ -175,7 +175,7 @@ class Stack:
         container = native.Container(service=service, loopback=self.loopback)
         native.mount(container, rendered=self.state / "mounts" / name)
         self.containers[name] = container
-        command = service.command(self.image if service.built_here else None)
+        command = service.command(self.image if self.image.builds(service.definition) else None)
         starter = {
             "postgres": self._postgres,
             "redis": self._redis,
@@ -184,6 +184,7 @@ class Stack:
             "prom/prometheus": self._prometheus,
             "prom/node-exporter": self._exporter,
             "oliver006/redis_exporter": self._exporter,
+            "pgbouncer": self._pgbouncer,
         }.get(native.image_name(service), self._app)
         starter(name, container, command)
         self.record["ports"].update(
@@ -322,6 +323,12 @@ class Stack:
                 run_checked(as_postgres_user(["env", *variables, "bash", str(script)]))
         finally:
             run_checked(as_postgres_user([*pg_ctl, "-m", "fast", "stop"]))
+
+    def _pgbouncer(self, name: str, container: native.Container, command: list[str]) -> None:
+        """Debian's pgbouncer, started by compose's own script with the rendered pgbouncer.ini."""
+        _chown_to_postgres(container.paths["/tmp"])  # noqa: S108  (its /tmp, where the user list goes)
+        env = {**container.environment(), "PATH": f"/usr/sbin:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+        self._run(name, ["sh", *[container.map_path(arg) for arg in command]], env, as_postgres=True)
 
     def _redis(self, name: str, container: native.Container, command: list[str]) -> None:
         data = container.paths.get("/data") or self.loopback.volume(f"{name}-data")
