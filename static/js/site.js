@@ -87,6 +87,27 @@
     observer.observe(more);
   }
 
+  // Dark mode: the header's toggle flips the theme and remembers it (theme.js applies it
+  // on the next page before it paints). Without a choice the system's setting holds.
+  const themeToggle = document.querySelector("[data-theme-toggle]");
+  if (themeToggle) {
+    const systemDark = window.matchMedia("(prefers-color-scheme: dark)");
+    const root = document.documentElement;
+    const dark = () => (root.dataset.theme || (systemDark.matches ? "dark" : "light")) === "dark";
+    const show = () => {
+      themeToggle.setAttribute("aria-pressed", dark() ? "true" : "false");
+      themeToggle.title = dark() ? "Dark mode is on: switch to light" : "Dark mode is off: switch to dark";
+    };
+    themeToggle.addEventListener("click", () => {
+      root.dataset.theme = dark() ? "light" : "dark";
+      try { window.localStorage.setItem("photosite-theme", root.dataset.theme); } catch (error) { /* this page only */ }
+      show();
+    });
+    systemDark.addEventListener("change", show);
+    show();
+    themeToggle.hidden = false;
+  }
+
   // Photo page: the arrow keys step through the list the photo was opened from.
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;

@@ -1,0 +1,121 @@
+"""Looking at photos in Chromium: the justified grid, the fullscreen viewer, dark mode,
+badges on the owner's grids and empty states, at a desktop and a phone width.
+
+Screenshots go to var/screenshots/ (PHOTOSITE_SCREENSHOT_DIR) for a person to look at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from playwright.sync_api import Page, expect
+
+from apps.accounts.models import User
+from apps.photos.models import Visibility
+from apps.photos.services import photo_create, rendition_make_all
+from tests.browser import chromium  # noqa: F401  (fixture)
+from tests.factories import UserFactory
+from tests.images import jpeg_bytes
+from tests.photos.browser_pages import (
+    DESKTOP,
+    PHONE,
+    browser_page,
+    session_cookie,
+    session_for,
+    shoot,
+    wait_for_images,
+)
+
+# (width, height, visibility), oldest first: portraits, landscapes, a square, a panorama.
+SHAPES = [
+    (300, 200, Visibility.PUBLIC),
+    (200, 300, Visibility.PRIVATE),
+    (400, 100, Visibility.UNLISTED),
+    (250, 250, Visibility.PUBLIC),
+    (320, 240, Visibility.PUBLIC),
+    (180, 320, Visibility.PUBLIC),
+    (300, 225, Visibility.PUBLIC),
+    (360, 160, Visibility.PUBLIC),
+    (240, 300, Visibility.PUBLIC),
+    (2400, 1600, Visibility.PUBLIC),  # the newest: bigger than the screen, so it can zoom
+]
+PUBLIC_TITLES = [f"Shape {index}" for index in reversed(range(len(SHAPES))) if SHAPES[index][2] == Visibility.PUBLIC]
+
+
+@dataclass
+class ViewingSite:
+    url: str
+    owner: User
+    cookies: dict[str, str]  # username -> session id
+
+    def login(self, page: Page, username: str) -> None:
+        page.context.add_cookies([session_cookie(self.cookies[username], self.url)])
+
+
+@pytest.fixture
+def viewing_site(site_server_factory, bucket) -> ViewingSite:
+    """Carol's ten photos of different shapes (two not public) and Dora, who has none and
+    follows nobody; made before the browser starts (no database work while it runs)."""
+    owner = UserFactory(username="carol", display_name="Carol Frames")
+    for index, (width, height, visibility) in enumerate(SHAPES):
+        upload = SimpleUploadedFile(f"shape{index}.jpg", jpeg_bytes(width, height, seed=index), "image/jpeg")
+        photo = photo_create(owner=owner, upload=upload, title=f"Shape {index}", visibility=visibility)
+        rendition_make_all(photo_id=photo.pk)
+    newcomer = UserFactory(username="dora", display_name="Dora Newcomer")
+    cookies = {"carol": session_for(owner), "dora": session_for(newcomer)}
+    # Six to a page: the viewer steps past the first page into the next.
+    server = site_server_factory(PHOTOS_PAGE_SIZE="6")
+    return ViewingSite(url=server.url, owner=owner, cookies=cookies)
+
+
+# --- Dark mode ---------------------------------------------------------------------------
+
+
+def background(page: Page) -> str:
+    return str(page.evaluate("getComputedStyle(document.body).backgroundColor"))
+
+
+LIGHT_BACKGROUND, DARK_BACKGROUND = "rgb(250, 250, 250)", "rgb(15, 17, 21)"
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
+def test_dark_mode_follows_the_system_and_the_toggle_is_remembered(viewing_site, chromium, viewport) -> None:  # noqa: F811
+    site = viewing_site
+    width = viewport["width"]
+    with browser_page(chromium, viewport=viewport, color_scheme="dark") as page:
+        site.login(page, "carol")
+        page.goto(site.url + "/")
+        assert background(page) == DARK_BACKGROUND
+        toggle = page.get_by_role("button", name="Dark mode")
+        expect(toggle).to_have_attribute("aria-pressed", "true")
+        wait_for_images(page)
+        shoot(page, f"home-dark-{width}.png")
+        page.goto(site.url + page.locator(".card a").first.get_attribute("href"))
+        shoot(page, f"photo-dark-{width}.png")
+        page.goto(site.url + "/upload/")
+        shoot(page, f"upload-dark-{width}.png")
+
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-pressed", "false")
+        assert background(page) == LIGHT_BACKGROUND
+        page.goto(site.url + "/explore/")  # another page, and a reload: still light
+        assert background(page) == LIGHT_BACKGROUND
+        page.reload()
+        assert background(page) == LIGHT_BACKGROUND
+        expect(page.get_by_role("button", name="Dark mode")).to_have_attribute("aria-pressed", "false")
+
+    with browser_page(chromium, viewport=viewport, color_scheme="light") as page:
+        page.goto(site.url + "/")
+        assert background(page) == LIGHT_BACKGROUND
+        page.get_by_role("button", name="Dark mode").click()
+        assert background(page) == DARK_BACKGROUND
+        page.reload()
+        assert background(page) == DARK_BACKGROUND
+
+    # Without JavaScript the system's choice still holds, and there is no dead toggle.
+    with browser_page(chromium, viewport=viewport, color_scheme="dark", javascript=False) as page:
+        page.goto(site.url + "/")
+        assert background(page) == DARK_BACKGROUND
+        expect(page.get_by_role("button", name="Dark mode")).to_be_hidden()
