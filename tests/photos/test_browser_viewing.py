@@ -6,6 +6,7 @@ Screenshots go to var/screenshots/ (PHOTOSITE_SCREENSHOT_DIR) for a person to lo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -68,6 +69,74 @@ def viewing_site(site_server_factory, bucket) -> ViewingSite:
     # Six to a page: the viewer steps past the first page into the next.
     server = site_server_factory(PHOTOS_PAGE_SIZE="6")
     return ViewingSite(url=server.url, owner=owner, cookies=cookies)
+
+
+CARD_BOXES = """() => [...document.querySelectorAll('.card')].map(card => {
+    const box = card.querySelector('a').getBoundingClientRect();
+    const img = card.querySelector('img');
+    return {x: box.x, y: box.y + window.scrollY, width: box.width, height: box.height,
+            ratio: parseFloat(card.style.getPropertyValue('--ratio')),
+            natural: img && img.naturalWidth ? img.naturalWidth / img.naturalHeight : null};
+})"""
+
+
+# --- The justified grid ------------------------------------------------------------------
+
+
+def grid_layout(chromium, url: str, viewport: dict[str, int], *, javascript: bool, images: bool, shot: str = ""):  # noqa: F811
+    """Where each card sits, and the grid's box, once the page (and maybe its images) loaded."""
+    with browser_page(chromium, viewport=viewport, javascript=javascript) as page:
+        if not images:
+            page.route(re.compile(r".*\.(jpg|webp|avif)(\?.*)?$"), lambda route: route.abort())
+        page.goto(url)
+        # With scripts, infinite scroll brings the second page at once (its link is in reach).
+        expect(page.locator(".card")).to_have_count(8 if javascript else 6)
+        if images:
+            wait_for_images(page)
+        else:
+            assert page.evaluate("[...document.querySelectorAll('.card img')].every(img => img.naturalWidth === 0)")
+        if shot:
+            shoot(page, shot)
+        return page.evaluate(CARD_BOXES), page.locator(".grid").bounding_box()
+
+
+def assert_justified(cards: list[dict[str, float]], grid: dict[str, float]) -> None:
+    """Every photo in its own shape; each row one height and, but for the last, edge to edge."""
+    rows: dict[int, list[dict[str, float]]] = {}
+    for card in cards:
+        assert card["width"] / card["height"] == pytest.approx(card["ratio"], rel=0.02)
+        rows.setdefault(round(card["y"]), []).append(card)
+    assert len(rows) >= 2, "these shapes need more than one row"
+    ordered = [rows[top] for top in sorted(rows)]
+    for row in ordered:
+        heights = [card["height"] for card in row]
+        assert max(heights) - min(heights) <= 1, f"one row, one height: {heights}"
+    for row in ordered[:-1]:
+        assert row[0]["x"] == pytest.approx(grid["x"], abs=1)
+        assert row[-1]["x"] + row[-1]["width"] == pytest.approx(grid["x"] + grid["width"], abs=1.5)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
+def test_grid_rows_keep_each_shape_fill_the_width_and_never_move(viewing_site, chromium, viewport) -> None:  # noqa: F811
+    url = viewing_site.url + "/"
+    for javascript in (True, False):
+        loaded, grid = grid_layout(
+            chromium,
+            url,
+            viewport,
+            javascript=javascript,
+            images=True,
+            shot=f"grid-{viewport['width']}.png" if javascript else "",
+        )
+        assert grid is not None
+        assert_justified(loaded, grid)
+        for card in loaded:  # the shape is the file's: nothing cropped to 4:3
+            assert card["natural"] == pytest.approx(card["ratio"], rel=0.02)
+        # With no image loaded at all, every card is already where it ends up.
+        unloaded, _ = grid_layout(chromium, url, viewport, javascript=javascript, images=False)
+        for before, after in zip(unloaded, loaded, strict=True):
+            for edge in ("x", "y", "width", "height"):
+                assert before[edge] == pytest.approx(after[edge], abs=0.5), (edge, before, after)
 
 
 # --- Dark mode ---------------------------------------------------------------------------

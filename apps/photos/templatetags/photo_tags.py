@@ -1,4 +1,5 @@
-"""Responsive <picture> markup for a photo from its (prefetched) renditions."""
+"""Responsive <picture> markup for a photo from its (prefetched) renditions, and the shape
+a grid card keeps."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from apps.photos.models import Photo, Rendition, Tag
 
 register = template.Library()
 FALLBACK_FORMAT = "jpg"  # every browser reads it
+# A grid row's height in CSS px, wide screens and phones (site.css, .grid --row-height): a
+# card is about ratio × this wide, which its `sizes` tells the browser before layout.
+ROW_HEIGHT, ROW_HEIGHT_NARROW = 260, 120
 
 
 def _srcset(renditions: list[Rendition]) -> str:
@@ -49,3 +53,22 @@ def renditions_in(photo: Photo, fmt: str) -> list[Rendition]:
 def tags_of(photo: Photo) -> list[Tag]:
     """The photo's tags by name, from the prefetched (cached) card."""
     return sorted(photo.tags.all(), key=lambda tag: tag.name)
+
+
+def _largest(photo: Photo) -> Rendition | None:
+    """The biggest rendition in the fallback format: its width and height are the photo as
+    shown (EXIF orientation applied), unlike the original's as stored."""
+    fallbacks = renditions_in(photo, FALLBACK_FORMAT)
+    return fallbacks[-1] if fallbacks else None
+
+
+@register.filter
+def card_shape(photo: Photo) -> dict[str, str]:
+    """A grid card's aspect ratio and `sizes`, from the stored dimensions (no query: the
+    renditions are prefetched). Text, not numbers: a localized "1,5" would break the CSS."""
+    largest = _largest(photo)
+    width, height = (largest.width, largest.height) if largest else (photo.original_width, photo.original_height)
+    ratio = min(max(width / height, 0.25), 4.0) if width and height else 4 / 3  # panoramas wrap, not vanish
+    # Rows stretch to fill the width, by up to about half: ask for a little more than the row height.
+    sizes = f"(max-width: 600px) {round(ratio * ROW_HEIGHT_NARROW * 1.5)}px, {round(ratio * ROW_HEIGHT * 1.5)}px"
+    return {"ratio": f"{ratio:.4f}", "sizes": sizes}
