@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -46,8 +47,13 @@ def explore(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def feed(request: AuthenticatedHttpRequest) -> HttpResponse:
+    # Called by the template only when the feed is empty: no query otherwise.
+    suggestions = partial(social.people_to_follow, viewer=request.user)
     return listing_response(
-        request, selectors.listing_feed(viewer=request.user), template="photos/explore.html", context={"tab": "feed"}
+        request,
+        selectors.listing_feed(viewer=request.user),
+        template="photos/explore.html",
+        context={"tab": "feed", "people_to_follow": suggestions},
     )
 
 

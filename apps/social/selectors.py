@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from apps.accounts.models import User
-from apps.photos.models import Photo
+from apps.photos.models import Photo, PhotoStatus, Visibility
 from apps.photos.selectors import photo_get_for_viewer
 from apps.social.models import PHOTO_COMMENTS, PHOTO_LIKES, USER_FOLLOWERS, USER_FOLLOWING, Comment, Follow, Like
 from photosite.counters import counters_totals
@@ -90,3 +90,13 @@ def people_following(*, person: User, limit: int = 200) -> list[User]:
             :limit
         ]
     )
+
+
+def people_to_follow(*, viewer: User, limit: int = 6) -> list[User]:
+    """Whom an empty Following page suggests: people with a photo anyone may see, whom the
+    viewer does not follow yet, the most followed first. One query."""
+    shows_a_photo = Photo.objects.filter(
+        owner=OuterRef("pk"), visibility=Visibility.PUBLIC, status=PhotoStatus.READY, hidden_at__isnull=True
+    )
+    people = User.objects.filter(Exists(shows_a_photo), is_active=True).exclude(pk=viewer.pk)
+    return list(people.exclude(follower_set__follower=viewer).order_by("-follower_count", "-date_joined")[:limit])

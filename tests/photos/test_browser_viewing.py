@@ -139,6 +139,27 @@ def test_grid_rows_keep_each_shape_fill_the_width_and_never_move(viewing_site, c
                 assert before[edge] == pytest.approx(after[edge], abs=0.5), (edge, before, after)
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
+def test_owner_sees_private_and_unlisted_badges_others_see_neither_photo(viewing_site, chromium, viewport) -> None:  # noqa: F811
+    site = viewing_site
+    with browser_page(chromium, viewport=viewport) as page:
+        site.login(page, "carol")
+        page.goto(site.url + "/accounts/people/carol/")
+        page.mouse.wheel(0, 5000)
+        expect(page.locator(".card")).to_have_count(10)
+        expect(page.locator(".card", has_text="Shape 1").locator(".card-badge")).to_have_text("Private")
+        expect(page.locator(".card", has_text="Shape 2").locator(".card-badge")).to_have_text("Unlisted")
+        expect(page.locator(".card-badge")).to_have_count(2)
+        wait_for_images(page)
+        shoot(page, f"profile-badges-{viewport['width']}.png")
+    with browser_page(chromium, viewport=viewport) as page:
+        page.goto(site.url + "/accounts/people/carol/")
+        page.mouse.wheel(0, 5000)
+        expect(page.locator(".card")).to_have_count(8)
+        expect(page.locator(".card-badge")).to_have_count(0)
+        expect(page.locator(".card", has_text="Shape 1")).to_have_count(0)
+
+
 # --- Dark mode ---------------------------------------------------------------------------
 
 
@@ -188,3 +209,31 @@ def test_dark_mode_follows_the_system_and_the_toggle_is_remembered(viewing_site,
         page.goto(site.url + "/")
         assert background(page) == DARK_BACKGROUND
         expect(page.get_by_role("button", name="Dark mode")).to_be_hidden()
+
+
+# --- Empty states ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
+def test_empty_pages_say_what_to_do_next(viewing_site, chromium, viewport) -> None:  # noqa: F811
+    site = viewing_site
+    width = viewport["width"]
+    with browser_page(chromium, viewport=viewport) as page:
+        site.login(page, "dora")
+        page.goto(site.url + "/accounts/people/dora/")
+        expect(page.locator(".empty")).to_contain_text("You have not uploaded any photos yet.")
+        shoot(page, f"empty-profile-{width}.png")
+        page.get_by_role("link", name="Upload your first photo").click()
+        expect(page).to_have_url(site.url + "/upload/")
+
+        page.goto(site.url + "/following/")
+        suggestions = page.get_by_role("region", name="People to follow")
+        expect(suggestions.get_by_role("link", name=re.compile("Carol Frames"))).to_be_visible()
+        shoot(page, f"empty-following-{width}.png")
+        page.evaluate("window.stillTheSamePage = true")
+        suggestions.get_by_role("button", name="Follow").click()
+        expect(suggestions.get_by_role("button", name="Following")).to_be_visible()
+        assert page.evaluate("window.stillTheSamePage") is True
+        page.reload()
+        expect(page.locator(".card-title").first).to_have_text(PUBLIC_TITLES[0])  # Carol's, now followed
+        expect(page.get_by_role("region", name="People to follow")).to_have_count(0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import template
 
 from apps.photos.imaging import OUTPUT_FORMATS
-from apps.photos.models import Photo, Rendition, Tag
+from apps.photos.models import Photo, Rendition, Tag, Visibility
 
 register = template.Library()
 FALLBACK_FORMAT = "jpg"  # every browser reads it
@@ -72,3 +72,17 @@ def card_shape(photo: Photo) -> dict[str, str]:
     # Rows stretch to fill the width, by up to about half: ask for a little more than the row height.
     sizes = f"(max-width: 600px) {round(ratio * ROW_HEIGHT_NARROW * 1.5)}px, {round(ratio * ROW_HEIGHT * 1.5)}px"
     return {"ratio": f"{ratio:.4f}", "sizes": sizes}
+
+
+@register.filter
+def visibility_badge(photo: Photo) -> str:
+    """What an owner's grid card says about a photo others do not see there ("" when public)."""
+    if photo.hidden_at is not None:
+        return "Hidden by moderators"
+    return {Visibility.PRIVATE: "Private", Visibility.UNLISTED: "Unlisted"}.get(Visibility(photo.visibility), "")
+
+
+@register.filter
+def listing_kind(name: str) -> str:
+    """A listing's name before its colon: recent, popular, feed, tag, user, album or search."""
+    return name.partition(":")[0]
