@@ -56,36 +56,43 @@
 
   // Infinite scroll: when the "More photos" link comes into view, fetch the next cards
   // (?partial=1 answers JSON) and append them; the link itself still works without this.
+  // Resolves to whether cards were added; one fetch at a time.
+  let loading = null;
   function loadMore(link, observer) {
-    if (link.dataset.loading) return;
-    link.dataset.loading = "1";
+    if (loading) return loading;
     const url = new URL(link.href, window.location.href);
     url.searchParams.set("partial", "1");
-    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    loading = fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then((response) => (response.ok ? response.json() : Promise.reject(response)))
       .then((page) => {
         document.querySelector("[data-grid]").insertAdjacentHTML("beforeend", page.html);
         if (page.next) {
           link.href = page.next;
-          delete link.dataset.loading;
           // Observe afresh: if the link is still on screen (short pages), that fires again.
           if (observer) { observer.unobserve(link); observer.observe(link); }
         } else {
           link.parentElement.remove();
         }
+        return true;
       })
       .catch(() => {
-        delete link.dataset.loading;
         link.textContent = "More photos (could not load; click to retry)";
-      });
+        return false;
+      })
+      .finally(() => { loading = null; });
+    return loading;
   }
   const more = document.querySelector("a[data-more]");
+  let moreObserver = null;
   if (more && "IntersectionObserver" in window) {
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) loadMore(more, observer);
+    moreObserver = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) loadMore(more, moreObserver);
     }, { rootMargin: "600px" });
-    observer.observe(more);
+    moreObserver.observe(more);
   }
+  // The fullscreen viewer (viewer.js) steps past the last card by asking for the next page.
+  window.photositeLoadMore = () =>
+    more && document.contains(more) ? loadMore(more, moreObserver) : Promise.resolve(false);
 
   // Dark mode: the header's toggle flips the theme and remembers it (theme.js applies it
   // on the next page before it paints). Without a choice the system's setting holds.
@@ -110,7 +117,7 @@
 
   // Photo page: the arrow keys step through the list the photo was opened from.
   document.addEventListener("keydown", (event) => {
-    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey || event.defaultPrevented) return;
     const target = event.target;
     if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
     const link = document.querySelector(`a[data-key="${event.key}"]`);

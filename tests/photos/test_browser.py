@@ -106,8 +106,10 @@ def test_a_visitor_follows_scrolls_steps_likes_and_comments(community_site, page
     expect(page.locator(".card-title")).to_have_text(list(reversed(titles)))
     expect(page.locator("a[data-more]")).to_have_count(0)  # the More link goes once the last page is in
 
-    # Step through the grid with the keyboard.
+    # Step through the grid with the keyboard. A card opens the fullscreen viewer over the
+    # grid; its title leads on to the photo page.
     page.locator(".card a").first.click()
+    page.locator("dialog.viewer .viewer-title").click()
     page.wait_for_url("**/photos/*/?from=recent")
     expect(page.locator("h1")).to_have_text(titles[-1])
     page.keyboard.press("ArrowRight")

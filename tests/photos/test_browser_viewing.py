@@ -160,6 +160,150 @@ def test_owner_sees_private_and_unlisted_badges_others_see_neither_photo(viewing
         expect(page.locator(".card", has_text="Shape 1")).to_have_count(0)
 
 
+# --- The fullscreen viewer ---------------------------------------------------------------
+
+
+def viewer_transform(page: Page) -> list[float]:
+    """The viewer frame's [scale, x, y], once its transition (.2 s) has come to rest."""
+    read = "getComputedStyle(document.querySelector('.viewer-frame')).transform"
+    matrix = page.evaluate(read)
+    for _ in range(50):
+        page.wait_for_timeout(100)
+        matrix, previous = page.evaluate(read), matrix
+        if matrix == previous:
+            break
+    if matrix == "none":
+        return [1.0, 0.0, 0.0]
+    a, _, _, _, e, f = (float(part) for part in re.findall(r"-?[\d.]+(?:e-?\d+)?", matrix))
+    return [a, e, f]
+
+
+def test_viewer_opens_zooms_pans_steps_and_keeps_the_address(viewing_site, chromium) -> None:  # noqa: F811
+    site = viewing_site
+    with browser_page(chromium, viewport=DESKTOP) as page:
+        page.goto(site.url + "/")
+        cards = page.locator(".card a")
+        first_href = cards.first.get_attribute("href")
+        history_length = page.evaluate("history.length")
+
+        # Enter on a focused card opens it over the grid, at the photo's own address.
+        cards.first.focus()
+        page.keyboard.press("Enter")
+        viewer = page.locator("dialog.viewer")
+        expect(viewer).to_be_visible()
+        expect(page).to_have_url(site.url + first_href)
+        expect(viewer.locator(".viewer-title")).to_have_text(PUBLIC_TITLES[0])
+        expect(viewer.locator(".viewer-owner")).to_have_text("by Carol Frames")
+        expect(page.locator(".grid")).to_be_attached()  # over the page, not a new page
+        image = viewer.locator(".viewer-image")
+        wait_for_images(page, ".viewer-image")
+        # The best size for the screen: as big as fits, from a file at least that wide.
+        shown = image.bounding_box()
+        assert shown is not None
+        assert shown["width"] <= 1280 and shown["height"] <= 900
+        assert shown["width"] == pytest.approx(1280, abs=1) or shown["height"] == pytest.approx(900, abs=1)
+        assert image.evaluate("img => img.naturalWidth") >= shown["width"] - 1
+        shoot(page, "viewer-1280.png", full_page=False)
+
+        # Zoom to full resolution: the largest rendition, one image pixel per CSS pixel.
+        page.keyboard.press("+")
+        expect(viewer.locator("[data-viewer-zoom]")).to_have_attribute("aria-pressed", "true")
+        page.wait_for_function("() => document.querySelector('.viewer-image').currentSrc.includes('-2048.')")
+        wait_for_images(page, ".viewer-image")
+        scale, x, y = viewer_transform(page)
+        assert shown["width"] * scale == pytest.approx(2048, abs=2)
+        # Pan by dragging; the picture follows the pointer.
+        page.mouse.move(640, 450)
+        page.mouse.down()
+        page.mouse.move(440, 350, steps=5)
+        page.mouse.up()
+        _, panned_x, panned_y = viewer_transform(page)
+        assert panned_x - x == pytest.approx(-200, abs=1)
+        assert panned_y - y == pytest.approx(-100, abs=1)
+        shoot(page, "viewer-zoomed-1280.png", full_page=False)
+        page.keyboard.press("-")
+        expect(viewer.locator("[data-viewer-zoom]")).to_have_attribute("aria-pressed", "false")
+
+        # The arrow keys step; the address follows without adding history entries.
+        page.keyboard.press("ArrowRight")
+        expect(viewer.locator(".viewer-title")).to_have_text(PUBLIC_TITLES[1])
+        expect(page).to_have_url(site.url + cards.nth(1).get_attribute("href"))
+        page.keyboard.press("ArrowLeft")
+        expect(viewer.locator(".viewer-title")).to_have_text(PUBLIC_TITLES[0])
+        # Past the last card on the page, the next page of the grid is fetched.
+        for _ in range(6):
+            page.keyboard.press("ArrowRight")
+        expect(viewer.locator(".viewer-title")).to_have_text(PUBLIC_TITLES[6])
+        expect(page.locator(".card")).to_have_count(8)
+        assert page.evaluate("history.length") == history_length + 1
+
+        # Escape closes: back at the grid's address, focus on the photo last shown.
+        page.keyboard.press("Escape")
+        expect(viewer).to_be_hidden()
+        expect(page).to_have_url(site.url + "/")
+        expect(page.locator(".card a").nth(6)).to_be_focused()
+
+        # Back closes it too.
+        page.locator(".card a").nth(2).click()
+        expect(viewer).to_be_visible()
+        page.go_back()
+        expect(viewer).to_be_hidden()
+        expect(page).to_have_url(site.url + "/")
+
+
+def test_viewer_on_a_phone_swipes_between_photos_and_down_to_close(viewing_site, chromium) -> None:  # noqa: F811
+    site = viewing_site
+    with browser_page(chromium, viewport=PHONE) as page:
+        page.goto(site.url + "/")
+        page.locator(".card a").first.click()
+        viewer = page.locator("dialog.viewer")
+        expect(viewer.locator(".viewer-title")).to_have_text(PUBLIC_TITLES[0])
+        wait_for_images(page, ".viewer-image")
+        shown = viewer.locator(".viewer-image").bounding_box()
+        assert shown is not None and shown["width"] == pytest.approx(390, abs=1)
+
+        def swipe(dx: int, dy: int) -> None:
+            page.mouse.move(195, 420)
+            page.mouse.down()
+            page.mouse.move(195 + dx, 420 + dy, steps=6)
+            page.mouse.up()
+
+        swipe(-150, 10)
+        expect(viewer.locator(".viewer-title")).to_have_text(PUBLIC_TITLES[1])
+        wait_for_images(page, ".viewer-image")
+        shoot(page, "viewer-390.png", full_page=False)
+        swipe(150, -10)
+        expect(viewer.locator(".viewer-title")).to_have_text(PUBLIC_TITLES[0])
+        swipe(5, 200)
+        expect(viewer).to_be_hidden()
+        expect(page).to_have_url(site.url + "/")
+
+
+def test_photo_page_image_opens_the_viewer_and_a_reload_keeps_it_open(viewing_site, chromium) -> None:  # noqa: F811
+    site = viewing_site
+    with browser_page(chromium, viewport=DESKTOP) as page:
+        page.goto(site.url + "/")
+        photo_url = site.url + (page.locator(".card a").first.get_attribute("href") or "").split("?")[0]
+        page.goto(photo_url)
+        page.locator("img.hero").click()
+        viewer = page.locator("dialog.viewer")
+        expect(viewer).to_be_visible()
+        expect(page).to_have_url(photo_url + "#view")
+        page.reload()
+        expect(viewer).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(viewer).to_be_hidden()
+        expect(page).to_have_url(photo_url)
+        expect(page.locator("h1")).to_have_text(PUBLIC_TITLES[0])
+
+    # Without JavaScript a card is a link to the photo page, and the image a link to its largest size.
+    with browser_page(chromium, viewport=DESKTOP, javascript=False) as page:
+        page.goto(site.url + "/")
+        page.locator(".card a").first.click()
+        expect(page.locator("h1")).to_have_text(PUBLIC_TITLES[0])
+        assert re.search(r"-2048\.jpg", page.locator("a.hero-link").get_attribute("href") or "")
+
+
 # --- Dark mode ---------------------------------------------------------------------------
 
 

@@ -1,15 +1,19 @@
-"""Responsive <picture> markup for a photo from its (prefetched) renditions, and the shape
-a grid card keeps."""
+"""Responsive <picture> markup for a photo from its (prefetched) renditions, the shape a
+grid card keeps, and what the fullscreen viewer (static/js/viewer.js) needs to show it."""
 
 from __future__ import annotations
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from apps.photos.imaging import OUTPUT_FORMATS
 from apps.photos.models import Photo, Rendition, Tag, Visibility
 
 register = template.Library()
 FALLBACK_FORMAT = "jpg"  # every browser reads it
+# The viewer's script runs only in browsers that read WebP; AVIF (1280 px and up) where they read it too.
+VIEWER_FORMAT, VIEWER_EXTRA_FORMAT = "webp", "avif"
 # A grid row's height in CSS px, wide screens and phones (site.css, .grid --row-height): a
 # card is about ratio × this wide, which its `sizes` tells the browser before layout.
 ROW_HEIGHT, ROW_HEIGHT_NARROW = 260, 120
@@ -72,6 +76,30 @@ def card_shape(photo: Photo) -> dict[str, str]:
     # Rows stretch to fill the width, by up to about half: ask for a little more than the row height.
     sizes = f"(max-width: 600px) {round(ratio * ROW_HEIGHT_NARROW * 1.5)}px, {round(ratio * ROW_HEIGHT * 1.5)}px"
     return {"ratio": f"{ratio:.4f}", "sizes": sizes}
+
+
+@register.simple_tag
+def viewer_attributes(photo: Photo) -> SafeString:
+    """data-viewer-* attributes: every size of the photo for the fullscreen viewer, and the
+    largest one's pixel size (its "full resolution", where zooming stops)."""
+    largest = _largest(photo)
+    if largest is None:
+        return SafeString("")
+    by_format: dict[str, list[Rendition]] = {}
+    for rendition in sorted(photo.renditions.all(), key=lambda item: item.size):
+        by_format.setdefault(rendition.format, []).append(rendition)
+    main = by_format.get(VIEWER_FORMAT) or by_format[FALLBACK_FORMAT]
+    extra = by_format.get(VIEWER_EXTRA_FORMAT, [])
+    return format_html(
+        'data-viewer data-viewer-width="{}" data-viewer-height="{}" data-viewer-srcset="{}"{} '
+        'data-viewer-title="{}" data-viewer-owner="{}"',
+        largest.width,
+        largest.height,
+        _srcset(main),
+        format_html(' data-viewer-avif="{}"', _srcset(extra)) if extra else "",
+        photo.title,
+        photo.owner.shown_name,
+    )
 
 
 @register.filter
