@@ -12,8 +12,32 @@ import re
 import pytest
 from playwright.sync_api import Page
 
+from apps.photos.models import Photo
+from apps.social.services import comment_create
 from tests.browser import chromium  # noqa: F401  (fixture)
-from tests.photos.browser_pages import DESKTOP, browser_page
+from tests.factories import UserFactory, ready_photo
+from tests.photos.browser_pages import DESKTOP, PHONE, browser_page, shoot
+
+
+@pytest.fixture
+def commented_photo(site_server, bucket) -> Photo:
+    photo = ready_photo(UserFactory(display_name="Eve Owner"), title="Talked about")
+    comment_create(author=UserFactory(display_name="Finn Friend"), photo=photo, body="Lovely light.")
+    return photo
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
+def test_the_comment_divider_never_crosses_log_in_to_comment(commented_photo, site_server, chromium, viewport) -> None:  # noqa: F811
+    photo = commented_photo
+    with browser_page(chromium, viewport=viewport) as page:
+        page.goto(f"{site_server.url}/photos/{photo.pk}/")
+        divider = page.locator(".comment").last.bounding_box()
+        prompt = page.locator(".comments p.muted", has_text="to comment.").bounding_box()
+        assert divider is not None and prompt is not None
+        assert prompt["y"] >= divider["y"] + divider["height"], (divider, prompt)
+        page.locator("#comments").scroll_into_view_if_needed()
+        shoot(page, f"comments-logged-out-{viewport['width']}.png", full_page=False)
+
 
 # --- Contrast (WCAG 2.1 AA) -------------------------------------------------------------
 
