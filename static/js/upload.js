@@ -27,12 +27,47 @@
     return (unit ? value.toFixed(1) : value) + " " + units[unit];
   }
 
+  // A preview where this browser can draw the file; otherwise (HEIC outside Safari, a file
+  // that is not what its name says) a plain tile with its type, never a broken image.
+  function showPreview(item) {
+    const preview = item.node.querySelector(".upload-preview");
+    const extension = (item.file.name.split(".").pop() || "").slice(0, 5).toUpperCase();
+    const placeholder = () => {
+      const tile = document.createElement("div");
+      tile.className = "upload-preview no-preview";
+      tile.setAttribute("aria-hidden", "true");
+      tile.textContent = extension || "?";
+      preview.replaceWith(tile);
+    };
+    if (!item.file.type.startsWith("image/") || /hei[cf]/i.test(item.file.type + extension)) {
+      // Chromium and Firefox cannot draw HEIC; Safari can, but a tile costs nothing.
+      placeholder();
+      return;
+    }
+    const url = URL.createObjectURL(item.file);
+    preview.addEventListener("load", () => URL.revokeObjectURL(url), { once: true });
+    preview.addEventListener("error", () => { URL.revokeObjectURL(url); placeholder(); }, { once: true });
+    preview.src = url;
+  }
+
+  // The details go with the file: once it is on its way they can no longer change here
+  // (the photo's Edit page can), so the fields say so instead of dropping edits.
+  function lockDetails(item, locked) {
+    item.node.querySelectorAll(".upload-fields input, .upload-fields textarea").forEach((field) => {
+      field.disabled = locked;
+    });
+  }
+
+  function refreshStartButton() {
+    startButton.disabled = !items.some((item) => item.state === "ready");
+  }
+
   function addFiles(files) {
     for (const file of files) {
       const node = template.content.firstElementChild.cloneNode(true);
       const item = { file, node, state: "ready" };
       node.querySelector(".upload-name").textContent = file.name + " · " + formatBytes(file.size);
-      if (file.type.startsWith("image/")) node.querySelector(".upload-preview").src = URL.createObjectURL(file);
+      showPreview(item);
       node.querySelector(".upload-retry").addEventListener("click", () => send(item));
       list.appendChild(node);
       items.push(item);
@@ -42,7 +77,7 @@
         fail(item, "The file is empty.", false);
       }
     }
-    startButton.disabled = !items.some((item) => item.state === "ready");
+    refreshStartButton();
   }
 
   function setStatus(item, text, kind) {
@@ -56,6 +91,7 @@
     item.node.classList.add("failed");
     setStatus(item, message, "error");
     item.node.querySelector(".upload-retry").hidden = !retryable;
+    lockDetails(item, !retryable); // a retry sends them again, so they may still change
   }
 
   function details(item) {
@@ -101,6 +137,7 @@
     item.node.classList.remove("failed");
     item.node.querySelector(".upload-retry").hidden = true;
     item.state = "sending";
+    lockDetails(item, true);
     setStatus(item, "Uploading…");
     const onProgress = (fraction) => { progress.value = Math.round(fraction * 100); };
     try {
@@ -135,7 +172,10 @@
       const link = document.createElement("a");
       link.href = done.data.url;
       link.textContent = "View photo";
-      status.appendChild(link);
+      const edit = document.createElement("a");
+      edit.href = done.data.url + "edit/";
+      edit.textContent = "Edit details";
+      status.append(link, " · ", edit);
     } catch (error) {
       fail(item, error.message + " Check your connection and retry.", true);
     }
@@ -153,5 +193,6 @@
   startButton.addEventListener("click", async () => {
     startButton.disabled = true;
     for (const item of items.filter((candidate) => candidate.state === "ready")) await send(item);
+    refreshStartButton(); // files added meanwhile are still to send
   });
 })();

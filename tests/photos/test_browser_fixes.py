@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import FilePayload, Page, expect
 
 from apps.photos.models import Photo
 from apps.social.services import comment_create
 from tests.browser import chromium  # noqa: F401  (fixture)
 from tests.factories import UserFactory, ready_photo
-from tests.photos.browser_pages import DESKTOP, PHONE, browser_page, shoot
+from tests.images import jpeg_bytes
+from tests.photos.browser_pages import DESKTOP, PHONE, browser_page, session_cookie, session_for, shoot
 
 
 @pytest.fixture
@@ -37,6 +38,62 @@ def test_the_comment_divider_never_crosses_log_in_to_comment(commented_photo, si
         assert prompt["y"] >= divider["y"] + divider["height"], (divider, prompt)
         page.locator("#comments").scroll_into_view_if_needed()
         shoot(page, f"comments-logged-out-{viewport['width']}.png", full_page=False)
+
+
+@pytest.fixture
+def uploader_session(site_server, bucket) -> str:
+    return session_for(UserFactory(username="gil"))
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
+def test_uploader_previews_disabled_button_and_fields_once_sent(
+    uploader_session,
+    site_server,
+    chromium,  # noqa: F811
+    viewport,
+) -> None:
+    session = uploader_session
+    with browser_page(chromium, viewport=viewport) as page:
+        page.context.add_cookies([session_cookie(session, site_server.url)])
+        page.goto(site_server.url + "/upload/")
+        start = page.locator("#uploader-start")
+        # Nothing to send yet: the button is disabled and looks it.
+        expect(start).to_be_disabled()
+        assert float(start.evaluate("button => getComputedStyle(button).opacity")) <= 0.5
+
+        files: list[FilePayload] = [
+            {"name": "phone.heic", "mimeType": "image/heic", "buffer": b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64},
+            {"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": b"not really a jpeg"},
+            {"name": "lake.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(900, 600, seed=4)},
+        ]
+        page.set_input_files("#uploader-files", files=files)
+        items = page.locator(".upload-item")
+        expect(items).to_have_count(3)
+        expect(start).to_be_enabled()
+        assert float(start.evaluate("button => getComputedStyle(button).opacity")) == 1
+        # A file the browser cannot draw gets a tile with its type, never a broken image.
+        expect(items.nth(0).locator(".no-preview")).to_have_text("HEIC")
+        expect(items.nth(1).locator(".no-preview")).to_have_text("JPG")
+        lake_preview = items.nth(2).locator("img.upload-preview")
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=lake_preview.element_handle())
+        assert page.evaluate("[...document.querySelectorAll('.upload-item img')].every(img => img.naturalWidth > 0)"), (
+            "a broken-image preview"
+        )
+
+        items.nth(2).locator(".upload-title").fill("Still lake")
+        start.click()
+        lake = items.nth(2)
+        expect(lake.get_by_role("link", name="View photo")).to_be_visible(timeout=30_000)
+        expect(items.nth(1)).to_contain_text("not a JPEG")
+        # Sent: the details went with the file; the fields say they can no longer change here.
+        for field in (".upload-title", ".upload-alt", ".upload-tags", ".upload-caption"):
+            expect(lake.locator(field)).to_be_disabled()
+        expect(lake.locator(".upload-title")).to_have_value("Still lake")
+        expect(lake.get_by_role("link", name="Edit details")).to_have_attribute(
+            "href", re.compile(r"/photos/\d+/edit/$")
+        )
+        expect(start).to_be_disabled()  # nothing left to send
+        shoot(page, f"upload-fixes-{viewport['width']}.png")
 
 
 # --- Contrast (WCAG 2.1 AA) -------------------------------------------------------------
