@@ -11,6 +11,7 @@ servers themselves (pg_is_in_recovery, per-alias query counts) as in test_db.py.
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,7 @@ def pgbouncer(pg_replica) -> Iterator[PgBouncer]:
     bouncer.start()
     yield bouncer
     bouncer.stop()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
