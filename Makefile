@@ -52,6 +52,7 @@ run: $(STAMP)
 	@echo
 	@echo "  photosite is running at http://$(HOST):$(PORT)/"
 	@echo "  demo login: demo / photosite-demo"
+	@echo "  staff login: operator / photosite-demo  (operators' dashboard /ops/, admin /admin/)"
 	@echo
 	$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 

@@ -74,3 +74,17 @@ def test_rebuild_queues_jobs_for_the_workers(user, bucket, broker_redis) -> None
     assert photo.status == PhotoStatus.PROCESSING
     (message,) = broker_redis.hgetall("dramatiq:maintenance.msgs").values()  # never ahead of new uploads
     assert f'"args":[{photo.pk}]' in message.decode()
+
+
+def test_seed_demo_adds_a_staff_account_also_to_an_earlier_demo(db) -> None:
+    from apps.accounts.models import User
+    from apps.photos.management.commands.seed_demo import DEMO_PASSWORD
+    from tests.factories import UserFactory
+
+    UserFactory(username="demo")  # a demo seeded before there was a staff account
+    output = run("seed_demo")
+    assert "Created the staff account operator" in output and "Demo content already present." in output
+    operator = User.objects.get(username="operator")
+    assert operator.is_staff and operator.is_superuser and operator.check_password(DEMO_PASSWORD)
+    assert "Created" not in run("seed_demo")  # once
+    assert User.objects.filter(is_staff=True).count() == 1

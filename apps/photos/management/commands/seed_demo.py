@@ -1,4 +1,5 @@
-"""Create a few demo users and photos so a fresh site is not empty. Safe to rerun."""
+"""Create a few demo users and photos so a fresh site is not empty, and a staff account
+so the operators' pages (/ops/, /admin/) can be tried too. Safe to rerun."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from apps.social.services import comment_create, follow_set, like_set
 
 DEMO_PASSWORD = "photosite-demo"  # noqa: S105 (printed by make run for the embedded demo; never a production account)
 DEMO_USERS = [("demo", "Demo Person"), ("alice", "Alice Lens"), ("bob", "Bob Shutter")]
+# Staff and superuser: sees /ops/ and everything in /admin/. Same password, printed by make run.
+DEMO_STAFF = ("operator", "Site Operator")
 DEMO_PHOTOS = [
     ("Evening ridge", 1600, 1067, "mountains sunset"),
     ("Blue hour", 1200, 1600, "dusk city"),
@@ -30,9 +33,10 @@ DEMO_PHOTOS = [
 
 
 class Command(BaseCommand):
-    help = "Create demo users (password: photosite-demo) and a few generated photos."
+    help = "Create demo users and a staff account (password: photosite-demo) and a few generated photos."
 
     def handle(self, *args: object, **options: object) -> None:
+        self.staff_ensure()  # also in a demo seeded before there was one
         if User.objects.filter(username="demo").exists():
             self.stdout.write("Demo content already present.")
             return
@@ -67,3 +71,14 @@ class Command(BaseCommand):
         if hasattr(broker, "wait_until_idle"):  # embedded mode: finish before the process exits
             broker.wait_until_idle()
         self.stdout.write(self.style.SUCCESS(f"Seeded {len(users)} users and {len(DEMO_PHOTOS)} photos."))
+
+    def staff_ensure(self) -> None:
+        username, shown = DEMO_STAFF
+        if User.objects.filter(username=username).exists():
+            return
+        staff = user_create(
+            username=username, password=DEMO_PASSWORD, display_name=shown, email=f"{username}@example.com"
+        )
+        staff.is_staff = staff.is_superuser = True
+        staff.save(update_fields=["is_staff", "is_superuser"])
+        self.stdout.write(f"Created the staff account {username} (/ops/ and /admin/).")
