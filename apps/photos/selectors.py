@@ -201,9 +201,10 @@ def _popular_snapshot_is_fresh() -> bool:
 def listing_feed(*, viewer: User | AnonymousUser) -> Listing:
     """Public photos of the people the viewer follows, newest first (read-time fan-in).
 
-    On PostgreSQL a page reads at most one page of photos per followee (LATERAL ...
-    LIMIT on the owner index), so someone following 5,000 people costs 5,000 short index
-    probes, not a sort of every photo those people ever posted (bench/growth.py).
+    On PostgreSQL a page is read per followee with LATERAL ... LIMIT on the owner index
+    (_feed_page), so someone following 5,000 people costs 5,000 one-row index probes and
+    a page per top followee, not a sort of every photo those people ever posted
+    (bench/growth.py).
     """
     photos = Photo.objects.none()
     page_queryset = None
@@ -223,21 +224,39 @@ def listing_feed(*, viewer: User | AnonymousUser) -> Listing:
 
 
 def _feed_page(start: list[Any] | None, size: int, *, follower_id: int) -> QuerySet[Photo]:
-    """The photos one feed page can hold: each followee's newest `size` public photos after `start`."""
+    """The photos one feed page can hold, read in two bounded steps.
+
+    The newest `size` photos after `start` come from at most `size` people: each of them
+    has a photo at least that new, and there are only `size` such photos. So: first each
+    followee's one newest public photo after `start` (one short probe of the owner index
+    per followee), keep the `size` followees whose newest is newest; then those people's
+    newest `size` photos. At most follows + size x size rows, however much each has posted.
+    """
     after, params = "", []
     if start is not None:
         created_at, photo_id = start
         if not isinstance(photo_id, int) or not isinstance(created_at, datetime):
             raise BadCursor(BadCursor.message)
         after, params = "AND (p.created_at, p.id) < (%s, %s)", [created_at, photo_id]
+    public = "p.visibility = %s AND p.status = %s AND p.hidden_at IS NULL"
+    public_params = [Visibility.PUBLIC, PhotoStatus.READY]
     candidates = RawSQL(  # noqa: S611 (parameters only; `after` is one of two literals)
-        f"""SELECT newest.id FROM social_follow f CROSS JOIN LATERAL (
+        f"""SELECT newest.id FROM (
+                SELECT f.followee_id FROM social_follow f
+                JOIN accounts_user u ON u.id = f.followee_id AND u.is_active
+                CROSS JOIN LATERAL (
+                    SELECT p.created_at, p.id FROM photos_photo p
+                    WHERE p.owner_id = f.followee_id AND {public} {after}
+                    ORDER BY p.created_at DESC, p.id DESC LIMIT 1
+                ) latest
+                WHERE f.follower_id = %s
+                ORDER BY latest.created_at DESC, latest.id DESC LIMIT %s
+            ) top_followees CROSS JOIN LATERAL (
                 SELECT p.id FROM photos_photo p
-                WHERE p.owner_id = f.followee_id AND p.visibility = %s AND p.status = %s
-                    AND p.hidden_at IS NULL {after}
+                WHERE p.owner_id = top_followees.followee_id AND {public} {after}
                 ORDER BY p.created_at DESC, p.id DESC LIMIT %s
-            ) newest WHERE f.follower_id = %s""",  # noqa: S608
-        [Visibility.PUBLIC, PhotoStatus.READY, *params, size, follower_id],
+            ) newest""",  # noqa: S608
+        [*public_params, *params, follower_id, size, *public_params, *params, size],
     )
     return _public(Photo.objects.filter(pk__in=candidates))
 
