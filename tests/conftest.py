@@ -239,6 +239,9 @@ def site_server(site_server_factory: Callable[..., SiteServer]) -> SiteServer:
 # --- A real streaming replica of the test database server ---------------------------
 
 
+REPLICA_SLOT_PREFIX = "photosite_test_"  # then the run's pid, so a later run can drop a dead run's slot
+
+
 @pytest.fixture(scope="session")
 def pg_replica(django_db_setup, django_db_blocker):  # -> Replica
     """pg_basebackup of the test PostgreSQL, started on a free loopback port for this session.
@@ -251,16 +254,20 @@ def pg_replica(django_db_setup, django_db_blocker):  # -> Replica
 
     from django.db import connection, connections
 
-    from compose.local.services.postgres_replica import create_replica
+    from compose.local.services.postgres_replica import create_replica, drop_slots_of_dead_runs
 
     base = Path(tempfile.mkdtemp(prefix="photosite-replica-"))
     base.chmod(0o755)  # the postgres user must reach its data directory
     primary = connection.settings_dict
+    host, port = primary["HOST"] or "127.0.0.1", int(primary["PORT"] or 5432)
+    drop_slots_of_dead_runs(f"host={host} port={port} user=postgres dbname=postgres", REPLICA_SLOT_PREFIX)
     replica = create_replica(
-        primary_host=primary["HOST"] or "127.0.0.1",
-        primary_port=int(primary["PORT"] or 5432),
+        primary_host=host,
+        primary_port=port,
         base_dir=base / "replica",
         port=free_port(),
+        # Runs share one server: its WAL must wait for this replica while a test stops it or cuts it off.
+        slot=f"{REPLICA_SLOT_PREFIX}{os.getpid()}_0",
     )
     connections.settings[ReplicaHandle.alias] = {
         **primary,

@@ -8,6 +8,7 @@ query is read from the per-alias query logs.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from compose.local.services.net import free_port
 from compose.local.services.postgres_replica import Replica, create_replica
 from photosite.db import monitor
-from tests.conftest import ReplicaHandle, wait_for
+from tests.conftest import REPLICA_SLOT_PREFIX, ReplicaHandle, wait_for
 from tests.factories import UserFactory, ready_photo
 
 SECOND = "replica_1"
@@ -47,6 +48,7 @@ def second_replica_server(pg_replica: Replica) -> Iterator[Replica]:
         primary_port=int(primary["PORT"] or 5432),
         base_dir=base / "replica",
         port=free_port(),
+        slot=f"{REPLICA_SLOT_PREFIX}{os.getpid()}_1",
     )
     connections.settings[SECOND] = {**connections.settings["replica_0"], "PORT": str(server.port)}
     yield server

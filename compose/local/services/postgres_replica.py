@@ -58,6 +58,8 @@ class Replica:
     port: int
     bin_dir: Path
     log_path: Path
+    slot: str | None = None  # the primary's replication slot it streams through
+    primary_dsn: str = ""
 
     @property
     def dsn(self) -> str:
@@ -105,12 +107,57 @@ class Replica:
     def remove(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+        if self.slot:
+            drop_slot(self.primary_dsn, self.slot)
 
 
-def create_replica(*, primary_host: str, primary_port: int, base_dir: Path, port: int) -> Replica:
+def drop_slot(primary_dsn: str, slot: str, *, timeout: float = 10) -> None:
+    """Drop a replication slot once its replica's WAL sender has gone (a held slot keeps WAL forever)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(primary_dsn, autocommit=True) as connection:
+        while True:
+            row = connection.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", [slot]).fetchone()
+            if row is None:
+                return
+            if not row[0] or time.monotonic() > deadline:
+                with contextlib.suppress(psycopg.Error):
+                    connection.execute("SELECT pg_drop_replication_slot(%s)", [slot])
+                return
+            time.sleep(0.2)
+
+
+def drop_slots_of_dead_runs(primary_dsn: str, prefix: str) -> None:
+    """Drop the idle slots named `<prefix><pid>_...` whose process is gone: a test run killed
+    before its teardown would otherwise make the primary keep its WAL forever."""
+    with psycopg.connect(primary_dsn, autocommit=True) as connection:
+        idle = [row[0] for row in connection.execute("SELECT slot_name FROM pg_replication_slots WHERE NOT active")]
+        for slot in idle:
+            owner = slot.removeprefix(prefix).split("_")[0] if slot.startswith(prefix) else ""
+            if owner.isdigit() and not _process_alive(int(owner)):
+                with contextlib.suppress(psycopg.Error):
+                    connection.execute("SELECT pg_drop_replication_slot(%s)", [slot])
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def create_replica(
+    *, primary_host: str, primary_port: int, base_dir: Path, port: int, slot: str | None = None
+) -> Replica:
     """Copy the primary with pg_basebackup and configure the copy as a hot standby on `port`.
 
-    `base_dir` and its parents must be traversable by the postgres user.
+    `base_dir` and its parents must be traversable by the postgres user. With `slot`, the
+    copy streams through a replication slot of that name (made here, dropped by
+    `Replica.remove()`), so the primary keeps every WAL segment it has not received yet:
+    without one, a busy primary recycles WAL while a replica is stopped or cut off, and
+    the replica can never catch up ("requested WAL segment ... has already been removed").
     """
     primary_dsn = f"host={primary_host} port={primary_port} user=postgres dbname=postgres"
     bin_dir = postgres_bin_dir(primary_dsn)
@@ -136,6 +183,7 @@ def create_replica(*, primary_host: str, primary_port: int, base_dir: Path, port
                 "--write-recovery-conf",
                 "--wal-method=stream",
                 "--checkpoint=fast",
+                *(["--create-slot", f"--slot={slot}"] if slot else []),
             ]
         )
     )
@@ -161,6 +209,8 @@ def create_replica(*, primary_host: str, primary_port: int, base_dir: Path, port
     log_path.touch()
     if os.geteuid() == 0:
         shutil.chown(log_path, "postgres")
-    replica = Replica(data_dir=data_dir, port=port, bin_dir=bin_dir, log_path=log_path)
+    replica = Replica(
+        data_dir=data_dir, port=port, bin_dir=bin_dir, log_path=log_path, slot=slot, primary_dsn=primary_dsn
+    )
     replica.start()
     return replica
