@@ -135,11 +135,17 @@ class ReplicaMonitor:
     _resets_asked: int = 0
     _resets_done: int = 0
 
-    def pick(self) -> str | None:
-        healthy = [alias for alias in settings.DATABASE_REPLICAS if self.state(alias).healthy]
-        if not healthy:
+    def pick(self, *, replayed_at_least: int | None = None) -> str | None:
+        """A healthy replica, in turn; with `replayed_at_least`, only one that had replayed
+        the WAL that far at its last check (a writer's own write), else None."""
+        usable = []
+        for alias in settings.DATABASE_REPLICAS:
+            state = self.state(alias)
+            if state.healthy and (replayed_at_least is None or (state.replayed or 0) >= replayed_at_least):
+                usable.append(alias)
+        if not usable:
             return None
-        return healthy[next(self._turn) % len(healthy)]
+        return usable[next(self._turn) % len(usable)]
 
     def state(self, alias: str) -> ReplicaState:
         self._ensure_running()

@@ -150,6 +150,9 @@ for _index, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
     DATABASES[f"replica_{_index}"] = {**env.db_url_config(_url), "TEST": {"MIRROR": "default"}}
     DATABASE_REPLICAS.append(f"replica_{_index}")
 DATABASE_ROUTERS = ["photosite.db.PrimaryReplicaRouter"]
+# Read from the primary only: who a request is (its session, its API token) must not be
+# decided by a replica that has not replayed a new session or token yet.
+DATABASE_PRIMARY_ONLY_MODELS = ["sessions.Session", "accounts.ApiToken", "authtoken.Token", "authtoken.TokenProxy"]
 DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=5.0)
 DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=3.0)
 DATABASE_REPLICA_CONNECT_TIMEOUT = env.float("DATABASE_REPLICA_CONNECT_TIMEOUT", default=1.0)
