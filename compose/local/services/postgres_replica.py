@@ -168,25 +168,36 @@ def create_replica(
     if os.geteuid() == 0:
         shutil.chown(base_dir, "postgres")
         shutil.chown(socket_dir, "postgres")
-    run_checked(
-        as_postgres_user(
-            [
-                str(bin_dir / "pg_basebackup"),
-                "-h",
-                primary_host,
-                "-p",
-                str(primary_port),
-                "-U",
-                "postgres",
-                "-D",
-                str(data_dir),
-                "--write-recovery-conf",
-                "--wal-method=stream",
-                "--checkpoint=fast",
-                *(["--create-slot", f"--slot={slot}"] if slot else []),
-            ]
+    if slot:
+        # Made, holding WAL from now, before the copy starts. Left to pg_basebackup's
+        # --create-slot, a checkpoint of another run's copy in between took the new slot
+        # for obsolete and invalidated it (PostgreSQL 15, with max_slot_wal_keep_size -1).
+        with psycopg.connect(primary_dsn, autocommit=True) as primary:
+            primary.execute("SELECT pg_create_physical_replication_slot(%s, true)", [slot])
+    try:
+        run_checked(
+            as_postgres_user(
+                [
+                    str(bin_dir / "pg_basebackup"),
+                    "-h",
+                    primary_host,
+                    "-p",
+                    str(primary_port),
+                    "-U",
+                    "postgres",
+                    "-D",
+                    str(data_dir),
+                    "--write-recovery-conf",
+                    "--wal-method=stream",
+                    "--checkpoint=fast",
+                    *([f"--slot={slot}"] if slot else []),
+                ]
+            )
         )
-    )
+    except RuntimeError:
+        if slot:
+            drop_slot(primary_dsn, slot)
+        raise
     # Debian keeps the primary's configuration outside its data directory, so the
     # copy gets a minimal one of its own.
     (data_dir / "postgresql.conf").write_text(
