@@ -16,6 +16,8 @@
 - Which replicas are healthy is photosite/replicas.py's verdict. A read that fails
   on a replica mid-request is retried once on the primary.
 - Migrations run on the primary only.
+- Statement timeouts: DATABASE_STATEMENT_TIMEOUT_MS on every connection (settings), the
+  longer DATABASE_JOB_STATEMENT_TIMEOUT_MS on those opened outside web requests (here).
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ import redis
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 from django.db.models import Model
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 
@@ -250,6 +255,28 @@ def _remember_write(request: HttpRequest) -> None:
         _warn_now_and_then(f"could not keep a write's position for read-your-writes: {first_line(error)}")
 
 
+# --- Statement timeouts --------------------------------------------------------------
+
+
+@receiver(connection_created)
+def _longer_statement_timeout_outside_requests(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """Outside a web request (a Dramatiq job, a management command such as migrate, the
+    shell) a statement may run for DATABASE_JOB_STATEMENT_TIMEOUT_MS; every connection
+    starts with the web's DATABASE_STATEMENT_TIMEOUT_MS (settings: OPTIONS["options"]).
+
+    A web process opens connections inside requests only (its checks use their own), so
+    a pooled connection never carries the longer limit into a request.
+    """
+    if connection.vendor != "postgresql" or _request.get() is not None:
+        return
+    if connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        return  # PgBouncer in transaction mode: a SET would stay on a server connection others share
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('statement_timeout', %s, false)", [str(settings.DATABASE_JOB_STATEMENT_TIMEOUT_MS)]
+        )
+
+
 # --- Routing ------------------------------------------------------------------------
 
 
@@ -333,6 +360,7 @@ class ReplicaFailoverMiddleware:
         alias = scope.replica if scope is not None and scope.replica_used else None
         if (
             not isinstance(exception, OperationalError | InterfaceError)
+            or isinstance(exception.__cause__, psycopg.errors.QueryCanceled)  # a slow statement: not a dead replica
             or alias is None
             or request.method not in SAFE_METHODS
             or getattr(request, "_replica_retried", False)

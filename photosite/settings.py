@@ -161,12 +161,21 @@ DATABASE_PIN_SECONDS = env.int(
     "DATABASE_PIN_SECONDS", default=int(DATABASE_REPLICA_MAX_LAG_SECONDS + DATABASE_REPLICA_CHECK_SECONDS) + 2
 )
 DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=0)
+# A web request's statement is cancelled after this long, on every alias: a page must not
+# hold a connection (and its locks) for minutes, nor pile up behind a lock. Jobs, management
+# commands (migrations) and the shell get the longer one on their connections (photosite.db).
+# 0 turns either off.
+DATABASE_STATEMENT_TIMEOUT_MS = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=10_000)
+DATABASE_JOB_STATEMENT_TIMEOUT_MS = env.int("DATABASE_JOB_STATEMENT_TIMEOUT_MS", default=600_000)
 
 for _alias, _database in DATABASES.items():
     if _database["ENGINE"] != "django.db.backends.postgresql":
         continue
     _options = _database.setdefault("OPTIONS", {})
     _options.setdefault("connect_timeout", 3 if _alias == "default" else int(DATABASE_REPLICA_CONNECT_TIMEOUT) or 1)
+    # Sent when connecting, so it costs no round trip. PgBouncer drops it
+    # (ignore_startup_parameters): behind it, set statement_timeout on the database role.
+    _options["options"] = f"{_options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}".strip()
     # Behind PgBouncer in transaction mode (compose/kubernetes) a server-side cursor would
     # outlive the transaction that made it on a pooled connection: iterate client-side.
     _database["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
+import requests
 from django.core.cache import cache
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
@@ -18,7 +23,7 @@ from django.urls import reverse
 from apps.photos import services
 from apps.photos.models import Photo
 from photosite.db import PIN_COOKIE, PrimaryReplicaRouter, monitor
-from tests.conftest import wait_for
+from tests.conftest import ROOT, ReplicaHandle, subprocess_env_for_test_database, wait_for
 from tests.factories import UserFactory, uploaded_photo
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica_0"])
@@ -183,3 +188,94 @@ def test_readyz_shows_a_stopped_replica_as_degraded(client, replica) -> None:
     assert body["checks"]["replica:replica_0"]["state"] == "down"
     assert "unreachable" in body["checks"]["replica:replica_0"]["reason"]
     readiness_forget()
+
+
+# --- Statement timeouts ---------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def photos_table_locked(handle: ReplicaHandle):
+    """Hold an ACCESS EXCLUSIVE lock on the photos table on the primary (a migration or a
+    VACUUM FULL would), sent on to the replica: every read of a photo waits for it."""
+    with handle._primary() as locker:
+        locker.execute("BEGIN")
+        locker.execute("LOCK TABLE photos_photo IN ACCESS EXCLUSIVE MODE")
+        with handle._primary() as other:
+            other.execute("SELECT txid_current()")  # a commit: the WAL with the lock goes out now
+        try:
+            yield
+        finally:
+            locker.execute("ROLLBACK")
+
+
+def photos_locked_on_replica(handle: ReplicaHandle) -> bool:
+    with handle._replica() as replica_server:
+        row = replica_server.execute(
+            "SELECT count(*) FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'photos_photo'::regclass"
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def test_a_web_request_s_slow_statement_on_the_primary_is_cancelled(site_server_factory, replica, bucket) -> None:
+    owner = UserFactory()
+    ready_public_photo(owner, "Locked")
+    server = site_server_factory(DATABASE_STATEMENT_TIMEOUT_MS="500")  # no replicas: every read on the primary
+    with photos_table_locked(replica):
+        started = time.monotonic()
+        answer = requests.get(f"{server.url}/api/v1/photos/?user={owner.username}", timeout=60)
+        took = time.monotonic() - started
+    assert answer.status_code == 500
+    assert took < 5, f"the request held on for {took:.1f} s"
+    assert "canceling statement due to statement timeout" in server.log_path.read_text()
+
+
+def test_a_slow_statement_on_a_replica_is_cancelled_and_the_replica_stays_in(site_server_factory, replica, bucket):
+    owner = UserFactory()
+    ready_public_photo(owner, "Locked")
+    replica.wait_until_caught_up(timeout=30)
+    url = f"postgres://postgres@127.0.0.1:{replica.server.port}/{connections['default'].settings_dict['NAME']}"
+    server = site_server_factory(DATABASE_REPLICA_URLS=url, DATABASE_STATEMENT_TIMEOUT_MS="500")
+    page = f"{server.url}/api/v1/photos/?user={owner.username}"
+    assert requests.get(page, timeout=30).status_code == 200
+    with photos_table_locked(replica):
+        wait_for(lambda: photos_locked_on_replica(replica), timeout=15, what="the lock to reach the replica")
+        started = time.monotonic()
+        answer = requests.get(page, timeout=60)
+        took = time.monotonic() - started
+        readiness = requests.get(f"{server.url}/readyz", timeout=30).json()
+    assert answer.status_code == 500
+    assert took < 5, f"the request held on for {took:.1f} s"
+    assert "canceling statement due to statement timeout" in server.log_path.read_text()
+    # A slow statement is not a dead replica: it was not taken out, nor the read run again on the primary.
+    assert readiness["checks"]["replica:replica_0"]["state"] == "up"
+    assert "left the read rotation" not in server.log_path.read_text()
+
+
+def test_jobs_and_commands_get_the_longer_statement_timeout(transactional_db) -> None:
+    show = (
+        "from django.db import connection\n"
+        "with connection.cursor() as cursor:\n"
+        "    cursor.execute('SHOW statement_timeout')\n"
+        "    print(cursor.fetchone()[0])"
+    )
+    env = {
+        **subprocess_env_for_test_database(),
+        "DATABASE_STATEMENT_TIMEOUT_MS": "500",
+        "DATABASE_JOB_STATEMENT_TIMEOUT_MS": "90000",
+    }
+    command = [sys.executable, "manage.py", "shell", "-c", show]
+    shell = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert shell.stdout.split()[-1] == "90s"
+
+    seen: list[str] = []
+
+    def job_thread() -> None:  # a fresh thread opening its own connection, as a Dramatiq worker's
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            seen.append(cursor.fetchone()[0])
+        connections["default"].close()
+
+    thread = threading.Thread(target=job_thread)
+    thread.start()
+    thread.join(timeout=30)
+    assert seen == ["10min"]  # DATABASE_JOB_STATEMENT_TIMEOUT_MS's default
