@@ -231,6 +231,8 @@ def _feed_page(start: list[Any] | None, size: int, *, follower_id: int) -> Query
     followee's one newest public photo after `start` (one short probe of the owner index
     per followee), keep the `size` followees whose newest is newest; then those people's
     newest `size` photos. At most follows + size x size rows, however much each has posted.
+    Only the page's `size` ids leave the subquery, so PostgreSQL fetches those photos by
+    primary key instead of walking the home index in search of them.
     """
     after, params = "", []
     if start is not None:
@@ -252,11 +254,12 @@ def _feed_page(start: list[Any] | None, size: int, *, follower_id: int) -> Query
                 WHERE f.follower_id = %s
                 ORDER BY latest.created_at DESC, latest.id DESC LIMIT %s
             ) top_followees CROSS JOIN LATERAL (
-                SELECT p.id FROM photos_photo p
+                SELECT p.created_at, p.id FROM photos_photo p
                 WHERE p.owner_id = top_followees.followee_id AND {public} {after}
                 ORDER BY p.created_at DESC, p.id DESC LIMIT %s
-            ) newest""",  # noqa: S608
-        [*public_params, *params, follower_id, size, *public_params, *params, size],
+            ) newest
+            ORDER BY newest.created_at DESC, newest.id DESC LIMIT %s""",  # noqa: S608
+        [*public_params, *params, follower_id, size, *public_params, *params, size, size],
     )
     return _public(Photo.objects.filter(pk__in=candidates))
 
