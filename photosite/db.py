@@ -142,12 +142,11 @@ def _decide(scope: _RequestScope) -> bool:
                 _ = scope.request.user.pk
         try:
             written = written_positions.get(person)
+            scope.recent_writer = written is not None
         except redis.RedisError as error:
-            _warn_now_and_then(
-                f"read-your-writes positions unreadable ({first_line(error)}): signed-in reads go to the primary"
-            )
-            scope.pinned = True
-        scope.recent_writer = written is not None
+            # Whether this person just wrote cannot be told: read as if they had.
+            _warn_now_and_then(f"read-your-writes positions unreadable, reading from the primary: {first_line(error)}")
+            scope.pinned = scope.recent_writer = True
     if not scope.pinned:
         scope.replica = monitor.pick(replayed_at_least=written)
     scope.decided = True

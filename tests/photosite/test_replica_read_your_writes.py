@@ -140,3 +140,26 @@ def test_a_writer_reads_from_the_replica_again_once_it_has_replayed_the_write(cl
     wait_for(served_by_replica, timeout=15, what="the writer's reads to go back to the replica")
     # Back once replayed, well before the pin's time limit runs out.
     assert time.monotonic() - started < 5
+
+
+def test_with_redis_unreachable_signed_in_reads_go_to_the_primary_and_nothing_fails(
+    client, stale_replica, bucket, settings, free_tcp_port
+) -> None:
+    owner = UserFactory()
+    photo = ready_photo(owner, title="Old title")
+    stale_replica.resume_replay()
+    stale_replica.wait_until_caught_up(timeout=30)
+    stale_replica.pause_replay()
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_tcp_port}/0"  # nobody listens: where writes were kept is gone
+    token = client.post("/api/v1/auth/token/", {"username": owner.username, "password": PASSWORD}).json()["token"]
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
+    changed = client.patch(f"/api/v1/photos/{photo.pk}/", {"title": "New"}, content_type="application/json", **auth)
+    assert changed.status_code == 200
+    client.cookies.clear()
+    with queries_on(stale_replica.alias) as on_replica:
+        listed = client.get(f"/api/v1/photos/?user={owner.username}", **auth).json()["results"]
+    assert [photo["title"] for photo in listed] == ["New"]
+    assert on_replica == []
+    with queries_on(stale_replica.alias) as on_replica:
+        assert client.get(f"/api/v1/photos/?user={owner.username}").status_code == 200
+    assert on_replica != []  # anonymous readers still use the replica
