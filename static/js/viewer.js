@@ -65,6 +65,15 @@
     previousButton.addEventListener("click", () => step(-1));
     nextButton.addEventListener("click", () => step(1));
     dialog.addEventListener("cancel", (event) => { event.preventDefault(); close(); }); // Escape
+    // Chromium closes a dialog on a second quick Escape whatever "cancel" says: tidy up then too.
+    dialog.addEventListener("close", () => {
+      document.documentElement.classList.remove("viewer-open");
+      const state = window.history.state;
+      if (pushed && state && state.page === PAGE) {
+        pushed = false;
+        window.history.back();
+      }
+    });
     dialog.addEventListener("keydown", onKey);
     stage.addEventListener("pointerdown", onPointerDown);
     stage.addEventListener("pointermove", onPointerMove);

@@ -164,14 +164,10 @@ def test_owner_sees_private_and_unlisted_badges_others_see_neither_photo(viewing
 
 
 def viewer_transform(page: Page) -> list[float]:
-    """The viewer frame's [scale, x, y], once its transition (.2 s) has come to rest."""
-    read = "getComputedStyle(document.querySelector('.viewer-frame')).transform"
-    matrix = page.evaluate(read)
-    for _ in range(50):
-        page.wait_for_timeout(100)
-        matrix, previous = page.evaluate(read), matrix
-        if matrix == previous:
-            break
+    """The viewer frame's [scale, x, y], once its transition (.2 s) has finished: a frame
+    decoding a big image can hold the transition's start back, so waiting a fixed time is not enough."""
+    page.wait_for_function("() => document.querySelector('.viewer-frame').getAnimations().length === 0")
+    matrix = page.evaluate("getComputedStyle(document.querySelector('.viewer-frame')).transform")
     if matrix == "none":
         return [1.0, 0.0, 0.0]
     a, _, _, _, e, f = (float(part) for part in re.findall(r"-?[\d.]+(?:e-?\d+)?", matrix))
