@@ -349,8 +349,9 @@ monitor = ReplicaMonitor()
 @receiver(setting_changed)
 def _replicas_reconfigured(*, setting: str, **kwargs: Any) -> None:
     # Tests switch replicas on and off: check afresh, and let go of connections to the
-    # test database before it is dropped.
-    if setting.startswith("DATABASE_REPLICA"):
+    # test database before it is dropped. (A changed limit or interval applies at the
+    # next check without forgetting what was seen.)
+    if setting == "DATABASE_REPLICAS":
         monitor.forget()
 
 
