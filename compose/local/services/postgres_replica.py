@@ -72,7 +72,9 @@ class Replica:
         )
         return result.returncode == 0
 
-    def start(self, *, timeout: float = 30) -> None:
+    def start(self, *, timeout: float = 120) -> None:
+        # Generous: after a stop the copy replays all the WAL it had not applied before it
+        # accepts connections, and a busy shared server writes tens of MB a second.
         run_checked(
             as_postgres_user(
                 [
