@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DB = "photosite_growth"
 REQUESTS_PER_PAGE = 40
 FOLLOWS_OF_THE_FAN = 5000  # user3 follows this many people (the feed bounded per followee)
-TAGS = 500
+TAGS = 20  # tag7 holds a tenth of all photos: a full first page at every size
 VOCABULARY = "sunset harbour fog ridge meadow lighthouse dune forest river street portrait market snow bridge".split()
 
 
@@ -56,7 +56,10 @@ def seed(photos: int) -> float:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=environment(), check=True
     )
-    users = max(photos // 10, FOLLOWS_OF_THE_FAN + 3)  # enough people for user3 to follow 5,000
+    # One poster per 10 photos (at least 50), so a followed person has about ten photos at
+    # every size and the feeds show full pages; then enough people for user3 to follow 5,000.
+    posters = max(photos // 10, 50)
+    users = max(posters, FOLLOWS_OF_THE_FAN + 3)
     words = "ARRAY[" + ",".join(f"'{word}'" for word in VOCABULARY) + "]"
     with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={DB}", autocommit=True) as db:
         db.execute(
@@ -71,7 +74,7 @@ def seed(photos: int) -> float:
                    original_format, original_sha256, original_bytes, original_width, original_height,
                    camera_facts, show_camera_facts, status, failure_reason, placeholder_color,
                    like_count, comment_count, created_at, updated_at, hidden_reason)
-               SELECT CASE WHEN n % 20 = 0 THEN 1 ELSE 1 + (n::bigint * 7919) % {users} END,
+               SELECT CASE WHEN n % 20 = 0 THEN 1 ELSE 1 + (n::bigint * 7919) % {posters} END,
                    md5(n::text)::uuid,
                    ({words})[1 + n % 14] || ' ' || n,
                    'A photo of the ' || ({words})[1 + (n / 14) % 14] || ' at dawn',
@@ -94,12 +97,12 @@ def seed(photos: int) -> float:
                SELECT id, 640, f, 'public/renditions/' || id || '-640.' || f, 640, 480, 50000, now()
                FROM photos_photo, unnest(ARRAY['jpg', 'webp']) f"""
         )
-        # Everyone follows 50 others; user2 is the feed reader.
+        # Every poster follows 50 other posters; user2 is the feed reader.
         db.execute(
             f"""INSERT INTO social_follow (follower_id, followee_id, created_at)
-               SELECT DISTINCT u, 1 + (u::bigint * 13 + k * 101) % {users}, now()
-               FROM generate_series(1, {users}) u, generate_series(1, 50) k
-               WHERE 1 + (u::bigint * 13 + k * 101) % {users} <> u"""
+               SELECT DISTINCT u, 1 + (u::bigint * 13 + k * 101) % {posters}, now()
+               FROM generate_series(1, {posters}) u, generate_series(1, 50) k
+               WHERE 1 + (u::bigint * 13 + k * 101) % {posters} <> u"""
         )
         # user3 follows 5,000 people besides.
         db.execute(
