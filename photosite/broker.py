@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dramatiq import Message, Middleware, Worker
@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django_dramatiq.middleware.DbConnectionsMiddleware",
     # The sender's request id rides in each message and tags the job's log lines.
     "photosite.requestlog.RequestIdInJobs",
+    "photosite.broker.EnqueueTime",
     "photosite.broker.WorkerHeartbeat",
     "photosite.broker.OutboxRelay",
     "photosite.broker.RedisRedelivery",
@@ -164,6 +165,32 @@ class EmbeddedBroker(StubBroker):
             self._worker.join()
 
 
+# Message option: when the message last entered a queue, in Unix milliseconds.
+ENQUEUED_AT_OPTION = "photosite_enqueued_at"
+
+
+class EnqueueTime(Middleware):
+    """Stamps every message with the time it enters a queue, for the age of the oldest job.
+
+    Dramatiq's own message_timestamp is when the job was first sent: a retry moved back
+    from the delay queue after minutes of backoff keeps it, and would look as if it had
+    waited all that time. A delayed job is stamped again when its eta passes and a
+    worker moves it to the queue, as that enqueues it once more.
+    """
+
+    def before_enqueue(self, broker: Any, message: Message[Any], delay: int | None) -> None:
+        message.options[ENQUEUED_AT_OPTION] = int(time.time() * 1000)
+
+
+def _seconds_waited(encoded: bytes | None, now_ms: int) -> float:
+    """How long an encoded message has been in its queue; 0 if it has just left it."""
+    if encoded is None:  # an empty queue, or taken by a worker between the two reads
+        return 0.0
+    message = Message.decode(encoded)
+    enqueued_at: int = message.options.get(ENQUEUED_AT_OPTION, message.message_timestamp)
+    return max(0.0, (now_ms - enqueued_at) / 1000)  # clocks of two hosts may disagree a little
+
+
 WORKER_KEY = "photosite-workers"
 WORKER_HEARTBEAT_SECONDS = 10
 
@@ -271,7 +298,13 @@ class OutboxRelay(Middleware):
 
 
 def queue_stats() -> dict[str, Any]:
-    """Queue depth per state and live workers, read from the broker (Redis or embedded)."""
+    """Queue depth per state, live workers, and how long each queue's next job has waited
+    (`oldest_waiting_seconds`, 0 for an empty queue), read from the broker (Redis or embedded).
+
+    The next job is the one a worker takes next, the oldest in its queue but for one a dead
+    worker held, which goes back to the end. RabbitMQ is not read here: its management
+    plugin or rabbitmq_prometheus shows its depth, and no cheap read shows a message's age.
+    """
     import dramatiq
 
     # Imported here: this module is imported by settings, before models load.
@@ -280,7 +313,8 @@ def queue_stats() -> dict[str, Any]:
     broker = dramatiq.get_broker()
     queues = sorted(name for name in broker.get_declared_queues() if not name.endswith((".DQ", ".XQ")))
     # Jobs committed but not yet in the broker: they pile up here while it is away.
-    stats: dict[str, Any] = {"queues": {}, "workers": None, "outbox": outbox_stats()}
+    stats: dict[str, Any] = {"queues": {}, "oldest_waiting_seconds": {}, "workers": None, "outbox": outbox_stats()}
+    now_ms = int(time.time() * 1000)
     if isinstance(broker, RedisBroker):  # the keys dramatiq's dispatch script maintains
         client, namespace = broker.client, broker.namespace
         for queue in queues:
@@ -291,6 +325,10 @@ def queue_stats() -> dict[str, Any]:
                 "dead": client.zcard(f"{namespace}:{queue}.XQ"),
                 "in_progress": in_progress,
             }
+            # Workers pop from the left; the message itself is in the queue's hash.
+            head = client.lindex(f"{namespace}:{queue}", 0)
+            encoded = cast(bytes | None, client.hget(f"{namespace}:{queue}.msgs", head) if head else None)
+            stats["oldest_waiting_seconds"][queue] = _seconds_waited(encoded, now_ms)
         # Dramatiq's own heartbeats also count processes that only enqueue; ours are workers only.
         stats["workers"] = sum(1 for _ in client.scan_iter(f"{namespace}:{WORKER_KEY}:*"))
     elif isinstance(broker, StubBroker):
@@ -301,5 +339,10 @@ def queue_stats() -> dict[str, Any]:
                 "dead": len(broker.dead_letters_by_queue.get(queue, [])),
                 "in_progress": 0,
             }
+            try:  # a peek at the next message, without taking the queue's lock
+                head = broker.queues[queue].queue[0]
+            except IndexError:
+                head = None
+            stats["oldest_waiting_seconds"][queue] = _seconds_waited(head, now_ms)
         stats["workers"] = None  # the in-process worker, started by the first job
     return stats

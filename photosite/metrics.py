@@ -59,6 +59,14 @@ class SiteCollector:
             for state, count in by_state.items():
                 messages.add_metric([queue, state], count)
         yield messages
+        oldest = GaugeMetricFamily(
+            "photosite_queue_oldest_message_age_seconds",
+            "Seconds the next job to be handed out has waited in its queue (0 when the queue is empty)",
+            labels=["queue"],
+        )
+        for queue, seconds in stats["oldest_waiting_seconds"].items():
+            oldest.add_metric([queue], seconds)
+        yield oldest
         if stats["workers"] is not None:
             yield GaugeMetricFamily("photosite_workers_live", "Workers with a recent heartbeat", value=stats["workers"])
         outbox = stats["outbox"]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
+import dramatiq
+from dramatiq import Message
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.photos import services
+from tests.conftest import wait_for
 from tests.factories import uploaded_photo
 
 
@@ -37,6 +42,7 @@ def test_metrics_show_business_queue_and_request_figures(
     assert found[("photosite_renditions_failed_24h", ())] == 1
     assert found[("photosite_queue_messages", (("queue", "renditions"), ("state", "waiting")))] == 1
     assert found[("photosite_workers_live", ())] == 0  # no worker runs in this test
+    assert 0 <= found[("photosite_queue_oldest_message_age_seconds", (("queue", "renditions"),))] < 60
     assert any(name == "django_http_requests_total_by_method_total" for name, _ in found)
     assert any(name.startswith("django_db_execute") for name, _ in found)
 
@@ -60,3 +66,33 @@ def test_live_workers_are_counted(client, db, broker_redis, worker) -> None:
     worker.stop()
     # Its key is deleted on a clean stop, or expires within 30 s if the process dies first.
     wait_for(lambda: live() == 0, timeout=45, what="the stopped worker to leave the count")
+
+
+def test_oldest_job_age_grows_while_it_waits_counted_from_when_it_entered_the_queue(client, db, broker_redis) -> None:
+    """What PhotositeOldestJobTooOld watches. A retry comes back from its delay queue with
+    the timestamp of its first send; it has waited only since it came back."""
+
+    def age() -> float:
+        found = samples(client.get("/metrics").content.decode())
+        return found[("photosite_queue_oldest_message_age_seconds", (("queue", "renditions"),))]
+
+    assert age() == 0  # an empty queue
+    an_hour_ago = int(time.time() * 1000) - 3_600_000
+    dramatiq.get_broker().enqueue(
+        Message(
+            queue_name="renditions",
+            actor_name="make_renditions",
+            args=("no-such-photo",),
+            kwargs={},
+            options={"retries": 3},
+            message_timestamp=an_hour_ago,
+        )
+    )
+    assert broker_redis.llen("dramatiq:renditions") == 1  # in Redis, where no worker takes it
+    first = age()
+    assert 0 <= first < 5
+    wait_for(lambda: age() >= first + 1, timeout=10, what="the waiting job's age to grow")
+    dramatiq.get_broker().enqueue(
+        Message(queue_name="renditions", actor_name="make_renditions", args=("x",), kwargs={}, options={})
+    )
+    assert age() >= first + 1  # still the first job's age, not the newest one's
