@@ -15,6 +15,7 @@ from apps.accounts.models import User
 from apps.albums.models import Album
 from apps.moderation.models import ReportReason
 from apps.photos.models import Photo, Rendition, Visibility
+from apps.photos.selectors import photo_share_path
 from apps.photos.tags import TagsRejected, tags_parse
 from apps.photos.uploads import upload_too_big_message
 from apps.social.models import Comment
@@ -65,6 +66,9 @@ class PhotoSerializer(serializers.ModelSerializer[Photo]):
     renditions = RenditionSerializer(many=True)
     camera_facts = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
+    share_url = serializers.SerializerMethodField(
+        help_text="An unlisted photo's link (with its `k` token), for its owner only; null otherwise."
+    )
     hidden = serializers.SerializerMethodField()
 
     class Meta:
@@ -88,6 +92,7 @@ class PhotoSerializer(serializers.ModelSerializer[Photo]):
             "camera_facts",
             "renditions",
             "url",
+            "share_url",
             "created_at",
             "updated_at",
         )
@@ -100,6 +105,12 @@ class PhotoSerializer(serializers.ModelSerializer[Photo]):
 
     def get_url(self, photo: Photo) -> str:
         return reverse("photo_detail", args=[photo.pk])
+
+    def get_share_url(self, photo: Photo) -> str | None:
+        viewer = self.context.get("viewer")
+        if photo.visibility != Visibility.UNLISTED or viewer is None or viewer.pk != photo.owner_id:
+            return None
+        return photo_share_path(photo=photo)
 
     def get_hidden(self, photo: Photo) -> bool:
         return photo.hidden_at is not None

@@ -5,12 +5,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from apps.moderation import services
 from apps.moderation.models import ReportReason
 from apps.photos import selectors
 from apps.photos.models import Photo
+from apps.photos.pages import share_query, share_token_of
 from apps.social.models import Comment
 from apps.social.selectors import comment_get_for_viewer
 from photosite.http import AuthenticatedHttpRequest
@@ -29,14 +31,14 @@ class ReportForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_photo(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
-    photo = selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
+    photo = selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user, share_token=share_token_of(request))
     return _report_page(request, photo=photo, comment=None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_comment(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResponse:
-    comment = comment_get_for_viewer(comment_id=comment_id, viewer=request.user)
+    comment = comment_get_for_viewer(comment_id=comment_id, viewer=request.user, share_token=share_token_of(request))
     return _report_page(request, photo=comment.photo, comment=comment)
 
 
@@ -51,7 +53,7 @@ def _report_page(request: AuthenticatedHttpRequest, *, photo: Photo, comment: Co
         else:
             what = "comment" if comment is not None else "photo"
             messages.success(request, f"Thank you. The moderators will look at this {what}.")
-            return redirect("photo_detail", photo_id=photo.pk)
+            return redirect(reverse("photo_detail", args=[photo.pk]) + share_query(request))
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "photo": photo, "comment": comment}
+    context = {"form": form, "photo": photo, "comment": comment, "share_query": share_query(request)}
     return render(request, "moderation/report.html", context, status=status)

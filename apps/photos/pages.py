@@ -4,6 +4,7 @@ page (with its infinite-scroll JSON), and the JSON errors the upload page's scri
 from __future__ import annotations
 
 from typing import TypedDict
+from urllib.parse import urlencode
 
 from django import forms
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -71,3 +72,16 @@ def json_form_errors(form: forms.Form) -> JsonResponse:
     """A 400 naming the first problem, with every field's errors for the script."""
     first_error = next(iter(form.errors.values()))[0]
     return json_error(str(first_error), fields=form.errors.get_json_data())
+
+
+def share_token_of(request: HttpRequest) -> str:
+    """The unlisted photo link's token this request carries (`?k=`, also on the page's form
+    actions), for photo_get_for_viewer; empty when there is none."""
+    return request.GET.get("k", "")[:100]
+
+
+def share_query(request: HttpRequest) -> str:
+    """`?k=<token>` to keep on the links and redirects of a photo page opened with one, so a
+    visitor who came by an unlisted link can like, comment and report; empty otherwise."""
+    token = share_token_of(request)
+    return f"?{urlencode({'k': token})}" if token else ""

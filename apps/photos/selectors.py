@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from apps.accounts.models import User
 from apps.albums.models import Album, AlbumEntry
@@ -417,8 +418,40 @@ def photo_list_unfinished_for_owner(*, owner: User | AnonymousUser) -> list[Phot
     return list(photos.order_by("-created_at", "-id")[:24])
 
 
-def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser) -> Photo:
+SHARE_TOKEN_SALT = "apps.photos.share"  # noqa: S105  # a salt (the secret is SECRET_KEY)
+SHARE_TOKEN_LENGTH = 32  # hex digits: 128 bits
+
+
+def photo_share_token(*, photo: Photo, secret: str | bytes | None = None) -> str:
+    """The unguessable part of an unlisted photo's link (`/photos/<id>/?k=<token>`).
+
+    Ids are sequential, so an id alone must open nothing. The token is a keyed digest of the
+    photo's random key: nothing to store or migrate, the same in every process, and never in
+    a listing. A new SECRET_KEY changes every link; SECRET_KEY_FALLBACKS keep old ones working.
+    """
+    digest = salted_hmac(SHARE_TOKEN_SALT, str(photo.key), secret=secret, algorithm="sha256")
+    return digest.hexdigest()[:SHARE_TOKEN_LENGTH]
+
+
+def photo_share_path(*, photo: Photo) -> str:
+    """The link an owner hands out: the photo page with its token. For the owner (and people
+    already holding the link) only: listings never carry it."""
+    return f"{reverse('photo_detail', args=[photo.pk])}?k={photo_share_token(photo=photo)}"
+
+
+def _share_token_matches(photo: Photo, token: str) -> bool:
+    if len(token) != SHARE_TOKEN_LENGTH:
+        return False
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return any(constant_time_compare(photo_share_token(photo=photo, secret=key), token) for key in keys)
+
+
+def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser, share_token: str = "") -> Photo:
     """A photo as this viewer may see it; 404 (not 403) for a private one, so ids leak nothing.
+
+    An unlisted photo also needs its link's token (`share_token`, the `?k=` of
+    `photo_share_path`) unless the viewer is its owner or staff: ids are sequential, so
+    without it anyone could walk through everyone's unlisted photos.
 
     The card is cached whatever its visibility; the checks below run on every call. It
     decides who may see the photo, so it is refilled from the primary (privacy=True).
@@ -433,6 +466,12 @@ def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser) -> Phot
         raise Http404("No such photo.")
     is_owner = viewer.is_authenticated and photo.owner_id == viewer.pk
     if photo.visibility == Visibility.PRIVATE and not is_owner:
+        raise Http404("No such photo.")
+    if (
+        photo.visibility == Visibility.UNLISTED
+        and not (is_owner or viewer.is_staff)
+        and not _share_token_matches(photo, share_token)
+    ):
         raise Http404("No such photo.")
     if photo.status != PhotoStatus.READY and not is_owner:
         raise Http404("No such photo.")

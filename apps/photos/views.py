@@ -19,8 +19,8 @@ from apps.accounts.selectors import people_matching
 from apps.albums.selectors import album_choices_for_owner
 from apps.photos import selectors, services, uploads
 from apps.photos.forms import PhotoDetailsForm, PhotoEditForm, PhotoUploadForm
-from apps.photos.models import Photo, Rendition, stored_name
-from apps.photos.pages import json_error, json_form_errors, listing_response
+from apps.photos.models import Photo, Rendition, Visibility, stored_name
+from apps.photos.pages import json_error, json_form_errors, listing_response, share_query, share_token_of
 from apps.photos.tags import TagsRejected
 from apps.social import selectors as social
 from photosite.http import AuthenticatedHttpRequest, wants_json
@@ -86,8 +86,9 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
-    photo = selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
+    photo = selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user, share_token=share_token_of(request))
     is_owner = request.user.is_authenticated and photo.owner_id == request.user.pk
+    is_unlisted = photo.visibility == Visibility.UNLISTED
     try:
         listing = selectors.listing_named(name=request.GET.get("from", ""), viewer=request.user)
     except TagsRejected as rejection:
@@ -100,6 +101,11 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
         "photo": photo,
         "counts": counts,
         "is_owner": is_owner,
+        # The page's forms carry the unlisted link's token on; the owner is shown the link.
+        "share_query": share_query(request),
+        "share_url": (
+            request.build_absolute_uri(selectors.photo_share_path(photo=photo)) if is_owner and is_unlisted else ""
+        ),
         "listing": listing,
         "previous_id": previous_id,
         "next_id": next_id,
@@ -273,7 +279,10 @@ def local_media(request: HttpRequest, name: str) -> FileResponse:
         photo = rendition.photo if rendition else Photo.objects.filter(original=name).first()
         if photo is None:
             raise Http404("No such file.")
-        viewable = selectors.photo_get_for_viewer(photo_id=photo.pk, viewer=request.user)
+        # A rendition under public/ is reachable by its random key alone on S3 (an unlisted
+        # photo's too, by whoever holds its link): the same here.
+        token = selectors.photo_share_token(photo=photo) if name.startswith(PUBLIC_PREFIX) else ""
+        viewable = selectors.photo_get_for_viewer(photo_id=photo.pk, viewer=request.user, share_token=token)
         if rendition is None and viewable.owner_id != request.user.pk:
             raise Http404("No such file.")  # originals are for their owner only
     try:

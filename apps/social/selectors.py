@@ -65,12 +65,13 @@ def comment_list_for_photo(*, photo: Photo, viewer: User | AnonymousUser) -> lis
     return list(comments.order_by("created_at", "id")[:COMMENTS_SHOWN])
 
 
-def comment_get_for_viewer(*, comment_id: int, viewer: User | AnonymousUser) -> Comment:
-    """A comment whose photo this viewer may see (404 otherwise, like the photo itself)."""
+def comment_get_for_viewer(*, comment_id: int, viewer: User | AnonymousUser, share_token: str = "") -> Comment:
+    """A comment whose photo this viewer may see (404 otherwise, like the photo itself;
+    `share_token` is the unlisted photo's link token, as for photo_get_for_viewer)."""
     comment = Comment.objects.select_related("photo", "author").filter(pk=comment_id, author__is_active=True).first()
     if comment is None:
         raise Http404("No such comment.")
-    photo_get_for_viewer(photo_id=comment.photo_id, viewer=viewer)
+    photo_get_for_viewer(photo_id=comment.photo_id, viewer=viewer, share_token=share_token)
     if comment.hidden_at is not None and not (
         viewer.is_authenticated and (viewer.is_staff or viewer.pk == comment.author_id)
     ):

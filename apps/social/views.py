@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import User
+from apps.photos.pages import share_query, share_token_of
 from apps.photos.selectors import photo_get_for_viewer
 from apps.social import selectors, services
 from photosite.http import AuthenticatedHttpRequest, redirect_back, wants_json
@@ -30,8 +31,8 @@ def _refuse(request: HttpRequest, message: str, default: str) -> HttpResponse:
 @login_required
 @require_POST
 def photo_like(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
-    photo = photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
-    photo_url = reverse("photo_detail", args=[photo.pk])
+    photo = photo_get_for_viewer(photo_id=photo_id, viewer=request.user, share_token=share_token_of(request))
+    photo_url = reverse("photo_detail", args=[photo.pk]) + share_query(request)
     liked = _flag(request, "liked")
     if liked is None:
         return _refuse(request, "Say liked=1 to like or liked=0 to unlike.", photo_url)
@@ -44,8 +45,8 @@ def photo_like(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse
 @login_required
 @require_POST
 def comment_create(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
-    photo = photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
-    photo_url = reverse("photo_detail", args=[photo.pk])
+    photo = photo_get_for_viewer(photo_id=photo_id, viewer=request.user, share_token=share_token_of(request))
+    photo_url = reverse("photo_detail", args=[photo.pk]) + share_query(request)
     try:
         comment = services.comment_create(author=request.user, photo=photo, body=request.POST.get("body", ""))
     except services.SocialRefused as refusal:
@@ -56,8 +57,10 @@ def comment_create(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResp
 @login_required
 @require_POST
 def comment_delete(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResponse:
-    comment = selectors.comment_get_for_viewer(comment_id=comment_id, viewer=request.user)
-    photo_url = reverse("photo_detail", args=[comment.photo_id])
+    comment = selectors.comment_get_for_viewer(
+        comment_id=comment_id, viewer=request.user, share_token=share_token_of(request)
+    )
+    photo_url = reverse("photo_detail", args=[comment.photo_id]) + share_query(request)
     if not services.comment_may_delete(comment=comment, user=request.user):
         if wants_json(request):
             return JsonResponse({"error": "Only its author or the photo's owner can delete a comment."}, status=403)

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from apps.photos import services
 from apps.photos.models import Photo, PhotoStatus, Visibility
+from apps.photos.selectors import photo_share_path
 from tests.factories import uploaded_photo
 from tests.images import decompression_bomb_png, jpeg_bytes, png_bytes, truncated_jpeg_bytes, webp_bytes
 
@@ -128,7 +129,8 @@ def test_private_photo_is_a_404_for_everyone_but_its_owner(client, user, other_u
 
 def test_unlisted_photo_opens_by_link(client, user, bucket) -> None:
     photo = ready_photo(user, title="For friends", visibility=Visibility.UNLISTED)
-    assert "For friends" in client.get(reverse("photo_detail", args=[photo.pk])).content.decode()
+    assert "For friends" in client.get(photo_share_path(photo=photo)).content.decode()
+    assert client.get(reverse("photo_detail", args=[photo.pk])).status_code == 404  # the id alone opens nothing
 
 
 def test_owner_edits_title_caption_and_alt_text(logged_in_client, user, bucket) -> None:

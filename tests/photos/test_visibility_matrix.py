@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from apps.albums.services import album_add_photos, album_create
 from apps.photos.models import Visibility
+from apps.photos.selectors import photo_share_path
 from apps.social.selectors import photo_counts
 from apps.social.services import follow_set, like_set
 from tests.factories import UserFactory, ready_photo
@@ -68,7 +69,9 @@ def pages(album, photo) -> dict[str, str]:
         "search": reverse("search") + "?q=matrix",
         "profile": reverse("profile", args=["owner"]),
         "album": reverse("album_detail", args=[album.pk]),
-        "photo": reverse("photo_detail", args=[photo.pk]),
+        # By the link the owner hands out: for an unlisted photo it carries the token
+        # (without it the page is a 404, tests/photos/test_share_links.py).
+        "photo": photo_share_path(photo=photo),
     }
 
 

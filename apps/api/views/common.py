@@ -47,6 +47,11 @@ def signed_in_user(request: Request) -> User:
     return request.user
 
 
+def share_token_of(request: Request) -> str:
+    """An unlisted photo's link token (`?k=`, as on the photo page's link), for photo_get_for_viewer."""
+    return str(request.query_params.get("k", ""))[:100]
+
+
 def request_body(request: Request) -> dict[str, Any]:
     if not isinstance(request.data, dict):
         raise ValidationError({"non_field_errors": ["Send a JSON object."]})
@@ -70,7 +75,7 @@ def photo_page_response(request: Request, listing: photo_selectors.Listing) -> R
         query = request.query_params.copy()
         query["cursor"] = page.next_cursor
         next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-    photos = s.PhotoSerializer(page.items, many=True).data
+    photos = s.PhotoSerializer(page.items, many=True, context={"viewer": request.user}).data
     return Response({"results": photos, "next": next_url})
 
 

@@ -24,6 +24,7 @@ from apps.api.views.common import (
     PAGE_PARAMETERS,
     THROTTLES,
     photo_page_response,
+    share_token_of,
     signed_in_user,
     validated,
 )
@@ -82,7 +83,7 @@ def _photo_upload(request: Request) -> Response:
         return Response(error_body(413, uploads.upload_too_big_message()), status=413)
     data = validated(s.PhotoUploadInputSerializer, request.data)
     photo = photo_services.photo_create(owner=signed_in_user(request), upload=data.pop("file"), **data)
-    return Response(s.PhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
+    return Response(s.PhotoSerializer(photo, context={"viewer": request.user}).data, status=status.HTTP_201_CREATED)
 
 
 photo_list.cls.throttle_scope = "upload"  # type: ignore[attr-defined]  # ScopedRateThrottle reads it; APIView has none
@@ -100,10 +101,12 @@ photo_list.cls.throttle_scope = "upload"  # type: ignore[attr-defined]  # Scoped
 def photo_detail(request: Request, photo_id: int) -> Response:
     """One photo with its renditions. GET answers 304 to a matching If-None-Match."""
     if request.method == "GET":
-        photo = photo_selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
+        photo = photo_selectors.photo_get_for_viewer(
+            photo_id=photo_id, viewer=request.user, share_token=share_token_of(request)
+        )
         counts = social_selectors.photo_counts(photo_id=photo.pk)  # live; lists show the minute-old copy
         photo.like_count, photo.comment_count = counts.likes, counts.comments
-        data = s.PhotoSerializer(photo).data
+        data = s.PhotoSerializer(photo, context={"viewer": request.user}).data
         etag = quote_etag(hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32])
         headers = {
             "ETag": etag,
@@ -127,4 +130,5 @@ def photo_detail(request: Request, photo_id: int) -> Response:
         "tags": None,
     }
     photo_services.photo_update(photo=photo, **{**current, **changes})
-    return Response(s.PhotoSerializer(photo_selectors.photo_get_for_owner(photo_id=photo.pk, owner=request.user)).data)
+    updated = photo_selectors.photo_get_for_owner(photo_id=photo.pk, owner=request.user)
+    return Response(s.PhotoSerializer(updated, context={"viewer": request.user}).data)

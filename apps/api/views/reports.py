@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from apps.api import serializers as s
 from apps.api.views.common import (
     ERRORS,
+    share_token_of,
     signed_in_user,
     validated,
 )
@@ -28,10 +29,14 @@ def reports(request: Request) -> Response:
     data = validated(s.ReportInputSerializer, request.data)
     comment = None
     if "comment" in data:
-        comment = social_selectors.comment_get_for_viewer(comment_id=data["comment"], viewer=request.user)
+        comment = social_selectors.comment_get_for_viewer(
+            comment_id=data["comment"], viewer=request.user, share_token=share_token_of(request)
+        )
         photo = comment.photo
     else:
-        photo = photo_selectors.photo_get_for_viewer(photo_id=data["photo"], viewer=request.user)
+        photo = photo_selectors.photo_get_for_viewer(
+            photo_id=data["photo"], viewer=request.user, share_token=share_token_of(request)
+        )
     report = moderation_services.report_create(
         reporter=signed_in_user(request),
         photo=photo,

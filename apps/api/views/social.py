@@ -14,6 +14,7 @@ from apps.api import serializers as s
 from apps.api.views.common import (
     ERRORS,
     THROTTLES,
+    share_token_of,
     signed_in_user,
     validated,
 )
@@ -27,7 +28,9 @@ from apps.social import services as social_services
 @permission_classes([IsAuthenticated])
 def like(request: Request, photo_id: int) -> Response:
     """POST to like, DELETE to unlike; either twice changes nothing."""
-    photo = photo_selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
+    photo = photo_selectors.photo_get_for_viewer(
+        photo_id=photo_id, viewer=request.user, share_token=share_token_of(request)
+    )
     liked = request.method == "POST"
     count = social_services.like_set(user=signed_in_user(request), photo=photo, liked=liked)
     return Response({"liked": liked, "count": count})
@@ -40,7 +43,9 @@ def like(request: Request, photo_id: int) -> Response:
 @throttle_classes(THROTTLES)
 def comment_list(request: Request, photo_id: int) -> Response:
     """A photo's comments, oldest first; POST adds one."""
-    photo = photo_selectors.photo_get_for_viewer(photo_id=photo_id, viewer=request.user)
+    photo = photo_selectors.photo_get_for_viewer(
+        photo_id=photo_id, viewer=request.user, share_token=share_token_of(request)
+    )
     if request.method == "GET":
         listed = social_selectors.comment_list_for_photo(photo=photo, viewer=request.user)
         return Response(s.CommentSerializer(listed, many=True).data)
@@ -56,7 +61,9 @@ comment_list.cls.throttle_scope = "comment"  # type: ignore[attr-defined]  # Sco
 @api_view(["DELETE"])
 @permission_classes([IsAuthenticated])
 def comment_detail(request: Request, comment_id: int) -> Response:
-    comment = social_selectors.comment_get_for_viewer(comment_id=comment_id, viewer=request.user)
+    comment = social_selectors.comment_get_for_viewer(
+        comment_id=comment_id, viewer=request.user, share_token=share_token_of(request)
+    )
     if not social_services.comment_may_delete(comment=comment, user=signed_in_user(request)):
         raise PermissionDenied("Only its author or the photo's owner can delete a comment.")
     social_services.comment_delete(comment_id=comment.pk)
