@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import io
+import itertools
 import struct
 import zlib
 from collections.abc import Sequence
 
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, PngImagePlugin
 
 from apps.photos.demo_images import landscape
+
+# Each file made here differs from every other (a numbered JPEG comment, same pixels): the
+# site refuses a second upload of one person's same bytes, and tests upload many "photo.jpg"s.
+_file_numbers = itertools.count()
 
 
 def jpeg_bytes(width: int = 1600, height: int = 1200, *, seed: int = 1, exif: Image.Exif | None = None) -> bytes:
     buffer = io.BytesIO()
-    kwargs = {"exif": exif.tobytes()} if exif is not None else {}
+    kwargs: dict[str, bytes] = {"exif": exif.tobytes()} if exif is not None else {}
+    kwargs["comment"] = f"photosite test file {next(_file_numbers)}".encode()
     landscape(width=width, height=height, seed=seed).save(buffer, "JPEG", quality=90, **kwargs)
     return buffer.getvalue()
 
@@ -37,7 +43,9 @@ def camera_exif(*, orientation: int = 1) -> Image.Exif:
 def png_bytes(width: int = 800, height: int = 600, *, mode: str = "RGBA") -> bytes:
     buffer = io.BytesIO()
     image = landscape(width=width, height=height, seed=3).convert(mode)
-    image.save(buffer, "PNG")
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", f"photosite test file {next(_file_numbers)}")
+    image.save(buffer, "PNG", pnginfo=text)
     return buffer.getvalue()
 
 

@@ -17,7 +17,7 @@ from apps.accounts.services import TokenRefused
 from apps.albums.services import AlbumRefused
 from apps.moderation.services import ReportRefused
 from apps.photos.tags import TagsRejected
-from apps.photos.uploads import UploadRejected
+from apps.photos.uploads import DuplicateUpload, UploadRejected
 from apps.social.services import SocialRefused
 from photosite.pagination import BadCursor
 from photosite.storage import StorageUnavailable
@@ -46,6 +46,10 @@ def error_page(request: HttpRequest, status_code: int, message: str) -> JsonResp
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DuplicateUpload):  # a conflict with a photo the client may want: its id
+        body = error_body(409, str(exc))
+        body["error"]["existing_id"] = exc.photo_id
+        return Response(body, status=409)
     if isinstance(exc, REFUSALS):
         message = exc.message if isinstance(exc, BadCursor) else str(exc)
         return Response(error_body(400, message), status=400)

@@ -7,7 +7,10 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import F
 from django.db.models.fields.files import FieldFile
+from django.db.models.functions import Upper
+from django.utils import timezone
 
 from photosite.storage import media_url
 
@@ -83,6 +86,15 @@ class Photo(models.Model):
     # Camera, lens and exposure, read at upload from a fixed whitelist (never GPS).
     camera_facts = models.JSONField(default=dict, blank=True)
     show_camera_facts = models.BooleanField(default=True)
+    # Copies of camera facts that timelines and search filters read through indexes (the JSON
+    # has none). The camera's "make model" and lens, as the photo page shows them.
+    camera = models.CharField(max_length=201, blank=True, default="")
+    lens = models.CharField(max_length=100, blank=True, default="")
+    # Where the timeline and the date filters place the photo: when its camera says it was
+    # taken (the camera's clock read as UTC, so the month is the one the camera showed), else
+    # when it was uploaded. The upload time too while the owner hides the camera facts: the
+    # date is one of them. Kept by the photo services (camera_copies_set).
+    timeline_at = models.DateTimeField(default=timezone.now)
 
     # Set by a moderator: the photo disappears for everyone but its owner (and staff).
     hidden_at = models.DateTimeField(null=True, blank=True)
@@ -120,6 +132,26 @@ class Photo(models.Model):
                 condition=~models.Q(status="ready"),
                 name="photo_unfinished_idx",
             ),
+            # A person's timeline, newest taken first; search by date range.
+            models.Index(fields=["owner", "-timeline_at", "-id"], name="photo_timeline_idx"),
+            models.Index(fields=["-timeline_at", "-id"], name="photo_dated_idx"),
+            # Search filters by camera and lens (case-insensitive, as `iexact` asks).
+            models.Index(
+                Upper("camera"),
+                F("timeline_at").desc(),
+                F("id").desc(),
+                name="photo_camera_idx",
+                condition=~models.Q(camera=""),
+            ),
+            models.Index(
+                Upper("lens"),
+                F("timeline_at").desc(),
+                F("id").desc(),
+                name="photo_lens_idx",
+                condition=~models.Q(lens=""),
+            ),
+            # "You uploaded this file already": one person's photos by the original's digest.
+            models.Index(fields=["owner", "original_sha256"], name="photo_owner_sha256_idx"),
         ]
 
     def __str__(self) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
+from typing import cast
 
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
@@ -40,7 +41,7 @@ from apps.photos.models import (
     Visibility,
     stored_name,
 )
-from apps.photos.uploads import INCOMING_PREFIX, GrantUsed, UploadRejected, upload_size_check
+from apps.photos.uploads import INCOMING_PREFIX, DuplicateUpload, GrantUsed, UploadRejected, upload_size_check
 from photosite.counters import counter_correct, counters_add
 from photosite.outbox import outbox_enqueue
 from photosite.storage import (
@@ -132,6 +133,7 @@ def photo_create(
     Either the object and the row both exist afterwards, or neither does.
     """
     checked = check_image_upload(upload=upload, size=upload.size or 0)
+    duplicate_check(owner=owner, sha256=checked.sha256)  # before a byte is stored
     photo = _photo_for(
         owner, checked, title.strip() or _title_from_filename(upload.name or ""), caption, alt_text, visibility
     )
@@ -178,6 +180,11 @@ def photo_create_from_incoming(
         if Photo.objects.filter(incoming_key=incoming_key).exists():
             raise GrantUsed(GrantUsed.message) from None
         raise
+    try:
+        duplicate_check(owner=owner, sha256=checked.sha256)
+    except DuplicateUpload:
+        object_delete(incoming_key)
+        raise
     photo = _photo_for(owner, checked, title.strip() or _title_from_filename(filename), caption, alt_text, visibility)
     stored_name = original_key_for(photo=photo, checked=checked)
     photo.original.name = stored_name
@@ -199,12 +206,39 @@ def photo_create_from_incoming(
     return photo
 
 
+def duplicate_check(*, owner: User, sha256: str) -> None:
+    """Raise DuplicateUpload if this person already has a photo of these exact bytes.
+
+    Two uploads of one file at the same moment may both pass (there is no lock across
+    them): the check is for the person who picks the same file again, not a guarantee.
+    """
+    existing = Photo.objects.filter(owner=owner, original_sha256=sha256).only("pk", "title").first()
+    if existing is not None:
+        raise DuplicateUpload(photo_id=existing.pk, title=existing.title)
+
+
 def original_key_for(*, photo: Photo, checked: CheckedImage) -> str:
     return f"{PRIVATE_PREFIX}originals/{photo.key}.{checked.extension}"
 
 
+def camera_copies_set(photo: Photo) -> None:
+    """Copy the camera, lens and date out of the camera facts into the columns timelines and
+    search filters read (Photo.timeline_at says which date); a new photo counts as uploaded now."""
+    facts = photo.camera_facts or {}
+    photo.camera = f"{facts.get('make', '')} {facts.get('model', '')}".strip()[:201]
+    photo.lens = str(facts.get("lens", ""))[:100]
+    # An unsaved photo has no created_at yet (auto_now_add sets it on insert; the stubs say datetime).
+    photo.timeline_at = cast("datetime | None", photo.created_at) or timezone.now()
+    if photo.show_camera_facts and facts.get("taken_at"):
+        try:
+            taken = datetime.strptime(str(facts["taken_at"]), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        except ValueError:
+            return  # not a date a camera wrote: the upload time stands
+        photo.timeline_at = taken
+
+
 def _photo_for(owner: User, checked: CheckedImage, title: str, caption: str, alt_text: str, visibility: str) -> Photo:
-    return Photo(
+    photo = Photo(
         owner=owner,
         title=title.strip()[:200] or "Untitled",
         caption=caption,
@@ -217,6 +251,8 @@ def _photo_for(owner: User, checked: CheckedImage, title: str, caption: str, alt
         original_height=checked.height,
         camera_facts=checked.camera_facts,
     )
+    camera_copies_set(photo)
+    return photo
 
 
 def _photo_record(photo: Photo, stored_name: str, tags: list[str], *, saved: bool = False) -> Photo:
@@ -268,7 +304,20 @@ def photo_update(
         photo.alt_text = alt_text
         photo.visibility = visibility
         photo.show_camera_facts = show_camera_facts
-        photo.save(update_fields=["title", "caption", "alt_text", "visibility", "show_camera_facts", "updated_at"])
+        camera_copies_set(photo)  # hiding the camera facts hides the date they gave the timeline
+        photo.save(
+            update_fields=[
+                "title",
+                "caption",
+                "alt_text",
+                "visibility",
+                "show_camera_facts",
+                "camera",
+                "lens",
+                "timeline_at",
+                "updated_at",
+            ]
+        )
         if photo.is_private != was_private:
             _renditions_move_to_match_visibility(photo)
         if tags is not None:

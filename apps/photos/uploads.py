@@ -44,6 +44,14 @@ class UploadTooBig(UploadRejected):
     """Over the byte limit: answered with 413."""
 
 
+class DuplicateUpload(UploadRejected):
+    """The person already has a photo of exactly these bytes: answered with 409, naming it."""
+
+    def __init__(self, *, photo_id: int, title: str) -> None:
+        super().__init__(f"You have already uploaded this file, as “{title}”.")
+        self.photo_id = photo_id
+
+
 class GrantInvalid(Exception):
     """A direct-upload grant that is forged, expired or someone else's: answered with 403."""
 

@@ -150,6 +150,12 @@ def photo_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
                 visibility=form.cleaned_data["visibility"],
                 tags=form.cleaned_data["tags"],
             )
+        except uploads.DuplicateUpload as duplicate:
+            existing_url = reverse("photo_detail", args=[duplicate.photo_id])
+            if wants_json(request):
+                return json_error(str(duplicate), status=409, existing_url=existing_url)
+            context = {"form": form, "error": str(duplicate), "existing_url": existing_url}
+            return render(request, "photos/upload.html", context, status=409)
         except uploads.UploadRejected as rejection:
             form.add_error("file", str(rejection))
         except StorageUnavailable as outage:
@@ -218,6 +224,9 @@ def upload_direct_complete(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
     except uploads.GrantInvalid as refusal:  # GrantUsed: another request completed it meanwhile
         return json_error(str(refusal), status=403)
+    except uploads.DuplicateUpload as duplicate:
+        existing_url = reverse("photo_detail", args=[duplicate.photo_id])
+        return json_error(str(duplicate), status=409, existing_url=existing_url)
     except uploads.UploadRejected as rejection:
         return json_error(str(rejection))
     except StorageUnavailable as outage:

@@ -162,7 +162,16 @@
         for (const [name, value] of Object.entries(details(item))) form.append(name, value);
         done = await request("POST", root.dataset.postUrl, form, { onProgress });
       }
-      if (done.status !== 201) return fail(item, errorFrom(done, "The upload failed."), done.status >= 500);
+      if (done.status !== 201) {
+        fail(item, errorFrom(done, "The upload failed."), done.status >= 500);
+        if (done.status === 409 && done.data && done.data.existing_url) { // a duplicate: link to the photo it repeats
+          const existing = document.createElement("a");
+          existing.href = done.data.existing_url;
+          existing.textContent = "See that photo";
+          item.node.querySelector(".upload-status").append(" ", existing);
+        }
+        return;
+      }
       progress.value = 100;
       item.state = "done";
       item.node.classList.add("done");
