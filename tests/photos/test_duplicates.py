@@ -29,7 +29,9 @@ def test_the_upload_page_script_gets_a_409_with_the_existing_photo(logged_in_cli
     data = jpeg_bytes(320, 240)
     first = uploaded_photo(owner=user, data=data)
     upload = SimpleUploadedFile("again.jpg", data, content_type="image/jpeg")
-    response = logged_in_client.post(reverse("photo_upload"), {"file": upload, "visibility": "public"}, HTTP_ACCEPT="application/json")
+    response = logged_in_client.post(
+        reverse("photo_upload"), {"file": upload, "visibility": "public"}, HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 409
     assert response.json()["existing_url"] == reverse("photo_detail", args=[first.pk])
     assert Photo.objects.count() == 1
