@@ -8,6 +8,7 @@ uploads.py, tag parsing in tags.py, cache keys in caching.py.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
@@ -44,6 +45,7 @@ from apps.photos.models import (
 from apps.photos.uploads import INCOMING_PREFIX, DuplicateUpload, GrantUsed, UploadRejected, upload_size_check
 from photosite.counters import counter_correct, counters_add
 from photosite.outbox import outbox_enqueue
+from photosite.purge import media_purge
 from photosite.storage import (
     PRIVATE_PREFIX,
     PUBLIC_PREFIX,
@@ -296,7 +298,7 @@ def photo_update(
     with transaction.atomic():
         # The lock orders this after a rendition job that is recording files for the old visibility.
         locked = Photo.objects.select_for_update().get(pk=photo.pk)
-        was_private = locked.is_private
+        was_public = renditions_are_public(locked)
         scopes_before = listing_scopes_of(locked)
         counts_before = _listing_counts_of(locked)
         photo.title = title.strip() or locked.title
@@ -318,7 +320,8 @@ def photo_update(
                 "updated_at",
             ]
         )
-        if photo.is_private != was_private:
+        photo.hidden_at = locked.hidden_at  # the locked row's: a moderator may have hidden it since it was read
+        if renditions_are_public(photo) != was_public:
             _renditions_move_to_match_visibility(photo)
         if tags is not None:
             _tags_set(photo, tags)
@@ -369,11 +372,19 @@ def photo_search_index_update(*, photo_ids: list[int] | None = None, owner_id: i
         )
 
 
+def renditions_are_public(photo: Photo) -> bool:
+    """Whether a photo's renditions belong under the public prefix, readable without a
+    signature and cached by the CDN: only while anyone may see the photo (public or
+    unlisted, and not hidden by a moderator)."""
+    return photo.visibility != Visibility.PRIVATE and photo.hidden_at is None
+
+
 def _renditions_move_to_match_visibility(photo: Photo) -> None:
     """Copy each rendition to the key its photo's visibility calls for; old objects go after commit.
 
     Call while holding the photo's row lock. Copy first, delete later: a failure
-    midway leaves every recorded file in place.
+    midway leaves every recorded file in place. The job that deletes the old objects
+    also purges their public URLs from the caches in front (a takedown).
     """
     old_names = []
     for rendition in photo.renditions.all():
@@ -400,10 +411,15 @@ def photo_hide(*, photo: Photo, moderator: User, reason: str) -> None:
         locked = Photo.objects.select_for_update().get(pk=photo.pk)
         scopes_before = listing_scopes_of(locked)
         counts_before = _listing_counts_of(locked)
+        was_public = renditions_are_public(locked)
         photo.hidden_at = locked.hidden_at = timezone.now()
         photo.hidden_by = moderator
         photo.hidden_reason = reason[:200]
+        photo.visibility = locked.visibility
         photo.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "updated_at"])
+        if was_public:
+            # Off the public prefix, so its old URLs stop answering once the copies in front are purged.
+            _renditions_move_to_match_visibility(photo)
         _listing_counts_move(counts_before, _listing_counts_of(locked))
         photo_changed_on_commit(photo_id=photo.pk, scopes=scopes_before)
 
@@ -412,10 +428,14 @@ def photo_unhide(*, photo: Photo) -> None:
     with transaction.atomic():
         locked = Photo.objects.select_for_update().get(pk=photo.pk)
         counts_before = _listing_counts_of(locked)
+        was_public = renditions_are_public(locked)
         photo.hidden_at = locked.hidden_at = None
         photo.hidden_by = None
         photo.hidden_reason = ""
+        photo.visibility = locked.visibility
         photo.save(update_fields=["hidden_at", "hidden_by", "hidden_reason", "updated_at"])
+        if renditions_are_public(photo) != was_public:
+            _renditions_move_to_match_visibility(photo)
         _listing_counts_move(counts_before, _listing_counts_of(locked))
         photo_changed_on_commit(photo_id=photo.pk, scopes=listing_scopes_of(photo))
 
@@ -436,18 +456,42 @@ def photo_delete(*, photo_id: int) -> None:
         stored_files_delete_later(names=names)
 
 
-def stored_files_delete_later(*, names: list[str]) -> None:
-    """Queue a job that removes these objects, in the transaction that removes the rows naming them."""
+def stored_files_delete_later(*, names: list[str], purge: bool = True) -> None:
+    """Queue a job that removes these objects, in the transaction that removes the rows naming them.
+
+    With `purge` (a takedown: delete, hide, private), the job also purges the public ones'
+    URLs from nginx's cache or the CDN; a rebuild's superseded files need no purge.
+    """
     from apps.photos.tasks import delete_stored_files  # tasks import this module
 
-    outbox_enqueue(delete_stored_files, args=[names])
+    outbox_enqueue(delete_stored_files, args=[names], kwargs={"purge": purge})
 
 
-def stored_files_delete(*, names: list[str]) -> None:
-    """Remove objects; deleting one that is already gone is not an error (safe to rerun)."""
-    for name in names:
-        if name:
+def stored_files_delete(*, names: list[str], purge: bool = True) -> None:
+    """Remove objects no row names any more, then purge the public ones' cached copies.
+
+    Safe to rerun: an object already gone is not an error. An object a row names again
+    is kept: a photo made public again (or unhidden) before this job ran copied its
+    renditions back to the very keys this job was asked to remove.
+    """
+    names = [name for name in names if name]
+    with transaction.atomic():
+        # Lock the photos these keys belong to: a move back to these keys (photo_update,
+        # photo_unhide copy under this lock) either committed before, and its rows are
+        # seen below, or waits until the objects are gone and then copies them again.
+        photo_keys = {match.group(0) for name in names if (match := _PHOTO_KEY.search(name))}
+        list(Photo.objects.select_for_update().filter(key__in=photo_keys).values_list("pk", flat=True))
+        named = set(Rendition.objects.filter(file__in=names).values_list("file", flat=True))
+        named |= set(Photo.objects.filter(original__in=names).values_list("original", flat=True))
+        gone = [name for name in names if name not in named]
+        for name in gone:
             object_delete(name)
+    if purge:
+        media_purge(keys=gone)
+
+
+# A photo's storage key (a UUID) inside its objects' keys.
+_PHOTO_KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def photo_mark_failed(*, photo_id: int, reason: str) -> None:
@@ -520,7 +564,7 @@ def rendition_key_for(*, photo: Photo, size: int, fmt: str) -> str:
     Private photos' renditions live under the private prefix (signed URLs only);
     the rest under the public one, where the CDN may cache them forever.
     """
-    prefix = PRIVATE_PREFIX if photo.is_private else PUBLIC_PREFIX
+    prefix = PUBLIC_PREFIX if renditions_are_public(photo) else PRIVATE_PREFIX
     return f"{prefix}renditions/{photo.key}/{photo.original_sha256[:16]}-v{PIPELINE_VERSION}-{size}.{fmt}"
 
 
@@ -553,8 +597,9 @@ def rendition_make_all(*, photo_id: int) -> None:
         if locked is None:
             stored_files_delete_later(names=names)
             return
-        if locked.is_private != photo.is_private:
-            # The owner changed the visibility while we rendered: store where it now belongs.
+        if renditions_are_public(locked) != renditions_are_public(photo):
+            # The owner changed the visibility (or a moderator hid it) while we rendered:
+            # store where it now belongs, and purge what was briefly public.
             wrong_place = names
             names = [rendition_key_for(photo=locked, size=item.size, fmt=item.format) for item in rendered]
             for wrong_name, right_name in zip(wrong_place, names, strict=True):
@@ -571,7 +616,8 @@ def rendition_make_all(*, photo_id: int) -> None:
         stale_names = list(stale.values_list("file", flat=True))
         stale.delete()
         if stale_names:
-            stored_files_delete_later(names=stale_names)
+            # Superseded by these (an older pipeline's): nothing to purge while the photo is public.
+            stored_files_delete_later(names=stale_names, purge=not renditions_are_public(locked))
         counts_before = _listing_counts_of(locked)
         locked.status = PhotoStatus.READY
         locked.failure_reason = ""

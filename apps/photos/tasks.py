@@ -46,8 +46,10 @@ def renditions_gave_up(message_data: dict[str, Any], retry_info: dict[str, Any])
 
 
 @dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=10, min_backoff=5_000, max_backoff=300_000)
-def delete_stored_files(names: list[str]) -> None:
-    services.stored_files_delete(names=names)
+def delete_stored_files(names: list[str], purge: bool = True) -> None:
+    """Remove objects no row names; with `purge`, then drop their public URLs from the caches
+    in front (a failed purge retries the whole job, which is safe to rerun)."""
+    services.stored_files_delete(names=names, purge=purge)
 
 
 @dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=5, min_backoff=5_000, max_backoff=300_000)
