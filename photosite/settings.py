@@ -451,6 +451,22 @@ if SENTRY_DSN:
         send_default_pii=False,
     )
 
+# --- Write limits (photosite.ratelimit) ----------------------------------------------
+# Per person, whichever door the write comes by (pages, their scripts, the API): one count
+# in the default cache, Redis when REDIS_URL is set. "N/min", "N/hour", "N/day" or "N/300s".
+# The API_THROTTLE_* names are the ones these had when only the API counted.
+WRITE_LIMITS = {
+    # a photo made, by a form post, the upload page's script or the API (a refused file counts too)
+    "upload": env.str("WRITE_LIMIT_UPLOAD", default=env.str("API_THROTTLE_UPLOAD", default="60/hour")),
+    # direct-upload grants handed out (each makes at most one photo, which counts as an upload)
+    "upload_grant": env.str(
+        "WRITE_LIMIT_UPLOAD_GRANT", default=env.str("API_THROTTLE_UPLOAD_GRANT", default="120/hour")
+    ),
+    "comment": env.str("WRITE_LIMIT_COMMENT", default=env.str("API_THROTTLE_COMMENT", default="30/min")),
+    "like": env.str("WRITE_LIMIT_LIKE", default="60/min"),  # likes and unlikes
+    "follow": env.str("WRITE_LIMIT_FOLLOW", default="60/hour"),  # follows and unfollows
+}
+
 # --- The REST API (/api/v1) ---------------------------------------------------------
 # Throttle counters live in the default cache (Redis when REDIS_URL is set), so every
 # web process counts against the same limits. NUM_PROXIES: how many proxies (load
@@ -470,9 +486,6 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="120/min"),
         "user": env.str("API_THROTTLE_USER", default="600/min"),
         "login": env.str("API_THROTTLE_LOGIN", default="10/min"),
-        "upload": env.str("API_THROTTLE_UPLOAD", default="60/hour"),
-        "upload_grant": env.str("API_THROTTLE_UPLOAD_GRANT", default="120/hour"),
-        "comment": env.str("API_THROTTLE_COMMENT", default="30/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -24,6 +24,7 @@ from apps.photos.pages import json_error, json_form_errors, listing_response, sh
 from apps.photos.tags import TagsRejected
 from apps.social import selectors as social
 from photosite.http import AuthenticatedHttpRequest, wants_json
+from photosite.ratelimit import write_limited
 from photosite.storage import AVATAR_PREFIX, IMMUTABLE, PUBLIC_PREFIX, StorageUnavailable, media_url
 
 
@@ -126,6 +127,7 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@write_limited("upload")
 def photo_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The upload page; its script sends each file on its own (direct to S3 when configured),
     and without JavaScript the form below posts here, one file at a time."""
@@ -184,6 +186,7 @@ def _json_body(request: HttpRequest) -> dict[str, object] | None:
 
 @login_required
 @require_POST
+@write_limited("upload_grant")
 def upload_direct_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Hand the browser a presigned POST for one file, after checking its declared size."""
     body = _json_body(request)
@@ -203,6 +206,7 @@ def upload_direct_start(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@write_limited("upload")
 def upload_direct_complete(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The browser's file is in storage: check it by content and record the photo."""
     body = _json_body(request)

@@ -14,6 +14,7 @@ from apps.photos.pages import share_query, share_token_of
 from apps.photos.selectors import photo_get_for_viewer
 from apps.social import selectors, services
 from photosite.http import AuthenticatedHttpRequest, redirect_back, wants_json
+from photosite.ratelimit import write_limited
 
 
 def _flag(request: HttpRequest, name: str) -> bool | None:
@@ -30,6 +31,7 @@ def _refuse(request: HttpRequest, message: str, default: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@write_limited("like")
 def photo_like(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get_for_viewer(photo_id=photo_id, viewer=request.user, share_token=share_token_of(request))
     photo_url = reverse("photo_detail", args=[photo.pk]) + share_query(request)
@@ -44,6 +46,7 @@ def photo_like(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse
 
 @login_required
 @require_POST
+@write_limited("comment")
 def comment_create(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get_for_viewer(photo_id=photo_id, viewer=request.user, share_token=share_token_of(request))
     photo_url = reverse("photo_detail", args=[photo.pk]) + share_query(request)
@@ -77,6 +80,7 @@ def comment_delete(request: AuthenticatedHttpRequest, comment_id: int) -> HttpRe
 
 @login_required
 @require_POST
+@write_limited("follow")
 def follow(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
     person = get_object_or_404(User, username=username, is_active=True)
     profile_url = reverse("profile", args=[person.username])

@@ -16,6 +16,7 @@ from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, User
 from apps.accounts.models import User
 from apps.api import serializers as s
 from apps.photos import selectors as photo_selectors
+from photosite import ratelimit
 from photosite.http import number_from_text
 
 ERRORS = {code: s.ErrorSerializer for code in (400, 401, 403, 404, 429)}
@@ -23,13 +24,28 @@ MAX_LIMIT = 100
 
 
 class WriteScopedThrottle(ScopedRateThrottle):
-    """A tighter limit for one kind of write (logins, uploads, comments), on top of the
-    per-client defaults; reads of the same endpoint are not counted against it."""
+    """A tighter limit for one kind of write, on top of the per-client defaults; reads of the
+    same endpoint are not counted against it.
+
+    Uploads, comments, likes and follows (settings.WRITE_LIMITS) count per person in
+    photosite.ratelimit, the same count the HTML forms draw on; logins per client address
+    here (DRF's own scoped rate).
+    """
+
+    wait_seconds: float | None = None
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if request.method in SAFE_METHODS:
             return True
+        action = getattr(view, "throttle_scope", "")
+        if action in settings.WRITE_LIMITS:
+            person = f"user:{request.user.pk}" if request.user.is_authenticated else f"ip:{self.get_ident(request)}"
+            self.wait_seconds = ratelimit.write_limit_hit(action=action, ident=person)
+            return self.wait_seconds is None
         return super().allow_request(request, view)
+
+    def wait(self) -> float | None:
+        return self.wait_seconds if self.wait_seconds is not None else super().wait()
 
 
 # Every counter lives in the default cache (Redis), so all web processes share them.

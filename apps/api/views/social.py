@@ -26,6 +26,7 @@ from apps.social import services as social_services
 @extend_schema(request=None, responses={200: s.LikeSerializer, **ERRORS})
 @api_view(["POST", "DELETE"])
 @permission_classes([IsAuthenticated])
+@throttle_classes(THROTTLES)
 def like(request: Request, photo_id: int) -> Response:
     """POST to like, DELETE to unlike; either twice changes nothing."""
     photo = photo_selectors.photo_get_for_viewer(
@@ -34,6 +35,9 @@ def like(request: Request, photo_id: int) -> Response:
     liked = request.method == "POST"
     count = social_services.like_set(user=signed_in_user(request), photo=photo, liked=liked)
     return Response({"liked": liked, "count": count})
+
+
+like.cls.throttle_scope = "like"  # type: ignore[attr-defined]  # ScopedRateThrottle reads it; APIView has none
 
 
 @extend_schema(responses={200: s.CommentSerializer(many=True), **ERRORS}, methods=["GET"])
