@@ -527,6 +527,20 @@ def photos_retry_failed(*, hours: int = 24) -> int:
 
 
 @transaction.atomic
+def photos_queue_rebuild(*, photo_ids: list[int]) -> None:
+    """Queue a re-render of these photos on the maintenance queue, through the outbox.
+
+    In place: they stay ready and listed with their current renditions, which
+    rendition_make_all swaps for the new ones in one transaction. A job still waiting
+    in the outbox is not doubled; one already in the broker may run twice, harmlessly.
+    """
+    from apps.photos.tasks import rebuild_renditions  # tasks import this module
+
+    for photo_id in photo_ids:
+        outbox_enqueue(rebuild_renditions, args=[photo_id], dedupe_key=f"rebuild_renditions:{photo_id}")
+
+
+@transaction.atomic
 def photos_mark_processing(*, photo_ids: list[int]) -> None:
     """Show these photos as processing (their renditions are being rebuilt): they leave
     their listings and counts until rendition_make_all makes them ready again."""
@@ -605,6 +619,8 @@ def rendition_make_all(*, photo_id: int) -> None:
             for wrong_name, right_name in zip(wrong_place, names, strict=True):
                 object_copy(wrong_name, right_name)
             stored_files_delete_later(names=wrong_place)
+        previous = set(locked.renditions.values_list("file", flat=True))
+        # One transaction swaps every row to its new file: pages show the old set or the new.
         for item, name in zip(rendered, names, strict=True):
             Rendition.objects.update_or_create(
                 photo=locked,
@@ -612,12 +628,12 @@ def rendition_make_all(*, photo_id: int) -> None:
                 format=item.format,
                 defaults={"file": name, "width": item.width, "height": item.height, "bytes": len(item.data)},
             )
-        stale = locked.renditions.exclude(file__in=names)
-        stale_names = list(stale.values_list("file", flat=True))
-        stale.delete()
-        if stale_names:
-            # Superseded by these (an older pipeline's): nothing to purge while the photo is public.
-            stored_files_delete_later(names=stale_names, purge=not renditions_are_public(locked))
+        locked.renditions.exclude(file__in=names).delete()  # sizes or formats the pipeline no longer makes
+        superseded = sorted(previous - set(names))
+        if superseded:
+            # An older pipeline's files, removed once this commits (pages link the new ones by
+            # then): nothing to purge while the photo is public.
+            stored_files_delete_later(names=superseded, purge=not renditions_are_public(locked))
         counts_before = _listing_counts_of(locked)
         locked.status = PhotoStatus.READY
         locked.failure_reason = ""

@@ -65,15 +65,36 @@ def test_rebuild_makes_missing_renditions(user, bucket, broker_redis) -> None:
     assert "0 photo(s) need renditions." in run("renditions_rebuild", "--dry-run")
 
 
-def test_rebuild_queues_jobs_for_the_workers(user, bucket, broker_redis) -> None:
+def test_rebuild_queues_jobs_for_the_workers_and_leaves_the_photos_ready(
+    user, bucket, broker_redis, django_capture_on_commit_callbacks
+) -> None:
     photo = uploaded_photo(owner=user)
     services.rendition_make_all(photo_id=photo.pk)
     photo.renditions.filter(size=2048).delete()
-    run("renditions_rebuild", "--no-wait")
+    broker_redis.flushdb()
+    with django_capture_on_commit_callbacks(execute=True):
+        run("renditions_rebuild", "--no-wait")
     photo.refresh_from_db()
-    assert photo.status == PhotoStatus.PROCESSING
+    assert photo.status == PhotoStatus.READY  # in place: still on the site with what it has
     (message,) = broker_redis.hgetall("dramatiq:maintenance.msgs").values()  # never ahead of new uploads
     assert f'"args":[{photo.pk}]' in message.decode()
+
+
+def test_a_rebuild_run_again_after_a_stop_continues_with_the_photos_left(user, bucket, broker_redis) -> None:
+    photos = [uploaded_photo(owner=user, title=f"Photo {index}") for index in range(3)]
+    for photo in photos:
+        services.rendition_make_all(photo_id=photo.pk)
+        photo.renditions.filter(format="avif").delete()  # as if AVIF had been added to the pipeline since
+    services.rendition_make_all(photo_id=photos[0].pk)  # the run that stopped got this far
+    before = set(photos[0].renditions.values_list("pk", flat=True))
+    assert "2 photo(s) need renditions." in run("renditions_rebuild", "--dry-run")
+    output = run("renditions_rebuild", "--inline", "--batch-size", "1")
+    assert "2 photo(s) need renditions." in output
+    assert set(photos[0].renditions.values_list("pk", flat=True)) == before  # not rendered again
+    assert all(photo.renditions.filter(format="avif").count() == 2 for photo in photos)
+    assert "0 photo(s) need renditions." in run("renditions_rebuild", "--dry-run", "--start-after", "0")
+    last = max(photo.pk for photo in photos)
+    assert "looking at 0 photo(s)" in run("renditions_rebuild", "--dry-run", "--start-after", str(last))
 
 
 def test_seed_demo_adds_a_staff_account_also_to_an_earlier_demo(db) -> None:
