@@ -330,6 +330,7 @@ def test_postgres_scripts_build_a_streaming_hot_standby_with_a_slot() -> None:
             "POSTGRES_USER": "photosite",
             "POSTGRES_DB": "photosite",
             "REPLICATION_PASSWORD": password,
+            "STATEMENT_TIMEOUT_MS": services["primary"]["environment"]["STATEMENT_TIMEOUT_MS"],
             "PGDATA": str(primary_data),
         }
         run(
@@ -380,6 +381,11 @@ def test_postgres_scripts_build_a_streaming_hot_standby_with_a_slot() -> None:
             while standby.execute("SELECT to_regclass('shipped') IS NOT NULL").fetchone() != (True,):
                 assert time.monotonic() < deadline, "the replica does not replay the primary's writes"
                 time.sleep(0.3)
+        # The site role's own statement timeout, for connections that arrive through PgBouncer
+        # without the app's option: on the primary, and replicated to the replica.
+        for port in (primary_port, replica_port):
+            with connect(port) as session:
+                assert session.execute("SHOW statement_timeout").fetchone() == ("10s",)
     finally:
         for process in reversed(processes):
             process.terminate()  # SIGTERM: postgres's smart shutdown (no clients left)
