@@ -70,9 +70,15 @@ def _interpolate_tree(node: Any, env: dict[str, str]) -> Any:
     return node
 
 
+def raw() -> dict[str, Any]:
+    """The file as written, merge keys resolved (by the YAML loader), nothing interpolated."""
+    compose: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+    return compose
+
+
 def load(env: dict[str, str]) -> dict[str, Any]:
     """The file with merge keys resolved (by the YAML loader) and variables interpolated."""
-    compose: dict[str, Any] = _interpolate_tree(yaml.safe_load(COMPOSE_FILE.read_text()), env)
+    compose: dict[str, Any] = _interpolate_tree(raw(), env)
     return compose
 
 
@@ -162,18 +168,26 @@ def _as_list(value: Any) -> list[str]:
     return shlex.split(value) if isinstance(value, str) else [str(item) for item in value]
 
 
+def compose_environment(definition: dict[str, Any], dotenv: dict[str, str]) -> dict[str, str]:
+    """What compose sets in a service's container: `env_file` first, `environment` over it
+    (without the image's own ENV, which `services` adds underneath)."""
+    environment: dict[str, str] = {}
+    if definition.get("env_file"):
+        environment.update(dotenv)
+    declared = definition.get("environment") or {}
+    if isinstance(declared, list):
+        declared = dict(item.split("=", 1) for item in declared)
+    environment.update({key: "" if value is None else str(value) for key, value in declared.items()})
+    return environment
+
+
 def services(compose: dict[str, Any], dotenv: dict[str, str], image: Image) -> dict[str, Service]:
     found: dict[str, Service] = {}
     for name, definition in compose["services"].items():
         environment: dict[str, str] = {}
         if image.builds(definition):
             environment.update(image.environment)
-        if definition.get("env_file"):
-            environment.update(dotenv)
-        declared = definition.get("environment") or {}
-        if isinstance(declared, list):
-            declared = dict(item.split("=", 1) for item in declared)
-        environment.update({key: "" if value is None else str(value) for key, value in declared.items()})
+        environment.update(compose_environment(definition, dotenv))
         depends_on = definition.get("depends_on") or {}
         if isinstance(depends_on, list):
             depends_on = {target: {"condition": "service_started"} for target in depends_on}

@@ -11,15 +11,15 @@ import sys
 
 import pytest
 
+from compose.local import composefile
 from tests.conftest import subprocess_env_for_test_database
-from tests.deploy import composefile
 
 SERVICE_ADDRESSES = {"DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "BROKER_URL", "MEDIA_CDN_URL"}
 
 
 def production_environment(**changes: str | None) -> dict[str, str]:
-    dotenv = composefile.env_example()
-    container = composefile.container_environment(composefile.load(dotenv), "web1", dotenv)
+    dotenv = composefile.dotenv_from_example()
+    container = composefile.compose_environment(composefile.load(dotenv)["services"]["web1"], dotenv)
     local = {name for name in container if name in SERVICE_ADDRESSES or name.startswith("S3_")}
     environment = {
         **subprocess_env_for_test_database(),

@@ -13,7 +13,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tests.deploy import composefile, kubernetes
+from compose.local import composefile
+from tests.deploy import kubernetes
 from tests.deploy.readenv import variables_photosite_reads
 
 # The oldest Kubernetes still widely run, and the newest kubernetes-validate knows.
@@ -144,8 +145,8 @@ def test_a_worker_pool_per_queue_one_scheduler_a_migrations_job_and_pgbouncer(ob
 
 def test_every_variable_set_is_one_photosite_reads_and_none_it_needs_is_missing(objects: list[dict[str, Any]]) -> None:
     reads = variables_photosite_reads()
-    dotenv = composefile.env_example()
-    compose_web = set(composefile.container_environment(composefile.load(dotenv), "web1", dotenv)) & reads
+    dotenv = composefile.dotenv_from_example()
+    compose_web = set(composefile.compose_environment(composefile.load(dotenv)["services"]["web1"], dotenv)) & reads
     for where, container in photosite_containers(objects).items():
         environment = set(kubernetes.container_environment(objects, container))
         unknown = environment - reads - kubernetes.expansion_only_variables(container)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.deploy import composefile
+from compose.local import composefile
 
 PRODUCTION = composefile.PRODUCTION
 PROMETHEUS = PRODUCTION / "prometheus"

@@ -102,7 +102,7 @@ def test_entrypoint_waits_for_the_database_then_runs_the_command() -> None:
 
 # --- The file, as compose reads it ----------------------------------------------------
 
-from tests.deploy import composefile  # noqa: E402
+from compose.local import composefile  # noqa: E402
 
 
 def test_compose_file_follows_the_compose_specification() -> None:
@@ -124,7 +124,7 @@ def test_compose_file_follows_the_compose_specification() -> None:
 
 def test_every_dependency_exists_and_its_condition_can_be_met() -> None:
     """service_healthy needs a health check, service_completed_successfully a one-shot."""
-    services = composefile.load()["services"]
+    services = composefile.load(composefile.dotenv_from_example())["services"]
     for name, service in services.items():
         depends_on = service.get("depends_on") or {}
         for target, rule in depends_on.items() if isinstance(depends_on, dict) else []:
@@ -138,7 +138,7 @@ def test_every_dependency_exists_and_its_condition_can_be_met() -> None:
 
 
 def test_web_containers_listen_where_nginx_connects_and_add_up_their_metrics() -> None:
-    compose = composefile.load()
+    compose = composefile.load(composefile.dotenv_from_example())
     upstream = (composefile.PRODUCTION / "nginx" / "nginx.conf").read_text()
     for name in ("web1", "web2"):
         environment = compose["services"][name]["environment"]
@@ -160,7 +160,7 @@ def test_replica_runs_with_the_primarys_connection_limit() -> None:
         assert values, f"{name} is not set in {command}"
         return values[-1]
 
-    for env in (composefile.env_example(), composefile.env_example(POSTGRES_MAX_CONNECTIONS="500")):
+    for env in (composefile.dotenv_from_example(), composefile.dotenv_from_example(POSTGRES_MAX_CONNECTIONS="500")):
         services = composefile.load(env)["services"]
         primary, replica = services["primary"]["command"], services["replica"]["command"]
         assert setting(primary, "max_connections") == setting(replica, "max_connections")
@@ -168,8 +168,8 @@ def test_replica_runs_with_the_primarys_connection_limit() -> None:
 
 
 def test_browser_facing_s3_address_is_the_site_not_a_container_name() -> None:
-    env = composefile.env_example()
-    web = composefile.container_environment(composefile.load(env), "web1", env)
+    env = composefile.dotenv_from_example()
+    web = composefile.compose_environment(composefile.load(env)["services"]["web1"], env)
     assert web["S3_ENDPOINT_URL"] == "http://seaweedfs:8333"  # servers: the internal name
     assert web["S3_PUBLIC_ENDPOINT_URL"] == env["SITE_URL"]  # browsers: the site, where nginx passes /photosite/
     conf = (composefile.PRODUCTION / "nginx" / "nginx.conf").read_text()
@@ -202,9 +202,9 @@ def test_web_health_check_passes_with_the_web_containers_environment(transaction
     from compose.local.services.net import free_port
     from tests.conftest import subprocess_env_for_test_database
 
-    dotenv = composefile.env_example()
+    dotenv = composefile.dotenv_from_example()
     compose = composefile.load(dotenv)
-    container = composefile.container_environment(compose, "web1", dotenv)
+    container = composefile.compose_environment(compose["services"]["web1"], dotenv)
     services = {"DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "BROKER_URL", "MEDIA_CDN_URL"}
     services |= {name for name in container if name.startswith("S3_")}
     environment = {
@@ -226,10 +226,9 @@ def test_web_health_check_passes_with_the_web_containers_environment(transaction
             except requests.RequestException:  # not listening yet, or workers still booting
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
-        command = composefile.healthcheck_shell(compose["services"]["web1"]).replace(
-            "127.0.0.1:8000", f"127.0.0.1:{port}"
-        )
-        check = subprocess.run(["sh", "-c", command], env={**os.environ, **container}, capture_output=True, text=True)
+        argv = composefile.healthcheck_argv(compose["services"]["web1"]["healthcheck"])
+        argv = [arg.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for arg in argv]
+        check = subprocess.run(argv, env={**os.environ, **container}, capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
         assert answer.status_code == 200, "the probe was redirected or refused"
         # As Prometheus scrapes it: by service name, with the bearer token, over plain HTTP.
@@ -274,7 +273,7 @@ def test_postgres_scripts_build_a_streaming_hot_standby_with_a_slot() -> None:
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda path: int(path.split("/")[-2]))
     assert bins, "PostgreSQL server binaries are missing: make test installs Debian's postgresql"
     bin_dir = bins[-1]
-    env_values = composefile.env_example()
+    env_values = composefile.dotenv_from_example()
     services = composefile.load(env_values)["services"]
     base = Path(tempfile.mkdtemp(prefix="photosite-compose-pg-"))
     os.chmod(base, 0o755)  # noqa: S103  (the postgres user runs the clusters inside)
