@@ -78,7 +78,7 @@ fi
 if ! command -v kubectl >/dev/null; then
   apt_install kubectl 2>/dev/null || apt_install kubernetes-client
 fi
-# promtool (Debian's prometheus package) runs the alert rules' unit tests (tests/deploy/test_alerts.py).
+# promtool (Debian's prometheus package) runs the alert rules' unit tests (tests/deploy/test_observability.py).
 if ! command -v promtool >/dev/null; then
   apt_install prometheus
 fi
