@@ -191,6 +191,14 @@ def test_stack_runs_what_compose_says_serves_an_upload_through_nginx_and_stops(s
     assert fetched.status_code == 200 and fetched.content == first.content
     assert requests.get(signed.split("?")[0], timeout=10, verify=certificate).status_code == 403
 
+    # /ops/'s Hosts panel asks the Prometheus the web containers are given for the host's figures.
+    prometheus = record["argv"]["web1"]["env"]["PROMETHEUS_URL"]
+    deadline = time.monotonic() + 30  # the first scrape comes within one 15 s interval
+    query = {"query": 'up{job="node"} == 1'}
+    while not requests.get(prometheus + "/api/v1/query", params=query, timeout=5).json()["data"]["result"]:
+        assert time.monotonic() < deadline, f"{prometheus} has no node exporter up"
+        time.sleep(1)
+
     pids = list(record["pids"].values())
     down = subprocess.run([*STACK, "down", "--dir", str(state)], cwd=ROOT, env=env, capture_output=True, text=True)
     assert "nginx" in down.stdout and "postgres primary" in down.stdout
