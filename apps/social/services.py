@@ -73,8 +73,12 @@ def comment_create(*, author: User, photo: Photo, body: str) -> Comment:
 
 
 def comment_may_delete(*, comment: Comment, user: User) -> bool:
-    """Its author, the owner of the photo it is on, or a moderator. Callers pass a signed-in user."""
-    return comment.author_id == user.pk or comment.photo.owner_id == user.pk or user.is_staff
+    """Its author, the owner of the photo it is on, or a moderator. Callers pass a signed-in user.
+
+    A moderator is someone with the permission to delete comments: being staff alone is
+    not enough (staff with view-only permissions deleted anyone's comments).
+    """
+    return comment.author_id == user.pk or comment.photo.owner_id == user.pk or user.has_perm("social.delete_comment")
 
 
 @transaction.atomic

@@ -53,7 +53,8 @@ def test_who_may_delete_a_comment(user, other_user) -> None:
     assert services.comment_may_delete(comment=comment, user=user)  # its author
     assert services.comment_may_delete(comment=comment, user=photo_owner)  # the photo's owner
     assert not services.comment_may_delete(comment=comment, user=other_user)
-    assert services.comment_may_delete(comment=comment, user=UserFactory(is_staff=True))
+    assert not services.comment_may_delete(comment=comment, user=UserFactory(is_staff=True))  # staff alone
+    assert services.comment_may_delete(comment=comment, user=UserFactory(is_staff=True, is_superuser=True))
 
 
 def test_follow_counts_on_both_sides_and_self_follow_refused(user, other_user) -> None:
