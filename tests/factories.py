@@ -11,6 +11,7 @@ from factory.declarations import LazyAttribute, LazyFunction, PostGenerationMeth
 from factory.django import DjangoModelFactory
 from factory.faker import Faker
 from factory.helpers import post_generation
+from PIL import ExifTags, Image
 
 from apps.accounts.models import User
 from apps.photos.models import Photo, PhotoStatus, Visibility
@@ -65,6 +66,25 @@ def ready_photo(owner: User, *, title: str = "A photo", visibility: str = Visibi
     """A photo through the real upload service and the real rendition pipeline, ready to show."""
     upload = SimpleUploadedFile("photo.jpg", jpeg_bytes(width=96, height=64), content_type="image/jpeg")
     photo = photo_create(owner=owner, upload=upload, title=title, visibility=visibility, tags=tags_parse(tags))
+    rendition_make_all(photo_id=photo.pk)
+    photo.refresh_from_db()
+    return photo
+
+
+def camera_photo(
+    owner: User, *, title: str, make: str, model: str, lens: str = "", taken: str = "", tags: str = "", **fields: Any
+) -> Photo:
+    """A ready photo whose EXIF names its camera, lens and when it was taken (`YYYY:MM:DD HH:MM:SS`)."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = make
+    exif[ExifTags.Base.Model] = model
+    details = exif.get_ifd(ExifTags.IFD.Exif)
+    if lens:
+        details[ExifTags.Base.LensModel] = lens
+    if taken:
+        details[ExifTags.Base.DateTimeOriginal] = taken
+    upload = SimpleUploadedFile("photo.jpg", jpeg_bytes(96, 64, exif=exif), content_type="image/jpeg")
+    photo = photo_create(owner=owner, upload=upload, title=title, tags=tags_parse(tags), **fields)
     rendition_make_all(photo_id=photo.pk)
     photo.refresh_from_db()
     return photo

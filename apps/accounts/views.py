@@ -67,6 +67,39 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     return listing_response(request, listing, template="accounts/profile.html", context=context)
 
 
+@require_GET
+def timeline(request: HttpRequest, username: str) -> HttpResponse:
+    """A person's photos by when they were taken, grouped by month, with year and month jumps."""
+    person = get_object_or_404(User, username=username, is_active=True)
+    month_text = request.GET.get("month", "")
+    month = photo_selectors.month_from_text(month_text)
+    if month_text and month is None:
+        back = {"title": "Broken page link", "message": "Give the month as YYYY-MM.", "back_url": request.path}
+        return render(request, "error.html", back, status=400)
+    listing = photo_selectors.listing_timeline(owner=person, viewer=request.user, month=month)
+    context = {
+        "person": person,
+        "is_owner": request.user.is_authenticated and request.user.pk == person.pk,
+        "years": photo_selectors.timeline_months(owner=person, viewer=request.user),
+        "month": month,
+    }
+    return listing_response(
+        request,
+        listing,
+        template="accounts/timeline.html",
+        context=context,
+        items_template="accounts/_timeline_items.html",
+    )
+
+
+@login_required
+@require_GET
+def liked(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The photos you liked, newest like first."""
+    listing = photo_selectors.listing_liked(viewer=request.user)
+    return listing_response(request, listing, template="photos/explore.html", context={"tab": "liked"})
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile_edit(request: AuthenticatedHttpRequest) -> HttpResponse:

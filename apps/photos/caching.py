@@ -45,6 +45,12 @@ def profile_count_key(*, owner_id: int) -> str:
     return f"photos:profile-count:{owner_id}:v{cache.versions_get(EVERY_LISTING, scope)}"
 
 
+def timeline_months_key(*, owner_id: int) -> str:
+    """A person's timeline years and months with their counts, as visitors see them (with the profile)."""
+    scope = user_scope(owner_id=owner_id)
+    return f"photos:timeline-months:{owner_id}:v{cache.versions_get(EVERY_LISTING, scope)}"
+
+
 def tag_count_key(*, name: str) -> str:
     return f"photos:tag-count:{name}:v{cache.versions_get(EVERY_LISTING, tag_scope(name=name))}"
 

@@ -24,18 +24,24 @@ class GridPage(TypedDict):
 
 
 def listing_response(
-    request: HttpRequest, listing: Listing, *, template: str, context: dict[str, object] | None = None
+    request: HttpRequest,
+    listing: Listing,
+    *,
+    template: str,
+    context: dict[str, object] | None = None,
+    items_template: str = "photos/_grid_items.html",
 ) -> HttpResponse:
     """A page of a listing: the full page, or (`?partial=1`, for infinite scroll) the next cards as JSON.
 
     `?after=<cursor>` continues where the previous page ended. The first page of a
     listing that is the same for everyone is cached as HTML, once for all viewers.
+    `items_template` renders the cards (the timeline's puts month headings between them).
     """
     cursor = request.GET.get("after") or None
 
     def grid() -> GridPage:
         page = listing.page(cursor=cursor)
-        items = render_to_string("photos/_grid_items.html", {"photos": page.items, "from": listing.name})
+        items = render_to_string(items_template, {"photos": page.items, "from": listing.name})
         separator = "&" if "?" in listing.url else "?"
         next_url = f"{listing.url}{separator}after={page.next_cursor}" if page.next_cursor else None
         return {"items": items, "next": next_url}

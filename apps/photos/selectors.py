@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -15,7 +15,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +32,7 @@ from apps.photos.caching import (
     profile_count_key,
     tag_count_key,
     tag_scope,
+    timeline_months_key,
     user_scope,
 )
 from apps.photos.imaging import PIPELINE_VERSION, renditions_expected
@@ -42,12 +43,13 @@ from apps.photos.models import (
     USER_READY_PHOTOS,
     Photo,
     PhotoStatus,
+    PhotoTag,
     Rendition,
     Tag,
     Visibility,
     stored_name,
 )
-from apps.photos.tags import tag_name_check
+from apps.photos.tags import TagsRejected, tag_name_check
 from photosite import cache
 from photosite.counters import counter_totals
 from photosite.http import number_from_text
@@ -316,21 +318,112 @@ def listing_album(*, album: Album, viewer: User | AnonymousUser) -> Listing:
     )
 
 
-def listing_search(*, query: str) -> Listing:
-    """Public photos matching `query` in title, tags, owner's names or caption.
+class SearchFiltersRejected(ValueError):
+    """A search filter that cannot mean anything (a date that is not one); the message says why."""
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What a search narrows its photos to besides its words (no licence: photos have none)."""
+
+    camera: str = ""  # "make model" as the photo page shows it, any case
+    lens: str = ""
+    tag: str = ""
+    date_from: date | None = None  # by the photo's timeline date (taken, else uploaded), inclusive
+    date_to: date | None = None
+
+    def as_params(self) -> dict[str, str]:
+        """The query parameters that give these filters back (only the ones set)."""
+        params = {"camera": self.camera, "lens": self.lens, "tag": self.tag}
+        params["date_from"] = self.date_from.isoformat() if self.date_from else ""
+        params["date_to"] = self.date_to.isoformat() if self.date_to else ""
+        return {name: value for name, value in params.items() if value}
+
+    def __bool__(self) -> bool:
+        return bool(self.as_params())
+
+
+SEARCH_FILTER_NAMES = ("camera", "lens", "tag", "date_from", "date_to")
+
+
+def search_filters_from(params: Mapping[str, str]) -> SearchFilters:
+    """The filters in a search's query parameters; SearchFiltersRejected for a bad date or tag."""
+
+    def day(name: str) -> date | None:
+        text = str(params.get(name, "")).strip()
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise SearchFiltersRejected(f"{name}: give a date as YYYY-MM-DD.") from None
+
+    tag = str(params.get("tag", "")).strip().lstrip("#").lower()
+    if tag:
+        try:
+            tag_name_check(tag)
+        except TagsRejected as rejection:
+            raise SearchFiltersRejected(f"tag: {rejection}") from None
+    filters = SearchFilters(
+        camera=str(params.get("camera", "")).strip()[:201],
+        lens=str(params.get("lens", "")).strip()[:100],
+        tag=tag,
+        date_from=day("date_from"),
+        date_to=day("date_to"),
+    )
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise SearchFiltersRejected("date_from: the range starts after it ends.")
+    return filters
+
+
+def _searchable_for(photos: QuerySet[Photo], viewer: User | AnonymousUser) -> QuerySet[Photo]:
+    """What a search may find: public photos, and the viewer's own ready ones whatever their visibility."""
+    if not viewer.is_authenticated:
+        return _public(photos)
+    public = Q(visibility=Visibility.PUBLIC, status=PhotoStatus.READY, hidden_at__isnull=True, owner__is_active=True)
+    return photos.filter(public | Q(owner_id=viewer.pk, status=PhotoStatus.READY))
+
+
+def _filtered(photos: QuerySet[Photo], filters: SearchFilters) -> QuerySet[Photo]:
+    # Camera and lens only where the owner shows the camera facts: a filter must not reveal them.
+    if filters.camera:
+        photos = photos.filter(camera__iexact=filters.camera, show_camera_facts=True)
+    if filters.lens:
+        photos = photos.filter(lens__iexact=filters.lens, show_camera_facts=True)
+    if filters.date_from:
+        photos = photos.filter(timeline_at__gte=datetime.combine(filters.date_from, time.min, tzinfo=UTC))
+    if filters.date_to:
+        photos = photos.filter(
+            timeline_at__lt=datetime.combine(filters.date_to + timedelta(days=1), time.min, tzinfo=UTC)
+        )
+    if filters.tag:
+        photos = photos.filter(Exists(PhotoTag.objects.filter(photo=OuterRef("pk"), tag__name=filters.tag)))
+    return photos
+
+
+def listing_search(
+    *, query: str, viewer: User | AnonymousUser | None = None, filters: SearchFilters | None = None
+) -> Listing:
+    """Photos matching `query` in title, tags, owner's names or caption, narrowed by `filters`:
+    public ones, and the viewer's own private and unlisted ones (never anyone else's).
 
     PostgreSQL ranks with full-text search (stemmed, weighted: title > tags and names
     > caption); embedded mode (SQLite) falls back to every word appearing somewhere.
+    `#sunset` searches for `sunset`, as a tag is a word. Filters alone list their photos
+    newest taken first.
     """
-    photos = _public(Photo.objects.all())
-    words = query.split()
-    if not words:
+    filters = filters or SearchFilters()
+    photos = _filtered(_searchable_for(Photo.objects.all(), viewer or AnonymousUser()), filters)
+    words = [word.lstrip("#") for word in query.split() if word.lstrip("#")]
+    if not words and filters:
+        ordering: tuple[str, ...] = ("-timeline_at", "-id")
+    elif not words:
         photos, ordering = photos.none(), RECENT
     elif connection.vendor == "postgresql":
         # Rank the newest SEARCH_CANDIDATES matches, not every match: a common word matches
         # a seventh of all photos, and ranking them all grew with the table (bench/growth.py).
         # PostgreSQL walks the id index backwards for common words and the GIN index for rare ones.
-        ts_query = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+        ts_query = SearchQuery(" ".join(words), search_type="websearch", config=SEARCH_CONFIG)
         newest_matches = photos.filter(search_vector=ts_query).order_by("-id").values("pk")[:SEARCH_CANDIDATES]
         photos = Photo.objects.filter(pk__in=Subquery(newest_matches)).annotate(
             rank=SearchRank(F("search_vector"), ts_query)
@@ -346,18 +439,109 @@ def listing_search(*, query: str) -> Listing:
                 | Exists(Tag.objects.filter(photos=OuterRef("pk"), name__contains=word.lower()))
             )
         ordering = RECENT
+    params = {"q": query, **filters.as_params()} if query else filters.as_params()
     return Listing(
-        name=f"search:{query}",
-        title=f"Photos matching “{query}”",
+        # A filtered search's name is its query string, so a photo page opened from it steps through it.
+        name=f"search?{urlencode(params)}" if filters else f"search:{query}",
+        title=f"Photos matching “{query}”" if query else "Photos",
         queryset=photos,
         ordering=ordering,
-        url=f"{reverse('search')}?{urlencode({'q': query})}",
-        empty="No photos match. Try fewer or different words.",
+        url=f"{reverse('search')}?{urlencode(params)}",
+        empty="No photos match. Try fewer or different words, or fewer filters.",
     )
 
 
 SEARCH_MAX_LENGTH = 200
 SEARCH_CANDIDATES = 1000  # the newest matches a search ranks (about 20 pages of results)
+
+TIMELINE = ("-timeline_at", "-id")
+
+
+def month_from_text(text: str) -> date | None:
+    """The first day of a `YYYY-MM` month, or None if the text is not one."""
+    try:
+        return date.fromisoformat(f"{text}-01") if len(text) == 7 else None
+    except ValueError:
+        return None
+
+
+def listing_timeline(*, owner: User, viewer: User | AnonymousUser, month: date | None = None) -> Listing:
+    """One person's photos by the date they were taken (else uploaded), newest first; from
+    the end of `month` back when given (the timeline's month jumps). Visitors see the public
+    ones, the owner all their own."""
+    is_owner = viewer.is_authenticated and viewer.pk == owner.pk
+    photos = _owned_for_viewer(Photo.objects.all(), owner_id=owner.pk, viewer=viewer)
+    url = reverse("timeline", args=[owner.username])
+    if month is not None:
+        next_month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        photos = photos.filter(timeline_at__lt=datetime.combine(next_month, time.min, tzinfo=UTC))
+        url = f"{url}?{urlencode({'month': month.strftime('%Y-%m')})}"
+    return Listing(
+        name=f"timeline:{owner.username}",
+        title=f"{owner.shown_name}: timeline",
+        queryset=photos,
+        ordering=TIMELINE,
+        url=url,
+        empty="You have not uploaded any photos yet." if is_owner else "No public photos yet.",
+        # The whole timeline's first page is cached for visitors with the profile; a jump is not.
+        shared=not is_owner and month is None,
+        scope=user_scope(owner_id=owner.pk),
+    )
+
+
+@dataclass(frozen=True)
+class TimelineYear:
+    year: int
+    count: int
+    months: list[tuple[date, int]]  # (first day of the month, photos), newest first
+
+
+def timeline_months(*, owner: User, viewer: User | AnonymousUser) -> list[TimelineYear]:
+    """The years and months of a person's timeline with how many photos each holds, newest
+    first: one grouped read of their photos' timeline index, cached for visitors with the profile."""
+
+    def count() -> list[TimelineYear]:
+        photos = _owned_for_viewer(Photo.objects.all(), owner_id=owner.pk, viewer=viewer)
+        rows = (
+            photos.annotate(month=TruncMonth("timeline_at", tzinfo=UTC))
+            .values("month")
+            .annotate(photos=Count("id"))
+            .order_by("-month")
+        )
+        years: dict[int, list[tuple[date, int]]] = {}
+        for row in rows:
+            month = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
+            years.setdefault(month.year, []).append((month, row["photos"]))
+        return [TimelineYear(year, sum(n for _, n in months), months) for year, months in years.items()]
+
+    if viewer.is_authenticated and viewer.pk == owner.pk:
+        return count()
+    return cache.get_or_compute(timeline_months_key(owner_id=owner.pk), count, ttl=GRID_TTL, privacy=True)
+
+
+def listing_liked(*, viewer: User | AnonymousUser) -> Listing:
+    """The photos the viewer liked, newest like first: ones anyone may see, and their own.
+
+    A liked photo that became private (or hidden, or its owner left) drops out; read through
+    the likes' (user, time) index, so a page costs one range scan however much was liked.
+    """
+    photos = Photo.objects.none()
+    if viewer.is_authenticated:
+        liked = Photo.objects.filter(likes__user_id=viewer.pk)
+        public = Q(
+            visibility=Visibility.PUBLIC, status=PhotoStatus.READY, hidden_at__isnull=True, owner__is_active=True
+        )
+        photos = liked.filter(public | Q(owner_id=viewer.pk, status=PhotoStatus.READY)).annotate(
+            liked_at=F("likes__created_at"), like_row=F("likes__id")
+        )
+    return Listing(
+        name="liked",
+        title="Liked",
+        queryset=photos,
+        ordering=("-liked_at", "-like_row"),
+        url=reverse("liked"),
+        empty="You have not liked any photos yet. Tap the heart on a photo you like and it appears here.",
+    )
 
 
 def photo_count_for_profile(*, owner: User, viewer: User | AnonymousUser) -> int:
@@ -399,7 +583,20 @@ def listing_named(*, name: str, viewer: User | AnonymousUser) -> Listing | None:
     if kind == "tag" and argument:
         return listing_tag(name=argument)  # TagsRejected if it cannot be a tag
     if kind == "search" and argument:
-        return listing_search(query=argument)
+        return listing_search(query=argument, viewer=viewer)
+    if name.startswith("search?"):
+        params = dict(parse_qsl(name.removeprefix("search?")))
+        try:
+            filters = search_filters_from(params)
+        except SearchFiltersRejected:
+            return None
+        query = params.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+        return listing_search(query=query, viewer=viewer, filters=filters)
+    if name == "liked":
+        return listing_liked(viewer=viewer)
+    if kind == "timeline" and argument:
+        person = User.objects.filter(username=argument, is_active=True).first()
+        return listing_timeline(owner=person, viewer=viewer) if person else None
     if kind == "user" and argument:
         owner = User.objects.filter(username=argument, is_active=True).first()
         return listing_user(owner=owner, viewer=viewer) if owner else None

@@ -77,12 +77,20 @@ def tag(request: HttpRequest, name: str) -> HttpResponse:
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[: selectors.SEARCH_MAX_LENGTH]
-    if not query:
-        return render(request, "photos/search.html", {"query": ""})
-    context: dict[str, object] = {"query": query, "people": people_matching(query=query)}
-    return listing_response(
-        request, selectors.listing_search(query=query), template="photos/search.html", context=context
-    )
+    try:
+        filters = selectors.search_filters_from(request.GET)
+    except selectors.SearchFiltersRejected as rejection:
+        refused = {"query": query, "filters": selectors.SearchFilters(), "filter_error": str(rejection)}
+        return render(request, "photos/search.html", refused, status=400)
+    if not query and not filters:
+        return render(request, "photos/search.html", {"query": "", "filters": filters})
+    context: dict[str, object] = {
+        "query": query,
+        "filters": filters,
+        "people": people_matching(query=query) if query and not filters else [],
+    }
+    listing = selectors.listing_search(query=query, viewer=request.user, filters=filters)
+    return listing_response(request, listing, template="photos/search.html", context=context)
 
 
 @require_GET

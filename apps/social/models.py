@@ -39,7 +39,11 @@ class Like(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "photo"], name="like_once")]
         # "Popular": likes per photo in the last seven days.
-        indexes = [models.Index(fields=["created_at", "photo"], name="like_recent_idx")]
+        indexes = [
+            models.Index(fields=["created_at", "photo"], name="like_recent_idx"),
+            # A person's Liked page: their likes, newest first.
+            models.Index(fields=["user", "-created_at", "-id"], name="like_user_recent_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} likes {self.photo_id}"

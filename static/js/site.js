@@ -65,7 +65,16 @@
     loading = fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then((response) => (response.ok ? response.json() : Promise.reject(response)))
       .then((page) => {
-        document.querySelector("[data-grid]").insertAdjacentHTML("beforeend", page.html);
+        const grid = document.querySelector("[data-grid]");
+        grid.insertAdjacentHTML("beforeend", page.html);
+        // A timeline page that starts inside the month the last one ended in repeats its heading: drop it.
+        const months = new Set();
+        grid.querySelectorAll("[data-month]").forEach((heading) => {
+          if (!months.has(heading.dataset.month)) { months.add(heading.dataset.month); return; }
+          const filler = heading.previousElementSibling;
+          if (filler && filler.classList.contains("grid-filler")) filler.remove();
+          heading.remove();
+        });
         if (page.next) {
           link.href = page.next;
           // Observe afresh: if the link is still on screen (short pages), that fires again.

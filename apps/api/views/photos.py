@@ -40,7 +40,13 @@ from photosite.http import number_from_text
         OpenApiParameter("user", str, description="Only this person's photos."),
         OpenApiParameter("tag", str, description="Only photos with this tag."),
         OpenApiParameter("album", int, description="Only the photos of this album, in its order."),
-        OpenApiParameter("q", str, description="Full-text search (title, tags, names, caption), best first."),
+        OpenApiParameter(
+            "q", str, description="Full-text search (title, tags, names, caption), best first; your own photos too."
+        ),
+        OpenApiParameter("camera", str, description="Search filter: the camera as photos show it (any case)."),
+        OpenApiParameter("lens", str, description="Search filter: the lens as photos show it (any case)."),
+        OpenApiParameter("date_from", str, description="Search filter: taken (else uploaded) on or after, YYYY-MM-DD."),
+        OpenApiParameter("date_to", str, description="Search filter: taken (else uploaded) on or before, YYYY-MM-DD."),
         *PAGE_PARAMETERS,
     ],
     responses={200: s.PhotoPageSerializer, **ERRORS},
@@ -60,13 +66,20 @@ def photo_list(request: Request) -> Response:
     if request.method == "POST":
         return _photo_upload(request)
     params = request.query_params
-    if params.get("q"):
-        listing = photo_selectors.listing_search(query=params["q"].strip()[: photo_selectors.SEARCH_MAX_LENGTH])
+    searched = any(params.get(name) for name in ("camera", "lens", "date_from", "date_to"))
+    if params.get("q") or searched:  # with a tag too, the tag is one more filter
+        try:
+            filters = photo_selectors.search_filters_from(params)
+        except photo_selectors.SearchFiltersRejected as rejection:
+            field, _, message = str(rejection).partition(": ")
+            raise ValidationError({field: [message]}) from None
+        query = params.get("q", "").strip()[: photo_selectors.SEARCH_MAX_LENGTH]
+        listing = photo_selectors.listing_search(query=query, viewer=request.user, filters=filters)
     elif params.get("user"):
         owner = get_object_or_404(User, username=params["user"], is_active=True)
         listing = photo_selectors.listing_user(owner=owner, viewer=request.user)
     elif params.get("tag"):
-        listing = photo_selectors.listing_tag(name=params["tag"].lower())
+        listing = photo_selectors.listing_tag(name=params["tag"].lstrip("#").lower())
     elif params.get("album"):
         album_id = number_from_text(params["album"])
         if album_id is None:

@@ -112,5 +112,6 @@ def visibility_badge(photo: Photo) -> str:
 
 @register.filter
 def listing_kind(name: str) -> str:
-    """A listing's name before its colon: recent, popular, feed, tag, user, album or search."""
-    return name.partition(":")[0]
+    """A listing's kind: its name before a colon (or a filtered search's "?"): recent, popular,
+    feed, liked, tag, user, timeline, album or search."""
+    return name.partition(":")[0].partition("?")[0]
