@@ -253,13 +253,19 @@ def object_delete(key: str) -> None:
     storage_for_key(key).delete(key)
 
 
-def object_list(prefix: str) -> Iterator[tuple[str, datetime]]:
-    """Every stored key under `prefix`, with its last-modified time (UTC)."""
+def object_exists(key: str) -> bool:
+    return storage_for_key(key).exists(key)
+
+
+def object_list(prefix: str, *, page_size: int = 1000) -> Iterator[tuple[str, datetime]]:
+    """Every stored key under `prefix`, with its last-modified time (UTC), in key order
+    (S3's: by code point), a page at a time: memory holds one page, whatever the bucket's size."""
     client = _s3_client(default_storage)
     if client is not None:
         pages = client.get_paginator("list_objects_v2").paginate(
             Bucket=_bucket_name(default_storage),
             Prefix=prefix,
+            PaginationConfig={"PageSize": page_size},
         )
         for page in pages:
             for item in page.get("Contents", []):
@@ -269,9 +275,9 @@ def object_list(prefix: str) -> Iterator[tuple[str, datetime]]:
     base = root / prefix
     if not base.exists():
         return
-    for path in sorted(base.rglob("*")):
-        if path.is_file():
-            yield path.relative_to(root).as_posix(), datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    # Sorted as S3 sorts (whole keys, not path parts); embedded mode's folders are small.
+    for key, path in sorted((path.relative_to(root).as_posix(), path) for path in base.rglob("*") if path.is_file()):
+        yield key, datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
 
 
 def _s3_client(storage: Storage) -> Any:
@@ -305,6 +311,52 @@ def bucket_policy_apply() -> bool:
     }
     client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
     return True
+
+
+# Lifecycle rules storage_init owns, by ID; an operator's other rules are kept.
+LIFECYCLE_ABANDONED_MULTIPART = "photosite-abort-incomplete-multipart"
+
+
+def bucket_lifecycle_apply(*, expire: dict[str, int]) -> list[dict[str, Any]] | None:
+    """Have S3 itself expire objects under each prefix of `expire` after that many days, and
+    abort multipart uploads left unfinished for a day (a data export that died). Returns
+    the bucket's rules as S3 stored them; None in embedded mode.
+
+    Rules with other IDs (an operator's own) are kept: S3 replaces the whole configuration.
+    """
+    client = _s3_client(default_storage)
+    if client is None:
+        return None
+    bucket = _bucket_name(default_storage)
+    ours = {f"photosite-expire-{prefix.strip('/').replace('/', '-')}" for prefix in expire}
+    ours.add(LIFECYCLE_ABANDONED_MULTIPART)
+    try:
+        existing = client.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchLifecycleConfiguration":
+            raise
+        existing = []
+    rules = [rule for rule in existing if rule.get("ID") not in ours]
+    rules += [
+        {
+            "ID": f"photosite-expire-{prefix.strip('/').replace('/', '-')}",
+            "Filter": {"Prefix": prefix},
+            "Status": "Enabled",
+            "Expiration": {"Days": days},
+        }
+        for prefix, days in expire.items()
+    ]
+    rules.append(
+        {
+            "ID": LIFECYCLE_ABANDONED_MULTIPART,
+            "Filter": {"Prefix": ""},
+            "Status": "Enabled",
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        }
+    )
+    client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+    stored: list[dict[str, Any]] = client.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    return stored
 
 
 # --- Streams: objects too big to hold in memory (data exports) ----------------------------

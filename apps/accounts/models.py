@@ -20,6 +20,10 @@ class User(AbstractUser):
     follower_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
 
+    class Meta(AbstractUser.Meta):
+        # storage_sweep asks which of a page of stored pictures are someone's current one.
+        indexes = [models.Index(fields=["avatar_key"], name="user_avatar_key_idx", condition=~models.Q(avatar_key=""))]
+
     def __str__(self) -> str:
         return self.display_name or self.username
 

@@ -55,6 +55,65 @@ def test_sweep_leaves_young_objects_alone(user, bucket) -> None:
     assert "private/originals/in-flight.jpg" in bucket.keys()
 
 
+def test_sweep_streams_the_bucket_in_windows_and_touches_only_orphans(
+    user, bucket, broker_redis, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    """One photo and two objects per window, one key per listing page: every boundary of
+    the merge is crossed, with orphans before, between, right beside and after the photos."""
+    from apps.photos.management.commands import storage_sweep
+
+    monkeypatch.setattr(storage_sweep, "PHOTO_WINDOW", 1)
+    monkeypatch.setattr(storage_sweep, "PAGE", 1)
+    photos = sorted(
+        (uploaded_photo(owner=user, title=f"Photo {index}") for index in range(3)), key=lambda p: str(p.key)
+    )
+    for photo in photos:
+        services.rendition_make_all(photo_id=photo.pk)
+    live = set(bucket.keys())
+    middle = str(photos[1].key)
+    orphans = [
+        "private/originals/00000000-0000-0000-0000-000000000000.jpg",  # before every photo
+        f"private/originals/{middle[:-1]}{'0' if middle[-1] != '0' else '1'}.png",  # a near neighbour's
+        f"public/renditions/{middle}-old/x-v1-320.jpg",  # sorts just before the photo's own folder
+        f"public/renditions/{middle}/{photos[1].original_sha256[:16]}-v1-320.jpg",  # an older pipeline's
+        "public/renditions/ffffffff-ffff-ffff-ffff-ffffffffffff/y.webp",  # after every photo
+        "private/incoming/abandoned-upload",
+    ]
+    for key in orphans:
+        bucket.client.put_object(Bucket=bucket.name, Key=key, Body=b"no row names this")
+    lost = photos[2].renditions.get(size=320, format="webp")
+    bucket.client.delete_object(Bucket=bucket.name, Key=lost.file.name)
+
+    report = run("storage_sweep", "--grace-minutes", "0")
+    assert f"Orphaned objects (no row): {len(orphans)}" in report
+    assert all(key in report for key in orphans)
+    assert "Renditions whose file is missing: 1" in report and "Photos whose original is missing: 0" in report
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run("storage_sweep", "--grace-minutes", "0", "--delete")
+    assert set(bucket.keys()) == live - {lost.file.name}  # every orphan gone, every live object kept
+    assert not photos[2].renditions.filter(pk=lost.pk).exists()
+
+
+def test_storage_init_has_s3_expire_abandoned_uploads_and_keeps_other_rules(bucket) -> None:
+    operator_rule = {"ID": "logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 30}}
+    bucket.client.put_bucket_lifecycle_configuration(
+        Bucket=bucket.name, LifecycleConfiguration={"Rules": [operator_rule]}
+    )
+    try:
+        output = run("storage_init")
+        run("storage_init")  # twice: the same rules, not two of each
+        rules = bucket.client.get_bucket_lifecycle_configuration(Bucket=bucket.name)["Rules"]
+    finally:
+        bucket.client.delete_bucket_lifecycle(Bucket=bucket.name)
+    by_id = {rule["ID"]: rule for rule in rules}
+    assert len(rules) == 3 and by_id["logs"] == operator_rule
+    incoming = by_id["photosite-expire-private-incoming"]
+    assert incoming["Filter"] == {"Prefix": "private/incoming/"} and incoming["Expiration"] == {"Days": 1}
+    assert by_id["photosite-abort-incomplete-multipart"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert "under 'private/incoming/': objects expire after 1 day(s) (Enabled)" in output
+
+
 def test_rebuild_makes_missing_renditions(user, bucket, broker_redis) -> None:
     photo = uploaded_photo(owner=user)
     services.rendition_make_all(photo_id=photo.pk)
