@@ -5,10 +5,13 @@ Redis, photosite.ratelimit)."""
 from __future__ import annotations
 
 import pytest
+import requests
+from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from apps.accounts.services import api_token_create
 from apps.photos.models import Photo
 from apps.social.models import Comment, Follow, Like
 from photosite.ratelimit import Rate, rate_limit_hit, rate_parse
@@ -113,3 +116,34 @@ def test_rates_read_as_the_api_writes_them() -> None:
     assert rate_parse("60/hour") == Rate(60, 3600)
     assert rate_parse("5/300s") == Rate(5, 300)
     assert rate_parse("1000/day") == Rate(1000, 86400)
+
+
+def test_two_web_processes_count_one_budget_for_the_form_and_the_api(photo, site_server_factory) -> None:
+    settings = {"WRITE_LIMIT_COMMENT": "4/min"}
+    first, second = site_server_factory(**settings), site_server_factory(**settings)
+    commenter = UserFactory()
+    _, key = api_token_create(user=commenter, name="burst", scope="write")
+    session = signed_in(commenter).cookies[django_settings.SESSION_COOKIE_NAME].value
+    csrf = "c" * 32  # any secret will do: the form's token only has to match the cookie's
+    cookies = {django_settings.SESSION_COOKIE_NAME: session, django_settings.CSRF_COOKIE_NAME: csrf}
+    form_path, api_path = f"/photos/{photo.pk}/comments/", f"/api/v1/photos/{photo.pk}/comments/"
+
+    def by_form(server, body: str) -> int:
+        headers = {"X-CSRFToken": csrf}
+        response = requests.post(
+            server.url + form_path,
+            data={"body": body},
+            cookies=cookies,
+            headers=headers,
+            allow_redirects=False,
+            timeout=10,
+        )
+        return response.status_code
+
+    def by_api(server, body: str) -> int:
+        headers = {"Authorization": f"Token {key}"}
+        return requests.post(server.url + api_path, json={"body": body}, headers=headers, timeout=10).status_code
+
+    assert [by_form(first, "1"), by_api(second, "2"), by_form(second, "3"), by_api(first, "4")] == [302, 201, 302, 201]
+    assert [by_form(first, "5"), by_api(second, "6"), by_form(second, "7")] == [429, 429, 429]
+    assert sorted(Comment.objects.filter(author=commenter).values_list("body", flat=True)) == ["1", "2", "3", "4"]
