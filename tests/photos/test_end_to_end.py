@@ -166,6 +166,21 @@ def test_embedded_mode_serves_demo_content_and_renders_a_new_upload(embedded_sit
         assert visitor.get(base + link.url, timeout=10).status_code == 404
     assert visitor.get(photo_url, timeout=10).status_code == 404
 
+    # Made unlisted, it opens by its link only, images included (served by Django here).
+    details = {"title": "My first", "caption": "", "alt_text": "A test picture", "tags": "", "show_camera_facts": "on"}
+    assert _post_form(person, photo_url + "edit/", {**details, "visibility": "unlisted"}).status_code == 200
+    shown = re.search(r'id="share-url"[^>]* value="([^"]+)"', person.get(photo_url, timeout=10).text)
+    assert shown, "the owner's page shows the link"
+    assert visitor.get(photo_url, timeout=10).status_code == 404
+
+    def public_links() -> bool:
+        links = parse_page(visitor.get(shown.group(1), timeout=10).text).size_links
+        return bool(links) and all("/media/public/" in link.url for link in links)
+
+    wait_for(public_links, timeout=60, what="the renditions moving to public/")
+    for link in parse_page(visitor.get(shown.group(1), timeout=10).text).size_links:
+        assert visitor.get(base + link.url, timeout=10).status_code == 200
+
 
 @pytest.mark.embedded
 def test_embedded_mode_searches_tags_albums_and_likes_of_the_demo(embedded_site) -> None:
