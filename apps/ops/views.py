@@ -19,6 +19,8 @@ from photosite.health import readiness
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Business figures and system health; `?partial=1` is the body its script swaps in every 10 s."""
     figures = selectors.business_figures()
+    queues = queue_stats()
+    waited = queues["oldest_waiting_seconds"]
     context = {
         "figures": figures,
         "chart": charts.bar_chart_svg(figures["uploads_per_day"]),
@@ -26,7 +28,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "comments_chart": charts.bar_chart_svg(figures["comments_per_day"], height=120, label="comments"),
         "readiness": readiness()[0],
         "redis": selectors.redis_figures(),
-        "queues": queue_stats(),
+        "queues": queues,
+        "queue_rows": [
+            {"name": name, **counts, "oldest_waiting_seconds": waited.get(name, 0.0)}
+            for name, counts in queues["queues"].items()
+        ],
         "hosts": selectors.host_figures(),
     }
     template = "ops/_dashboard_body.html" if request.GET.get("partial") else "ops/dashboard.html"

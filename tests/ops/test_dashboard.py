@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.urls import reverse
@@ -95,6 +96,10 @@ def test_dashboard_shows_health_and_retries_failed_photos(
     assert failed.status == PhotoStatus.PROCESSING
     (message,) = broker_redis.hgetall("dramatiq:renditions.msgs").values()
     assert f'"args":[{failed.pk}]' in message.decode()
+    # The Jobs card: the job waits in renditions, with how long it has waited.
+    partial = client.get(reverse("ops_dashboard") + "?partial=1").content.decode()
+    assert "<th>next job waited</th>" in partial
+    assert re.search(r"<tr><td>renditions</td><td>1</td><td>\d+ s</td>", partial), partial
 
 
 def test_admin_photo_list_shows_thumbnails_with_bounded_queries(
