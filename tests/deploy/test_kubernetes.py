@@ -31,7 +31,8 @@ REQUIRED_ON_WEB = REQUIRED_EVERYWHERE | {
     "NUM_PROXIES", "DATABASE_REPLICA_URLS",
 }  # fmt: skip
 # What compose sets that Kubernetes rightly does not: SeaweedFS's addresses (AWS S3 needs
-# none), keys (the pods' IAM role may stand in), compose's way of migrating (a Job here).
+# none), keys (the pods' IAM role may stand in), compose's way of migrating (a Job here),
+# its nginx cache's purge address (CloudFront here).
 COMPOSE_ONLY = {
     "S3_ENDPOINT_URL",
     "S3_PUBLIC_ENDPOINT_URL",
@@ -39,6 +40,7 @@ COMPOSE_ONLY = {
     "S3_SECRET_ACCESS_KEY",
     "MIGRATE_ON_START",
     "MIGRATE_DATABASE_URL",
+    "MEDIA_PURGE_NGINX_URLS",
 }
 
 
