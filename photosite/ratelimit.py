@@ -83,6 +83,7 @@ WRITE_LIMIT_MESSAGES = {
     "comment": "You have posted a lot of comments in a short time.",
     "like": "You have liked and unliked a lot in a short time.",
     "follow": "You have followed and unfollowed a lot in a short time.",
+    "profile": "You have changed your profile a lot in a short time.",
 }
 
 

@@ -465,6 +465,7 @@ WRITE_LIMITS = {
     "comment": env.str("WRITE_LIMIT_COMMENT", default=env.str("API_THROTTLE_COMMENT", default="30/min")),
     "like": env.str("WRITE_LIMIT_LIKE", default="60/min"),  # likes and unlikes
     "follow": env.str("WRITE_LIMIT_FOLLOW", default="60/hour"),  # follows and unfollows
+    "profile": env.str("WRITE_LIMIT_PROFILE", default="30/hour"),  # profile saves, each may carry an avatar
 }
 
 # --- The REST API (/api/v1) ---------------------------------------------------------

@@ -23,6 +23,7 @@ from apps.photos.pages import listing_response
 from apps.photos.uploads import UploadRejected
 from apps.social.selectors import person_counts, user_is_followed_by
 from photosite.http import AuthenticatedHttpRequest
+from photosite.ratelimit import write_limited
 from photosite.storage import StorageUnavailable, download_url
 
 EXPORT_LINK_SALT = "accounts.export-download"
@@ -102,6 +103,7 @@ def liked(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@write_limited("profile")  # each save may decode a new avatar
 def profile_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     initial = {"display_name": user.display_name, "bio": user.bio}

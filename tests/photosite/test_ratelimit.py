@@ -96,6 +96,16 @@ def test_uploads_by_the_form_and_the_api_share_one_limit(db, bucket, settings) -
     assert client.get(reverse("photo_upload")).status_code == 200  # the page itself is not a write
 
 
+def test_profile_saves_with_their_avatars_are_limited_too(db, settings) -> None:
+    settings.WRITE_LIMITS = {**settings.WRITE_LIMITS, "profile": "2/hour"}
+    person = UserFactory(display_name="Before")
+    client = signed_in(person)
+    url = reverse("profile_edit")
+    assert [client.post(url, {"display_name": f"Name {n}", "bio": ""}).status_code for n in range(3)] == [302, 302, 429]
+    person.refresh_from_db()
+    assert person.display_name == "Name 1"
+
+
 def test_the_window_slides_so_a_burst_across_its_edge_cannot_take_twice_the_limit(db) -> None:
     rate = Rate(count=10, seconds=60)
 
