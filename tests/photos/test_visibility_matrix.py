@@ -1,7 +1,7 @@
 """Who sees which photo where: each kind of viewer x each visibility x each page, listing and count.
 
 Public: everywhere, for everyone. Unlisted: its own page for anyone with the link, and
-its owner's own profile and albums. Private: only its owner. The caches in front of the
+its owner's own profile, timeline, albums, searches and Liked page. Private: only its owner. The caches in front of the
 grids must never carry a photo from one viewer to another, so every case runs twice:
 once with cold caches, once after the owner has warmed every page.
 """
@@ -23,15 +23,16 @@ from apps.social.services import follow_set, like_set
 from tests.factories import UserFactory, ready_photo
 
 VIEWERS = ["anonymous", "stranger", "follower", "owner"]
-EVERYWHERE = {"home", "explore", "tag", "search", "profile", "album", "photo"}
+EVERYWHERE = {"home", "explore", "tag", "search", "profile", "timeline", "album", "photo"}
 
 
 def expected_pages(viewer: str, visibility: str) -> set[str]:
     """Where `viewer` finds a photo of `visibility` (the feed shows followed people's public photos)."""
+    liked = {"liked"} if viewer == "owner" else set()  # the owner liked each of their photos
     if visibility == Visibility.PUBLIC:
-        return EVERYWHERE | ({"feed"} if viewer == "follower" else set())
-    if viewer == "owner":
-        return {"profile", "album", "photo"}
+        return EVERYWHERE | liked | ({"feed"} if viewer == "follower" else set())
+    if viewer == "owner":  # their own searches find their own photos too
+        return {"profile", "timeline", "album", "photo", "search", "liked"}
     return {"photo"} if visibility == Visibility.UNLISTED else set()
 
 
@@ -68,6 +69,8 @@ def pages(album, photo) -> dict[str, str]:
         "tag": reverse("tag", args=["matrixtag"]),
         "search": reverse("search") + "?q=matrix",
         "profile": reverse("profile", args=["owner"]),
+        "timeline": reverse("timeline", args=["owner"]),
+        "liked": reverse("liked"),
         "album": reverse("album_detail", args=[album.pk]),
         # By the link the owner hands out: for an unlisted photo it carries the token
         # (without it the page is a 404, tests/photos/test_share_links.py).
@@ -98,8 +101,8 @@ def test_visibility_matrix(world, viewer, visibility, warm) -> None:
     expected = expected_pages(viewer, visibility)
     for name, url in urls.items():
         response = client.get(url)
-        if name == "feed" and users[viewer] is None:
-            assert response.status_code == 302  # the feed asks to log in
+        if name in ("feed", "liked") and users[viewer] is None:
+            assert response.status_code == 302  # these ask to log in
             assert response["Location"].startswith(reverse("login"))
             continue
         # A photo page the viewer may not see does not exist for them: 404, never a 403
