@@ -386,10 +386,11 @@ def _searchable_for(photos: QuerySet[Photo], viewer: User | AnonymousUser) -> Qu
 
 def _filtered(photos: QuerySet[Photo], filters: SearchFilters) -> QuerySet[Photo]:
     # Camera and lens only where the owner shows the camera facts: a filter must not reveal them.
+    # `exclude(...="")` says what the partial indexes cover, so PostgreSQL knows it may use them.
     if filters.camera:
-        photos = photos.filter(camera__iexact=filters.camera, show_camera_facts=True)
+        photos = photos.filter(camera__iexact=filters.camera, show_camera_facts=True).exclude(camera="")
     if filters.lens:
-        photos = photos.filter(lens__iexact=filters.lens, show_camera_facts=True)
+        photos = photos.filter(lens__iexact=filters.lens, show_camera_facts=True).exclude(lens="")
     if filters.date_from:
         photos = photos.filter(timeline_at__gte=datetime.combine(filters.date_from, time.min, tzinfo=UTC))
     if filters.date_to:

@@ -214,8 +214,9 @@ def duplicate_check(*, owner: User, sha256: str) -> None:
     Two uploads of one file at the same moment may both pass (there is no lock across
     them): the check is for the person who picks the same file again, not a guarantee.
     """
-    existing = Photo.objects.filter(owner=owner, original_sha256=sha256).only("pk", "title").first()
-    if existing is not None:
+    # Any one of them, unordered: ordering by time would walk the owner's index instead of the digest's.
+    same_bytes = Photo.objects.filter(owner=owner, original_sha256=sha256).only("pk", "title").order_by()[:1]
+    for existing in same_bytes:
         raise DuplicateUpload(photo_id=existing.pk, title=existing.title)
 
 

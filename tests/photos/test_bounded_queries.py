@@ -92,3 +92,38 @@ def test_people_search_and_the_unfinished_strip_have_indexes_to_use(db) -> None:
     people_sql, unfinished_sql = (query["sql"] for query in queries.captured_queries)
     assert "accounts_user_display_name_trgm" in plan(people_sql)
     assert "photo_unfinished_idx" in plan(unfinished_sql)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_the_timeline_search_filters_liked_page_and_duplicate_check_have_indexes_to_use(db) -> None:
+    from apps.photos.selectors import SearchFilters, listing_liked, listing_search, listing_timeline, timeline_months
+    from apps.photos.services import duplicate_check
+    from apps.social.services import like_set
+
+    owner, reader = UserFactory(), UserFactory()
+    photo = PhotoRowFactory(owner=owner, camera="TestCam TC-1", lens="Wide 23mm")
+    like_set(user=reader, photo=photo, liked=True)
+    reads = {
+        "timeline": lambda: listing_timeline(owner=owner, viewer=reader).page(cursor=None),
+        "months": lambda: timeline_months(owner=owner, viewer=owner),
+        "camera": lambda: listing_search(query="", filters=SearchFilters(camera="testcam tc-1")).page(cursor=None),
+        "lens": lambda: listing_search(query="", filters=SearchFilters(lens="WIDE 23MM")).page(cursor=None),
+        "liked": lambda: listing_liked(viewer=reader).page(cursor=None),
+        "duplicate": lambda: duplicate_check(owner=reader, sha256="1" * 64),
+    }
+    indexes = {
+        "timeline": "photo_timeline_idx",
+        "months": "Index Cond: (owner_id",  # one person's rows, by whichever owner index
+        "camera": "photo_camera_idx",
+        "lens": "photo_lens_idx",
+        "liked": "like_user_recent_idx",
+        "duplicate": "photo_owner_sha256_idx",
+    }
+    for name, read in reads.items():
+        with CaptureQueriesContext(connection) as queries:
+            read()
+        sql = queries.captured_queries[0]["sql"]
+        if name == "liked":  # tiny tables make sorting look free: ask whether an index can give the order
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_sort = off")
+        assert indexes[name] in plan(sql), name
