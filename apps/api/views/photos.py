@@ -38,6 +38,11 @@ from photosite.http import number_from_text
 @extend_schema(
     parameters=[
         OpenApiParameter("user", str, description="Only this person's photos."),
+        OpenApiParameter(
+            "order", str, enum=["taken"], description="With `user`: their timeline, newest taken (else uploaded) first."
+        ),
+        OpenApiParameter("month", str, description="With `order=taken`: from the end of this month back, YYYY-MM."),
+        OpenApiParameter("liked", bool, description="The photos you liked, newest like first (signed in)."),
         OpenApiParameter("tag", str, description="Only photos with this tag."),
         OpenApiParameter("album", int, description="Only the photos of this album, in its order."),
         OpenApiParameter(
@@ -62,7 +67,8 @@ from photosite.http import number_from_text
 @permission_classes([IsAuthenticatedOrReadOnly])
 @throttle_classes(THROTTLES)
 def photo_list(request: Request) -> Response:
-    """GET the newest public photos (or one person's, a tag's, an album's, a search's); POST uploads one."""
+    """GET the newest public photos (or one person's, their timeline, a tag's, an album's, a search's,
+    the ones you liked); POST uploads one."""
     if request.method == "POST":
         return _photo_upload(request)
     params = request.query_params
@@ -75,9 +81,17 @@ def photo_list(request: Request) -> Response:
             raise ValidationError({field: [message]}) from None
         query = params.get("q", "").strip()[: photo_selectors.SEARCH_MAX_LENGTH]
         listing = photo_selectors.listing_search(query=query, viewer=request.user, filters=filters)
+    elif params.get("liked") in ("1", "true"):
+        listing = photo_selectors.listing_liked(viewer=signed_in_user(request))  # 401 for nobody
     elif params.get("user"):
         owner = get_object_or_404(User, username=params["user"], is_active=True)
-        listing = photo_selectors.listing_user(owner=owner, viewer=request.user)
+        if params.get("order") == "taken":
+            month = photo_selectors.month_from_text(params.get("month", ""))
+            if params.get("month") and month is None:
+                raise ValidationError({"month": ["Give the month as YYYY-MM."]})
+            listing = photo_selectors.listing_timeline(owner=owner, viewer=request.user, month=month)
+        else:
+            listing = photo_selectors.listing_user(owner=owner, viewer=request.user)
     elif params.get("tag"):
         listing = photo_selectors.listing_tag(name=params["tag"].lstrip("#").lower())
     elif params.get("album"):
