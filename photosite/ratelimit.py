@@ -22,10 +22,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from prometheus_client import Counter
 
 from photosite.http import wants_json
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}  # as DRF reads "30/min", "60/hour"
+
+# A burst of refusals is someone scripting the site (or a limit set too low): /metrics shows which.
+WRITES_REFUSED = Counter("photosite_writes_refused", "Writes refused by a per-person write limit", ["action"])
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,10 @@ def rate_limit_hit(*, scope: str, ident: str, rate: Rate, now: float | None = No
 def write_limit_hit(*, action: str, ident: str) -> float | None:
     """Count one write of `action` ("upload", "comment", ...; WRITE_LIMITS) by one person
     (`user:<id>`): None if allowed, else the seconds to wait."""
-    return rate_limit_hit(scope=f"write:{action}", ident=ident, rate=rate_parse(settings.WRITE_LIMITS[action]))
+    wait = rate_limit_hit(scope=f"write:{action}", ident=ident, rate=rate_parse(settings.WRITE_LIMITS[action]))
+    if wait is not None:
+        WRITES_REFUSED.labels(action=action).inc()
+    return wait
 
 
 WRITE_LIMIT_MESSAGES = {

@@ -10,6 +10,7 @@ from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from prometheus_client import REGISTRY
 
 from apps.accounts.services import api_token_create
 from apps.photos.models import Photo
@@ -33,9 +34,12 @@ def signed_in(user) -> Client:
 def test_forty_comments_through_the_form_in_a_burst_stop_at_the_limit_and_the_rest_are_not_stored(photo) -> None:
     client = signed_in(UserFactory())
     url = reverse("comment_create", args=[photo.pk])
+    refusals_before = REGISTRY.get_sample_value("photosite_writes_refused_total", {"action": "comment"}) or 0
     statuses = [client.post(url, {"body": f"Comment {number}"}).status_code for number in range(40)]
     assert statuses == [302] * 30 + [429] * 10  # WRITE_LIMITS["comment"]: 30/min
     assert Comment.objects.filter(photo=photo).count() == 30
+    refusals = REGISTRY.get_sample_value("photosite_writes_refused_total", {"action": "comment"})
+    assert refusals == refusals_before + 10  # operators see the burst on /metrics
     refused = client.post(url, {"body": "One more"})
     page = refused.content.decode()
     assert "comments in a short time" in page and "Nothing was saved" in page
