@@ -62,10 +62,12 @@ class Row:
     raises_for_staff: bool = False  # /ops/sentry-check/: an error on purpose, for Sentry to report
 
     def mode(self, method: str) -> str:
+        if method == "OPTIONS":  # the API's description of the endpoint, the same for any id: no refusal owed
+            return PAGE
         return self.read if method in ("GET", "HEAD") else (self.write or self.read)
 
 
-API_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+API_METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
 GET_ONLY = ("GET",)  # sign-in flows acting on the requester's own session (logout, 2FA): reading is the attack
 
 TABLE: dict[str, Row] = {
