@@ -185,6 +185,9 @@ def photo_create_from_incoming(
     try:
         duplicate_check(owner=owner, sha256=checked.sha256)
     except DuplicateUpload:
+        # This grant's own photo (a replayed completion, its copy not yet removed) is no duplicate.
+        if Photo.objects.filter(incoming_key=incoming_key).exists():
+            raise GrantUsed(GrantUsed.message) from None
         object_delete(incoming_key)
         raise
     photo = _photo_for(owner, checked, title.strip() or _title_from_filename(filename), caption, alt_text, visibility)
