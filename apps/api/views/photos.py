@@ -119,7 +119,10 @@ photo_list.cls.throttle_scope = "upload"  # type: ignore[attr-defined]  # Scoped
 @extend_schema(
     responses={200: s.PhotoSerializer, 304: None, **ERRORS},
     methods=["GET"],
-    parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
+    parameters=[
+        OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER),
+        OpenApiParameter("k", str, description="An unlisted photo's link token, as its owner's `share_url` carries."),
+    ],
 )
 @extend_schema(request=s.PhotoUpdateInputSerializer, responses={200: s.PhotoSerializer, **ERRORS}, methods=["PATCH"])
 @extend_schema(request=None, responses={204: None, **ERRORS}, methods=["DELETE"])
