@@ -9,7 +9,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F
 from django.db.models.fields.files import FieldFile
-from django.db.models.functions import Upper
+from django.db.models.functions import Now, Upper
 from django.utils import timezone
 
 from photosite.storage import media_url
@@ -88,13 +88,14 @@ class Photo(models.Model):
     show_camera_facts = models.BooleanField(default=True)
     # Copies of camera facts that timelines and search filters read through indexes (the JSON
     # has none). The camera's "make model" and lens, as the photo page shows them.
-    camera = models.CharField(max_length=201, blank=True, default="")
-    lens = models.CharField(max_length=100, blank=True, default="")
+    # (The database defaults let raw inserts that predate these columns, bench/, still work.)
+    camera = models.CharField(max_length=201, blank=True, default="", db_default="")
+    lens = models.CharField(max_length=100, blank=True, default="", db_default="")
     # Where the timeline and the date filters place the photo: when its camera says it was
     # taken (the camera's clock read as UTC, so the month is the one the camera showed), else
     # when it was uploaded. The upload time too while the owner hides the camera facts: the
     # date is one of them. Kept by the photo services (camera_copies_set).
-    timeline_at = models.DateTimeField(default=timezone.now)
+    timeline_at = models.DateTimeField(default=timezone.now, db_default=Now())
 
     # Set by a moderator: the photo disappears for everyone but its owner (and staff).
     hidden_at = models.DateTimeField(null=True, blank=True)
