@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes for `make test` (pytest-xdist, one module per process at a time): most
+# tests wait on servers they start, so two overlap well even on two cores. 0 runs in one.
+TEST_PROCESSES ?= 2
 
 # Exact versions with hashes (README, "Dependencies"): the dev lock for this venv,
 # the runtime lock (a subset with the same pins) for the Docker image.
@@ -63,7 +66,7 @@ services:
 # lint first: a type or layering error fails in seconds, not after the whole suite.
 test: lint services
 	$(BIN)/python manage.py collectstatic --noinput -v 0
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 # Every gate house rule 10 names; all of them run, then it fails if any did.
 # .pre-commit-config.yaml runs the same commands from the same venv.

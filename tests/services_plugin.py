@@ -12,6 +12,10 @@ never collide:
 - A SeaweedFS S3 server on free loopback ports.
 
 Each is stopped at the end of the run.
+
+With pytest-xdist (`make test` runs `-n 2`) each worker process is a run of its own
+(its own database, Redis and SeaweedFS); the controlling process, which runs no
+test, starts none.
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ SERVICE_VARIABLES = (
 )
 TEST_BUCKET = "photosite-test"
 POSTGRES_SERVER = "postgres://postgres@127.0.0.1:5432"
-# pytest-django prefixes "test_"; the run's pid keeps runs apart and tells a dead run's database.
-RUN_DATABASE = re.compile(r"^test_photosite_run(\d+)$")
+# pytest-django prefixes "test_" (and appends "_gw<n>" under xdist); the run's pid keeps
+# runs apart and tells a dead run's database.
+RUN_DATABASE = re.compile(r"^test_photosite_run(\d+)(_gw\d+)?$")
 
 _seaweed = None
 _redis = None
@@ -76,6 +81,8 @@ def drop_databases_of_dead_runs() -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     global _seaweed, _redis, _scratch
+    if _is_xdist_controller(early_config):
+        return  # its workers start their own services; it runs no test
     _scratch = Path(tempfile.mkdtemp(prefix="photosite-test-run-"))
     if "DATABASE_URL" not in os.environ:
         drop_databases_of_dead_runs()
@@ -96,6 +103,13 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
         _seaweed = seaweedfs.start(_scratch / "seaweedfs")
         seaweedfs.create_bucket(_seaweed, TEST_BUCKET)
         os.environ.update(_seaweed.env(TEST_BUCKET))
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        return False
+    workers = getattr(config.known_args_namespace, "numprocesses", None)
+    return bool(workers) and not getattr(config.known_args_namespace, "collectonly", False)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
