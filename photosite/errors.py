@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 # (request, status, message) -> the response, for every path under a registered prefix.
 ErrorPage = Callable[[HttpRequest, int, str], HttpResponse]
@@ -37,15 +38,17 @@ def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpR
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 400, "Bad request", "The request could not be understood.")
+    return _error(request, 400, gettext("Bad request"), gettext("The request could not be understood."))
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 403, "Not allowed", "You do not have permission to do that.")
+    return _error(request, 403, gettext("Not allowed"), gettext("You do not have permission to do that."))
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 404, "Not found", "This page does not exist, or it is not shared with you.")
+    return _error(
+        request, 404, gettext("Not found"), gettext("This page does not exist, or it is not shared with you.")
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

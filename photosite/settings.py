@@ -51,7 +51,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
 )
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
 # HTTPS only, once TLS is in front (compose/production, compose/kubernetes): plain HTTP is
 # redirected, and HSTS makes browsers skip the plain request next time. The probes and
 # the metrics scrape come from inside the network over plain HTTP, so they are exempt.
@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # LANGUAGES below; after sessions, before common
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -425,7 +426,16 @@ EMAIL_LOG_BODIES = EMBEDDED
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="photosite <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-LANGUAGE_CODE = "en-us"
+# The language is picked per request by LocaleMiddleware: the django_language cookie
+# (set by the switcher in the footer, /i18n/setlang/), else the browser's Accept-Language,
+# else English. URLs do not change with the language, so a cached page must vary on both
+# (Vary: Cookie, Accept-Language; the middleware adds Accept-Language). Adding a language:
+# README, "Languages".
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "photosite" / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60  # remembered for a year, like the theme
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

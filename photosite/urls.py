@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import set_language
 
 from photosite import health, metrics
 
@@ -9,6 +11,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),  # email, password reset and change, 2FA (/accounts/2fa/)
     path("ops/", include("apps.ops.urls")),
     path("api/", include("apps.api.urls")),
+    # The footer's language switcher. No CSRF token: a forged switch harms nobody, and a token
+    # in every page would keep anonymous pages from being cached whole.
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),

@@ -3,6 +3,11 @@
 (function () {
   "use strict";
 
+  // The page's words for the script's own texts (templates/_js_strings.html), English if absent.
+  const strings = JSON.parse((document.getElementById("js-strings") || {}).textContent || "{}");
+  const t = (text, values) =>
+    Object.entries(values || {}).reduce((out, [name, value]) => out.replace("%(" + name + ")s", value), strings[text] || text);
+
   function csrfToken(form) {
     const input = form.querySelector("input[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
@@ -16,12 +21,12 @@
       credentials: "same-origin",
     });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.error || "Something went wrong. Please try again.");
+    if (!response.ok) throw new Error(body.error || t("Something went wrong. Please try again."));
     return body;
   }
 
   // Like and follow buttons toggle in place; the form posts normally if the script fails.
-  function toggle(form, field, onLabel, offLabel, render) {
+  function toggle(form, field, render) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const button = form.querySelector("button");
@@ -42,14 +47,14 @@
   }
 
   document.querySelectorAll("form[data-like]").forEach((form) =>
-    toggle(form, "liked", "Liked", "Like", (button, on, result) => {
-      button.querySelector("[data-like-label]").textContent = on ? "Liked" : "Like";
+    toggle(form, "liked", (button, on, result) => {
+      button.querySelector("[data-like-label]").textContent = on ? t("Liked") : t("Like");
       document.querySelectorAll("[data-like-count]").forEach((node) => (node.textContent = result.count));
     })
   );
   document.querySelectorAll("form[data-follow]").forEach((form) =>
-    toggle(form, "following", "Following", "Follow", (button, on) => {
-      button.textContent = on ? "Following" : "Follow";
+    toggle(form, "following", (button, on) => {
+      button.textContent = on ? t("Following") : t("Follow");
       button.classList.toggle("primary", !on);
     })
   );
@@ -85,7 +90,7 @@
         return true;
       })
       .catch(() => {
-        link.textContent = "More photos (could not load; click to retry)";
+        link.textContent = t("More photos (could not load; click to retry)");
         return false;
       })
       .finally(() => { loading = null; });
@@ -112,7 +117,7 @@
     const dark = () => (root.dataset.theme || (systemDark.matches ? "dark" : "light")) === "dark";
     const show = () => {
       themeToggle.setAttribute("aria-pressed", dark() ? "true" : "false");
-      themeToggle.title = dark() ? "Dark mode is on: switch to light" : "Dark mode is off: switch to dark";
+      themeToggle.title = dark() ? t("Dark mode is on: switch to light") : t("Dark mode is off: switch to dark");
     };
     themeToggle.addEventListener("click", () => {
       root.dataset.theme = dark() ? "light" : "dark";

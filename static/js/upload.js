@@ -4,6 +4,12 @@
 // script the plain one-file form still works.
 (function () {
   "use strict";
+
+  // The page's words for the script's own texts (templates/_js_strings.html), English if absent.
+  const strings = JSON.parse((document.getElementById("js-strings") || {}).textContent || "{}");
+  const t = (text, values) =>
+    Object.entries(values || {}).reduce((out, [name, value]) => out.replace("%(" + name + ")s", value), strings[text] || text);
+
   const root = document.getElementById("uploader");
   if (!root || !window.XMLHttpRequest) return;
   const singleForm = document.getElementById("single-upload");
@@ -72,9 +78,9 @@
       list.appendChild(node);
       items.push(item);
       if (file.size > maxBytes) {
-        fail(item, "Too big: " + formatBytes(file.size) + "; the limit is " + formatBytes(maxBytes) + ".", false);
+        fail(item, t("Too big: %(size)s; the limit is %(limit)s.", { size: formatBytes(file.size), limit: formatBytes(maxBytes) }), false);
       } else if (file.size === 0) {
-        fail(item, "The file is empty.", false);
+        fail(item, t("The file is empty."), false);
       }
     }
     refreshStartButton();
@@ -120,7 +126,7 @@
         try { data = JSON.parse(xhr.responseText); } catch (error) { data = null; }
         resolve({ status: xhr.status, data, text: xhr.responseText });
       };
-      xhr.onerror = () => reject(new Error("The connection failed."));
+      xhr.onerror = () => reject(new Error(t("The connection failed.")));
       xhr.send(body);
     });
   }
@@ -128,7 +134,7 @@
   function errorFrom(response, fallback) {
     if (response.data && response.data.error) return response.data.error;
     const s3Message = /<Message>([^<]*)<\/Message>/.exec(response.text || "");
-    if (s3Message && /too large|EntityTooLarge/i.test(response.text)) return "Too big for the upload limit.";
+    if (s3Message && /too large|EntityTooLarge/i.test(response.text)) return t("Too big for the upload limit.");
     return s3Message ? s3Message[1] : fallback;
   }
 
@@ -138,22 +144,22 @@
     item.node.querySelector(".upload-retry").hidden = true;
     item.state = "sending";
     lockDetails(item, true);
-    setStatus(item, "Uploading…");
+    setStatus(item, t("Uploading…"));
     const onProgress = (fraction) => { progress.value = Math.round(fraction * 100); };
     try {
       let done;
       if (direct) {
         const start = await request("POST", root.dataset.directStartUrl,
           JSON.stringify({ filename: item.file.name, size: item.file.size }));
-        if (start.status !== 200) return fail(item, errorFrom(start, "The upload could not start."), start.status >= 500);
+        if (start.status !== 200) return fail(item, errorFrom(start, t("The upload could not start.")), start.status >= 500);
         const form = new FormData();
         for (const [name, value] of Object.entries(start.data.fields)) form.append(name, value);
         form.append("file", item.file);
         const stored = await request("POST", start.data.url, form, { json: false, onProgress });
         if (stored.status < 200 || stored.status >= 300) {
-          return fail(item, errorFrom(stored, "Storage refused the file."), stored.status >= 500);
+          return fail(item, errorFrom(stored, t("Storage refused the file.")), stored.status >= 500);
         }
-        setStatus(item, "Checking…");
+        setStatus(item, t("Checking…"));
         done = await request("POST", root.dataset.directCompleteUrl,
           JSON.stringify({ token: start.data.token, filename: item.file.name, ...details(item) }));
       } else {
@@ -163,11 +169,11 @@
         done = await request("POST", root.dataset.postUrl, form, { onProgress });
       }
       if (done.status !== 201) {
-        fail(item, errorFrom(done, "The upload failed."), done.status >= 500);
+        fail(item, errorFrom(done, t("The upload failed.")), done.status >= 500);
         if (done.status === 409 && done.data && done.data.existing_url) { // a duplicate: link to the photo it repeats
           const existing = document.createElement("a");
           existing.href = done.data.existing_url;
-          existing.textContent = "See that photo";
+          existing.textContent = t("See that photo");
           item.node.querySelector(".upload-status").append(" ", existing);
         }
         return;
@@ -177,16 +183,16 @@
       item.node.classList.add("done");
       const status = item.node.querySelector(".upload-status");
       status.className = "upload-status ok";
-      status.textContent = "Uploaded. ";
+      status.textContent = t("Uploaded.") + " ";
       const link = document.createElement("a");
       link.href = done.data.url;
-      link.textContent = "View photo";
+      link.textContent = t("View photo");
       const edit = document.createElement("a");
       edit.href = done.data.url + "edit/";
-      edit.textContent = "Edit details";
+      edit.textContent = t("Edit details");
       status.append(link, " · ", edit);
     } catch (error) {
-      fail(item, error.message + " Check your connection and retry.", true);
+      fail(item, error.message + " " + t("Check your connection and retry."), true);
     }
   }
 

@@ -8,6 +8,12 @@
 // photo page's image.
 (function () {
   "use strict";
+
+  // The page's words for the script's own texts (templates/_js_strings.html), English if absent.
+  const strings = JSON.parse((document.getElementById("js-strings") || {}).textContent || "{}");
+  const t = (text, values) =>
+    Object.entries(values || {}).reduce((out, [name, value]) => out.replace("%(" + name + ")s", value), strings[text] || text);
+
   if (!window.HTMLDialogElement || !window.history.pushState) return;
 
   const SWIPE_PX = 50; // a horizontal drag this long steps; a vertical one closes
@@ -31,7 +37,7 @@
   function build() {
     dialog = document.createElement("dialog");
     dialog.className = "viewer";
-    dialog.setAttribute("aria-label", "Photo viewer");
+    dialog.setAttribute("aria-label", t("Photo viewer"));
     dialog.innerHTML =
       '<div class="viewer-stage">' +
       '<div class="viewer-frame"><img class="viewer-placeholder" alt="" aria-hidden="true">' +
@@ -39,11 +45,11 @@
       "</div>" +
       '<div class="viewer-bar"><p class="viewer-caption"><a class="viewer-title"></a> ' +
       '<span class="viewer-owner"></span></p><div class="viewer-tools">' +
-      '<button type="button" class="viewer-button" data-viewer-zoom aria-pressed="false">Zoom</button>' +
-      '<button type="button" class="viewer-button" data-viewer-close aria-label="Close" title="Close (Esc)">✕</button>' +
+      '<button type="button" class="viewer-button" data-viewer-zoom aria-pressed="false">' + t("Zoom") + '</button>' +
+      '<button type="button" class="viewer-button" data-viewer-close aria-label="' + t("Close") + '" title="' + t("Close (Esc)") + '">✕</button>' +
       "</div></div>" +
-      '<button type="button" class="viewer-step previous" aria-label="Previous photo" title="Previous (←)">‹</button>' +
-      '<button type="button" class="viewer-step next" aria-label="Next photo" title="Next (→)">›</button>' +
+      '<button type="button" class="viewer-step previous" aria-label="' + t("Previous photo") + '" title="' + t("Previous (←)") + '">‹</button>' +
+      '<button type="button" class="viewer-step next" aria-label="' + t("Next photo") + '" title="' + t("Next (→)") + '">›</button>' +
       '<p class="visually-hidden" aria-live="polite"></p>';
     stage = dialog.querySelector(".viewer-stage");
     frame = dialog.querySelector(".viewer-frame");
@@ -132,9 +138,9 @@
     image.srcset = data.viewerSrcset;
     titleLink.textContent = data.viewerTitle;
     titleLink.href = pageUrl(trigger).split("#")[0];
-    owner.textContent = data.viewerOwner ? "by " + data.viewerOwner : "";
+    owner.textContent = data.viewerOwner ? t("by %(name)s", { name: data.viewerOwner }) : "";
     zoomButton.setAttribute("aria-pressed", "false");
-    zoomButton.textContent = "Zoom";
+    zoomButton.textContent = t("Zoom");
     const list = triggers();
     const index = list.indexOf(trigger);
     const moreToLoad = Boolean(document.querySelector("a[data-more]"));
@@ -192,8 +198,8 @@
     render();
     const zoomed = view.scale > 1;
     zoomButton.setAttribute("aria-pressed", zoomed ? "true" : "false");
-    zoomButton.textContent = zoomed ? "Fit" : "Zoom";
-    status.textContent = zoomed ? "Zoomed to full size; drag to look around." : "";
+    zoomButton.textContent = zoomed ? t("Fit") : t("Zoom");
+    status.textContent = zoomed ? t("Zoomed to full size; drag to look around.") : "";
   }
 
   function onPointerDown(event) {

@@ -166,6 +166,7 @@ TABLE: dict[str, Row] = {
     "api/v1/reports/": Row(PAGE, methods=API_METHODS),
     "api/schema/": Row(PAGE, methods=GET_ONLY),
     "api/docs/": Row(PAGE, methods=GET_ONLY),
+    "i18n/setlang/": Row(PAGE),  # the language switcher: sets a cookie and redirects
 }
 
 # The admin's own URLs, by shape: the site's pages, then every registered model's. A custom
