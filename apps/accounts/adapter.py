@@ -9,6 +9,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from apps.accounts import selectors
 from apps.accounts.models import User
@@ -19,7 +20,7 @@ class AccountAdapter(DefaultAccountAdapter):
         username = super().clean_username(username, shallow=shallow)
         if selectors.username_is_retired(username=username):
             # The same words as for a taken name: whether an account was deleted is nobody's business.
-            raise ValidationError("A user with that username already exists.", code="username_taken")
+            raise ValidationError(gettext("A user with that username already exists."), code="username_taken")
         return username
 
     def save_user(self, request: HttpRequest, user: Any, form: BaseForm, commit: bool = True) -> Any:

@@ -17,10 +17,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 
-SETUP_MESSAGE = "Staff need two-factor authentication to use the admin and the operators' pages. Set it up here."
+SETUP_MESSAGE = gettext_lazy(
+    "Staff need two-factor authentication to use the admin and the operators' pages. Set it up here."
+)
 
 
 def session_used_second_factor(request: HttpRequest, user: User) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext
 
 from apps.accounts.models import User
 from apps.albums.models import Album, AlbumEntry
@@ -21,9 +22,9 @@ class AlbumRefused(Exception):
 def _check_title(title: str) -> str:
     title = title.strip()
     if not title:
-        raise AlbumRefused("Give the album a title.")
+        raise AlbumRefused(gettext("Give the album a title."))
     if len(title) > 200:
-        raise AlbumRefused("Album titles are at most 200 characters.")
+        raise AlbumRefused(gettext("Album titles are at most 200 characters."))
     return title
 
 
@@ -62,11 +63,11 @@ def album_add_photos(*, album: Album, photo_ids: list[int]) -> int:
     album = _locked(album)
     owned = set(Photo.objects.filter(pk__in=photo_ids, owner_id=album.owner_id).values_list("pk", flat=True))
     if len(owned) != len(set(photo_ids)):
-        raise AlbumRefused("You can only add your own photos to your albums.")
+        raise AlbumRefused(gettext("You can only add your own photos to your albums."))
     present = set(AlbumEntry.objects.filter(album=album, photo_id__in=owned).values_list("photo_id", flat=True))
     new_ids = [photo_id for photo_id in dict.fromkeys(photo_ids) if photo_id not in present]
     if album.entries.count() + len(new_ids) > MAX_PHOTOS_PER_ALBUM:
-        raise AlbumRefused(f"An album holds at most {MAX_PHOTOS_PER_ALBUM} photos.")
+        raise AlbumRefused(gettext("An album holds at most %(count)d photos.") % {"count": MAX_PHOTOS_PER_ALBUM})
     last = album.entries.aggregate(last=Max("position"))["last"]
     start = 0 if last is None else last + 1
     AlbumEntry.objects.bulk_create(
@@ -95,7 +96,7 @@ def album_reorder(*, album: Album, photo_ids: list[int]) -> None:
     album = _locked(album)
     entries = {entry.photo_id: entry for entry in album.entries.all()}
     if sorted(photo_ids) != sorted(entries):
-        raise AlbumRefused("The new order must list every photo in the album exactly once.")
+        raise AlbumRefused(gettext("The new order must list every photo in the album exactly once."))
     for position, photo_id in enumerate(photo_ids):
         entries[photo_id].position = position
     AlbumEntry.objects.bulk_update(entries.values(), ["position"])
@@ -106,7 +107,7 @@ def album_move_photo(*, album: Album, photo_id: int, offset: int) -> None:
     with transaction.atomic():
         order = list(_locked(album).entries.order_by("position", "id").values_list("photo_id", flat=True))
         if photo_id not in order:
-            raise AlbumRefused("That photo is not in this album.")
+            raise AlbumRefused(gettext("That photo is not in this album."))
         index = order.index(photo_id)
         target = max(0, min(len(order) - 1, index + offset))
         order.insert(target, order.pop(index))
@@ -117,6 +118,6 @@ def album_move_photo(*, album: Album, photo_id: int, offset: int) -> None:
 def album_set_cover(*, album: Album, photo_id: int) -> None:
     album = _locked(album)
     if not album.entries.filter(photo_id=photo_id).exists():
-        raise AlbumRefused("The cover must be a photo in the album.")
+        raise AlbumRefused(gettext("The cover must be a photo in the album."))
     album.cover_id = photo_id
     album.save(update_fields=["cover", "updated_at"])

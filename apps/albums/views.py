@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.albums import selectors, services
@@ -44,10 +45,10 @@ def album_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         except services.AlbumRefused as refusal:
             form.add_error(None, str(refusal))
         else:
-            messages.success(request, f"Album “{album.title}” created.")
+            messages.success(request, gettext("Album “%(title)s” created.") % {"title": album.title})
             return redirect("album_edit", album_id=album.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "albums/form.html", {"form": form, "title": "New album"}, status=status)
+    return render(request, "albums/form.html", {"form": form, "title": gettext("New album")}, status=status)
 
 
 @login_required
@@ -64,7 +65,7 @@ def album_edit(request: AuthenticatedHttpRequest, album_id: int) -> HttpResponse
             except services.AlbumRefused as refusal:
                 form.add_error(None, str(refusal))
             else:
-                messages.success(request, "Saved.")
+                messages.success(request, gettext("Saved."))
                 return redirect("album_edit", album_id=album.pk)
         status = 400
     context = {
@@ -91,22 +92,26 @@ def album_arrange(request: AuthenticatedHttpRequest, album_id: int) -> HttpRespo
     action = request.POST.get("action", "")
     photo_ids = _photo_ids(request)
     if photo_ids is None:
-        return _refuse(request, album, "Choose at least one photo.")
+        return _refuse(request, album, gettext("Choose at least one photo."))
     try:
         if action == "add":
             added = services.album_add_photos(album=album, photo_ids=photo_ids)
-            messages.success(request, f"Added {added} photo{'s' if added != 1 else ''} to “{album.title}”.")
+            messages.success(
+                request,
+                ngettext("Added %(count)d photo to “%(title)s”.", "Added %(count)d photos to “%(title)s”.", added)
+                % {"count": added, "title": album.title},
+            )
         elif action == "remove":
             services.album_remove_photo(album=album, photo_id=photo_ids[0])
         elif action in ("earlier", "later"):
             services.album_move_photo(album=album, photo_id=photo_ids[0], offset=-1 if action == "earlier" else 1)
         elif action == "cover":
             services.album_set_cover(album=album, photo_id=photo_ids[0])
-            messages.success(request, "Cover chosen.")
+            messages.success(request, gettext("Cover chosen."))
         elif action == "order":
             services.album_reorder(album=album, photo_ids=photo_ids)
         else:
-            return _refuse(request, album, "Unknown action: use add, remove, earlier, later, cover or order.")
+            return _refuse(request, album, gettext("Unknown action: use add, remove, earlier, later, cover or order."))
     except services.AlbumRefused as refusal:
         return _refuse(request, album, str(refusal))
     return redirect_back(request, reverse("album_edit", args=[album.pk]))
@@ -114,7 +119,7 @@ def album_arrange(request: AuthenticatedHttpRequest, album_id: int) -> HttpRespo
 
 def _refuse(request: HttpRequest, album: Album, message: str) -> HttpResponse:
     context = {
-        "title": "The album was not changed",
+        "title": gettext("The album was not changed"),
         "message": message,
         "back_url": reverse("album_edit", args=[album.pk]),
     }
@@ -127,7 +132,10 @@ def album_delete(request: AuthenticatedHttpRequest, album_id: int) -> HttpRespon
     album = selectors.album_get_for_owner(album_id=album_id, owner=request.user)
     if request.method == "POST":
         services.album_delete(album=album)
-        messages.success(request, f"Deleted the album “{album.title}”. Its photos are still on your page.")
+        messages.success(
+            request,
+            gettext("Deleted the album “%(title)s”. Its photos are still on your page.") % {"title": album.title},
+        )
         return redirect(reverse("profile", args=[request.user.username]) + "#albums")
     return render(request, "albums/delete.html", {"album": album})
 
@@ -138,7 +146,7 @@ def album_add_photo(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The photo page's "Add to album": which album comes in the form, not the URL."""
     album_id = number_from_text(request.POST.get("album", ""))
     if album_id is None:
-        context = {"title": "The album was not changed", "message": "Choose an album."}
+        context = {"title": gettext("The album was not changed"), "message": gettext("Choose an album.")}
         return render(request, "error.html", context, status=400)
     album = selectors.album_get_for_owner(album_id=album_id, owner=request.user)
     return album_arrange(request, album.pk)

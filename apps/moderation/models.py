@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 
 class ReportReason(models.TextChoices):
-    SPAM = "spam", "Spam or advertising"
-    NUDITY = "nudity", "Nudity or sexual content"
-    VIOLENCE = "violence", "Violence or gore"
-    HARASSMENT = "harassment", "Harassment or hate"
-    COPYRIGHT = "copyright", "It is my work, posted without permission"
-    OTHER = "other", "Something else"
+    SPAM = "spam", gettext_lazy("Spam or advertising")
+    NUDITY = "nudity", gettext_lazy("Nudity or sexual content")
+    VIOLENCE = "violence", gettext_lazy("Violence or gore")
+    HARASSMENT = "harassment", gettext_lazy("Harassment or hate")
+    COPYRIGHT = "copyright", gettext_lazy("It is my work, posted without permission")
+    OTHER = "other", gettext_lazy("Something else")
 
 
 class ReportStatus(models.TextChoices):

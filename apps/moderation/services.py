@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.accounts.models import User
 from apps.moderation.models import Report, ReportStatus
@@ -22,17 +23,21 @@ def report_create(
 ) -> Report:
     """File a report about a photo, or about a comment on it (then `photo` is the comment's photo)."""
     if comment is not None and comment.author_id == reporter.pk:
-        raise ReportRefused("You cannot report your own comment; delete it instead.")
+        raise ReportRefused(gettext("You cannot report your own comment; delete it instead."))
     if comment is None and photo.owner_id == reporter.pk:
-        raise ReportRefused("You cannot report your own photo; edit or delete it instead.")
+        raise ReportRefused(gettext("You cannot report your own photo; edit or delete it instead."))
     try:
         with transaction.atomic():
             return Report.objects.create(
                 reporter=reporter, photo=photo, comment=comment, reason=reason, details=details.strip()
             )
     except IntegrityError:
-        what = "comment" if comment is not None else "photo"
-        raise ReportRefused(f"You have already reported this {what}; the moderators will look at it.") from None
+        refusal = (
+            gettext("You have already reported this comment; the moderators will look at it.")
+            if comment is not None
+            else gettext("You have already reported this photo; the moderators will look at it.")
+        )
+        raise ReportRefused(refusal) from None
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from apps.moderation import services
@@ -19,12 +20,13 @@ from photosite.http import AuthenticatedHttpRequest
 
 
 class ReportForm(forms.Form):
-    reason = forms.ChoiceField(choices=ReportReason.choices, widget=forms.RadioSelect)
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=ReportReason.choices, widget=forms.RadioSelect)
     details = forms.CharField(
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Anything that helps the moderators decide.",
+        label=gettext_lazy("Details"),
+        help_text=gettext_lazy("Anything that helps the moderators decide."),
     )
 
 
@@ -51,8 +53,12 @@ def _report_page(request: AuthenticatedHttpRequest, *, photo: Photo, comment: Co
         except services.ReportRefused as refusal:
             form.add_error(None, str(refusal))
         else:
-            what = "comment" if comment is not None else "photo"
-            messages.success(request, f"Thank you. The moderators will look at this {what}.")
+            thanks = (
+                gettext("Thank you. The moderators will look at this comment.")
+                if comment is not None
+                else gettext("Thank you. The moderators will look at this photo.")
+            )
+            messages.success(request, thanks)
             return redirect(reverse("photo_detail", args=[photo.pk]) + share_query(request))
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "photo": photo, "comment": comment, "share_query": share_query(request)}

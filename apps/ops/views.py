@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from apps.ops import charts, selectors
@@ -43,7 +44,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def retry_failed(request: HttpRequest) -> HttpResponse:
     count = photos_retry_failed(hours=24)
-    messages.success(request, f"Queued {count} failed photo(s) to render again.")
+    messages.success(
+        request,
+        ngettext(
+            "Queued %(count)d failed photo to render again.", "Queued %(count)d failed photos to render again.", count
+        )
+        % {"count": count},
+    )
     return redirect("ops_dashboard")
 
 

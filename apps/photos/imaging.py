@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import IO, SupportsFloat
 
 from django.conf import settings
+from django.utils.translation import gettext
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from apps.photos.uploads import UploadRejected, upload_size_check
@@ -118,11 +119,11 @@ def check_image_upload(*, upload: IO[bytes], size: int) -> CheckedImage:
                 if not decode and image_format == "PNG":
                     image.verify()
     except UnidentifiedImageError:
-        raise UploadRejected(f"This file is not {ALLOWED_FORMATS_TEXT}.") from None
+        raise UploadRejected(gettext("This file is not %(formats)s.") % {"formats": ALLOWED_FORMATS_TEXT}) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UploadRejected(too_many_pixels_message()) from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise UploadRejected(f"The image is damaged or incomplete ({error}).") from None
+        raise UploadRejected(gettext("The image is damaged or incomplete (%(error)s).") % {"error": error}) from None
     finally:
         upload.seek(0)
     return CheckedImage(
@@ -193,12 +194,14 @@ def within_web_decode_budget(width: int, height: int) -> bool:
 
 def too_many_pixels_message() -> str:
     megapixels = settings.PHOTO_MAX_PIXELS / 1_000_000
-    return f"The image has too many pixels; the limit is {megapixels:g} megapixels."
+    return gettext("The image has too many pixels; the limit is %(megapixels)s megapixels.") % {
+        "megapixels": f"{megapixels:g}"
+    }
 
 
 def pixels_check(width: int, height: int) -> None:
     if width <= 0 or height <= 0:
-        raise UploadRejected("The image has no pixels.")
+        raise UploadRejected(gettext("The image has no pixels."))
     if width * height > settings.PHOTO_MAX_PIXELS:
         raise UploadRejected(too_many_pixels_message())
 
@@ -314,7 +317,10 @@ def avatar_render(*, upload: IO[bytes], size: int) -> bytes:
     if checked.format != "JPEG" and not within_web_decode_budget(checked.width, checked.height):
         megapixels = settings.PHOTO_WEB_DECODE_MAX_PIXELS / 1_000_000
         raise UploadRejected(
-            f"A profile picture in this format can have at most {megapixels:g} megapixels; a JPEG can be larger."
+            gettext(
+                "A profile picture in this format can have at most %(megapixels)s megapixels; a JPEG can be larger."
+            )
+            % {"megapixels": f"{megapixels:g}"}
         )
     upload.seek(0)
     with Image.open(upload, formats=ALLOWED_FORMATS) as image:

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 from apps.photos.caching import GRID_STALE_TTL, GRID_TTL, grid_key
 from apps.photos.selectors import Listing
@@ -57,7 +58,7 @@ def listing_response(
     except BadCursor as error:
         if request.GET.get("partial") == "1":
             return json_error(error.message)
-        context = {"title": "Broken page link", "message": error.message, "back_url": listing.url}
+        context = {"title": gettext("Broken page link"), "message": error.message, "back_url": listing.url}
         return render(request, "error.html", context, status=400)
     if request.GET.get("partial") == "1":
         return JsonResponse({"html": data["items"], "next": data["next"]})

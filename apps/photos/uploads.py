@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext, gettext_lazy
 
 from apps.photos.models import Photo
 from photosite.storage import (
@@ -48,34 +49,37 @@ class DuplicateUpload(UploadRejected):
     """The person already has a photo of exactly these bytes: answered with 409, naming it."""
 
     def __init__(self, *, photo_id: int, title: str) -> None:
-        super().__init__(f"You have already uploaded this file, as “{title}”.")
+        super().__init__(gettext("You have already uploaded this file, as “%(title)s”.") % {"title": title})
         self.photo_id = photo_id
 
 
 class GrantInvalid(Exception):
     """A direct-upload grant that is forged, expired or someone else's: answered with 403."""
 
-    message = "This upload has expired or is not yours. Please upload the file again."
+    message = gettext_lazy("This upload has expired or is not yours. Please upload the file again.")
 
 
 class GrantUsed(GrantInvalid):
     """A grant whose photo exists already: each grant makes one photo. Also answered with 403."""
 
-    message = "This upload has already been completed. Please upload the file again."
+    message = gettext_lazy("This upload has already been completed. Please upload the file again.")
 
 
 def upload_too_big_message(size: int | None = None) -> str:
     """The one wording of the byte limit, with the file's size when it is known."""
     limit = filesizeformat(settings.PHOTO_MAX_UPLOAD_BYTES)
     if size is None:
-        return f"The file is too big; the limit is {limit}."
-    return f"The file is too big ({filesizeformat(size)}); the limit is {limit}."
+        return gettext("The file is too big; the limit is %(limit)s.") % {"limit": limit}
+    return gettext("The file is too big (%(size)s); the limit is %(limit)s.") % {
+        "size": filesizeformat(size),
+        "limit": limit,
+    }
 
 
 def upload_size_check(*, size: int) -> None:
     """Refuse an empty or oversized file by its byte count, before anything is read."""
     if size <= 0:
-        raise UploadRejected("The file is empty.")
+        raise UploadRejected(gettext("The file is empty."))
     if size > settings.PHOTO_MAX_UPLOAD_BYTES:
         raise UploadTooBig(upload_too_big_message(size))
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.accounts.models import User
 from apps.photos.caching import popular_snapshot_taken_on_commit
@@ -63,9 +64,9 @@ def like_set(*, user: User, photo: Photo, liked: bool) -> int:
 def comment_create(*, author: User, photo: Photo, body: str) -> Comment:
     body = body.strip()
     if not body:
-        raise SocialRefused("Write something first.")
+        raise SocialRefused(gettext("Write something first."))
     if len(body) > COMMENT_MAX_LENGTH:
-        raise SocialRefused(f"Comments are at most {COMMENT_MAX_LENGTH} characters.")
+        raise SocialRefused(gettext("Comments are at most %(length)d characters.") % {"length": COMMENT_MAX_LENGTH})
     with transaction.atomic():
         comment = Comment.objects.create(author=author, photo=photo, body=body)
         counter_add(PHOTO_COMMENTS, photo.pk, 1)
@@ -117,7 +118,7 @@ def comment_unhide(*, comment_id: int) -> None:
 def follow_set(*, follower: User, followee: User, following: bool) -> int:
     """Follow or unfollow; saying the same twice changes nothing. Returns the followee's follower count."""
     if follower.pk == followee.pk:
-        raise SocialRefused("You cannot follow yourself.")
+        raise SocialRefused(gettext("You cannot follow yourself."))
     if following:
         try:
             with transaction.atomic():

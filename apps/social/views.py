@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.models import User
@@ -37,7 +38,7 @@ def photo_like(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse
     photo_url = reverse("photo_detail", args=[photo.pk]) + share_query(request)
     liked = _flag(request, "liked")
     if liked is None:
-        return _refuse(request, "Say liked=1 to like or liked=0 to unlike.", photo_url)
+        return _refuse(request, gettext("Say liked=1 to like or liked=0 to unlike."), photo_url)
     count = services.like_set(user=request.user, photo=photo, liked=liked)
     if wants_json(request):
         return JsonResponse({"liked": liked, "count": count})
@@ -66,15 +67,20 @@ def comment_delete(request: AuthenticatedHttpRequest, comment_id: int) -> HttpRe
     photo_url = reverse("photo_detail", args=[comment.photo_id]) + share_query(request)
     if not services.comment_may_delete(comment=comment, user=request.user):
         if wants_json(request):
-            return JsonResponse({"error": "Only its author or the photo's owner can delete a comment."}, status=403)
+            return JsonResponse(
+                {"error": gettext("Only its author or the photo's owner can delete a comment.")}, status=403
+            )
         return render(
             request,
             "error.html",
-            {"title": "Not yours to delete", "message": "Only its author or the photo's owner can delete a comment."},
+            {
+                "title": gettext("Not yours to delete"),
+                "message": gettext("Only its author or the photo's owner can delete a comment."),
+            },
             status=403,
         )
     services.comment_delete(comment_id=comment.pk)
-    messages.success(request, "Comment deleted.")
+    messages.success(request, gettext("Comment deleted."))
     return redirect(f"{photo_url}#comments")
 
 
@@ -86,7 +92,7 @@ def follow(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
     profile_url = reverse("profile", args=[person.username])
     following = _flag(request, "following")
     if following is None:
-        return _refuse(request, "Say following=1 to follow or following=0 to unfollow.", profile_url)
+        return _refuse(request, gettext("Say following=1 to follow or following=0 to unfollow."), profile_url)
     try:
         count = services.follow_set(follower=request.user, followee=person, following=following)
     except services.SocialRefused as refusal:
@@ -100,11 +106,15 @@ def follow(request: AuthenticatedHttpRequest, username: str) -> HttpResponse:
 def followers(request: HttpRequest, username: str) -> HttpResponse:
     person = get_object_or_404(User, username=username, is_active=True)
     people = selectors.people_following(person=person)
-    return render(request, "social/people.html", {"person": person, "people": people, "title": "Followers"})
+    return render(request, "social/people.html", {"person": person, "people": people, "title": gettext("Followers")})
 
 
 @require_GET
 def following(request: HttpRequest, username: str) -> HttpResponse:
     person = get_object_or_404(User, username=username, is_active=True)
     people = selectors.people_followed_by(person=person)
-    return render(request, "social/people.html", {"person": person, "people": people, "title": "Following"})
+    return render(
+        request,
+        "social/people.html",
+        {"person": person, "people": people, "title": pgettext("people one follows", "Following")},
+    )
