@@ -97,7 +97,13 @@ def avatar_store(*, upload: UploadedFile[bytes]) -> str:
 
 
 def profile_update(
-    *, user: User, display_name: str, bio: str, avatar: UploadedFile[bytes] | None = None, remove_avatar: bool = False
+    *,
+    user: User,
+    display_name: str,
+    bio: str,
+    avatar: UploadedFile[bytes] | None = None,
+    remove_avatar: bool = False,
+    default_licence: str = "",
 ) -> User:
     """Change what others see about a person. A new avatar is stored before the row changes;
     the old one is deleted only after the change commits, so a failure never leaves a broken picture."""
@@ -108,7 +114,9 @@ def profile_update(
         user.display_name = display_name.strip()
         user.bio = bio.strip()
         user.avatar_key = new_avatar
-        user.save(update_fields=["display_name", "bio", "avatar_key"])
+        if default_licence:  # "" keeps the person's
+            user.default_licence = default_licence
+        user.save(update_fields=["display_name", "bio", "avatar_key", "default_licence"])
         if names_changed:
             photo_search_index_update(owner_id=user.pk)
             # Cards and grids show the owner's name.

@@ -106,7 +106,7 @@ def liked(request: AuthenticatedHttpRequest) -> HttpResponse:
 @write_limited("profile")  # each save may decode a new avatar
 def profile_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
-    initial = {"display_name": user.display_name, "bio": user.bio}
+    initial = {"display_name": user.display_name, "bio": user.bio, "default_licence": user.default_licence}
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
     status = 200
     if request.method == "POST":

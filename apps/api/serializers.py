@@ -14,7 +14,7 @@ from rest_framework import serializers
 from apps.accounts.models import User
 from apps.albums.models import Album
 from apps.moderation.models import ReportReason
-from apps.photos.models import Photo, Rendition, Visibility
+from apps.photos.models import Licence, Photo, Rendition, Visibility
 from apps.photos.selectors import photo_share_path
 from apps.photos.tags import TagsRejected, tags_parse
 from apps.photos.uploads import upload_too_big_message
@@ -70,6 +70,9 @@ class PhotoSerializer(serializers.ModelSerializer[Photo]):
         help_text="An unlisted photo's link (with its `k` token), for its owner only; null otherwise."
     )
     hidden = serializers.SerializerMethodField()
+    licence_url = serializers.SerializerMethodField(
+        help_text="The licence's deed on creativecommons.org; null for all rights reserved."
+    )
 
     class Meta:
         model = Photo
@@ -79,6 +82,8 @@ class PhotoSerializer(serializers.ModelSerializer[Photo]):
             "caption",
             "alt_text",
             "visibility",
+            "licence",
+            "licence_url",
             "status",
             "failure_reason",
             "hidden",
@@ -115,6 +120,9 @@ class PhotoSerializer(serializers.ModelSerializer[Photo]):
     def get_hidden(self, photo: Photo) -> bool:
         return photo.hidden_at is not None
 
+    def get_licence_url(self, photo: Photo) -> str | None:
+        return photo.licence_url or None
+
 
 class PhotoPageSerializer(serializers.Serializer[dict[str, Any]]):
     results = PhotoSerializer(many=True)
@@ -147,6 +155,9 @@ class PhotoDetailsInputSerializer(serializers.Serializer[dict[str, Any]]):
     alt_text = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     visibility = serializers.ChoiceField(choices=Visibility.choices, required=False, default=Visibility.PUBLIC)
     tags = TagsInputField(required=False, default=list)
+    licence = serializers.ChoiceField(
+        choices=Licence.choices, required=False, default="", help_text="Defaults to your profile's licence."
+    )
 
 
 class PhotoUploadInputSerializer(PhotoDetailsInputSerializer):
@@ -164,6 +175,7 @@ class PhotoUpdateInputSerializer(serializers.Serializer[dict[str, Any]]):
     caption = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     alt_text = serializers.CharField(max_length=500, required=False, allow_blank=True)
     visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    licence = serializers.ChoiceField(choices=Licence.choices, required=False)
     show_camera_facts = serializers.BooleanField(required=False)
     tags = TagsInputField(required=False)
 

@@ -66,12 +66,13 @@ class PhotoUploadForm(PhotoDetailsForm):
 
 class PhotoEditForm(forms.ModelForm):
     tags = TagsField()
-    field_order = ["title", "caption", "alt_text", "tags", "visibility", "show_camera_facts"]
+    field_order = ["title", "caption", "alt_text", "tags", "visibility", "licence", "show_camera_facts"]
 
     class Meta:
         model = Photo
-        fields = ("title", "caption", "alt_text", "visibility", "show_camera_facts")
+        fields = ("title", "caption", "alt_text", "visibility", "licence", "show_camera_facts")
         labels = {"show_camera_facts": "Show camera and exposure details"}
+        help_texts = {"licence": "What others may do with it. New photos get the licence chosen on your profile."}
         widgets = {"caption": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -129,6 +129,7 @@ def photo_create(
     alt_text: str = "",
     visibility: str = Visibility.PUBLIC,
     tags: list[str] | None = None,
+    licence: str = "",
 ) -> Photo:
     """Check, store and record an upload, then queue its renditions once committed.
 
@@ -139,6 +140,7 @@ def photo_create(
     photo = _photo_for(
         owner, checked, title.strip() or _title_from_filename(upload.name or ""), caption, alt_text, visibility
     )
+    photo.licence = licence or owner.default_licence
     with storage_errors_as_unavailable():
         stored_name = file_save(original_key_for(photo=photo, checked=checked), upload, content_type=checked.mime_type)
     return _photo_record(photo, stored_name, tags or [])
@@ -155,6 +157,7 @@ def photo_create_from_incoming(
     alt_text: str = "",
     visibility: str = Visibility.PUBLIC,
     tags: list[str] | None = None,
+    licence: str = "",
 ) -> Photo:
     """Check an original the browser uploaded straight to storage, then record it like any upload.
 
@@ -191,6 +194,7 @@ def photo_create_from_incoming(
         object_delete(incoming_key)
         raise
     photo = _photo_for(owner, checked, title.strip() or _title_from_filename(filename), caption, alt_text, visibility)
+    photo.licence = licence or owner.default_licence  # "" (not given): the owner's default
     stored_name = original_key_for(photo=photo, checked=checked)
     photo.original.name = stored_name
     photo.incoming_key = incoming_key
@@ -297,8 +301,10 @@ def photo_update(
     visibility: str,
     show_camera_facts: bool = True,
     tags: list[str] | None = None,
+    licence: str | None = None,
 ) -> Photo:
-    """Change what people see about a photo; crossing into or out of private moves its files."""
+    """Change what people see about a photo; crossing into or out of private moves its files.
+    `licence` None keeps the photo's."""
     with transaction.atomic():
         # The lock orders this after a rendition job that is recording files for the old visibility.
         locked = Photo.objects.select_for_update().get(pk=photo.pk)
@@ -310,6 +316,8 @@ def photo_update(
         photo.alt_text = alt_text
         photo.visibility = visibility
         photo.show_camera_facts = show_camera_facts
+        if licence is not None:
+            photo.licence = licence
         camera_copies_set(photo)  # hiding the camera facts hides the date they gave the timeline
         photo.save(
             update_fields=[
@@ -318,6 +326,7 @@ def photo_update(
                 "alt_text",
                 "visibility",
                 "show_camera_facts",
+                "licence",
                 "camera",
                 "lens",
                 "timeline_at",

@@ -19,7 +19,7 @@ from apps.accounts.selectors import people_matching
 from apps.albums.selectors import album_choices_for_owner
 from apps.photos import selectors, services, uploads
 from apps.photos.forms import PhotoDetailsForm, PhotoEditForm, PhotoUploadForm
-from apps.photos.models import Photo, Rendition, Visibility, stored_name
+from apps.photos.models import Licence, Photo, Rendition, Visibility, stored_name
 from apps.photos.pages import json_error, json_form_errors, listing_response, share_query, share_token_of
 from apps.photos.tags import TagsRejected
 from apps.social import selectors as social
@@ -80,13 +80,19 @@ def search(request: HttpRequest) -> HttpResponse:
     try:
         filters = selectors.search_filters_from(request.GET)
     except selectors.SearchFiltersRejected as rejection:
-        refused = {"query": query, "filters": selectors.SearchFilters(), "filter_error": str(rejection)}
+        refused = {
+            "query": query,
+            "filters": selectors.SearchFilters(),
+            "filter_error": str(rejection),
+            "licences": Licence.choices,
+        }
         return render(request, "photos/search.html", refused, status=400)
     if not query and not filters:
-        return render(request, "photos/search.html", {"query": "", "filters": filters})
+        return render(request, "photos/search.html", {"query": "", "filters": filters, "licences": Licence.choices})
     context: dict[str, object] = {
         "query": query,
         "filters": filters,
+        "licences": Licence.choices,
         "people": people_matching(query=query) if query and not filters else [],
     }
     listing = selectors.listing_search(query=query, viewer=request.user, filters=filters)

@@ -31,6 +31,7 @@ from apps.api.views.common import (
 from apps.photos import selectors as photo_selectors
 from apps.photos import services as photo_services
 from apps.photos import uploads
+from apps.photos.models import Licence
 from apps.social import selectors as social_selectors
 from photosite.http import number_from_text
 
@@ -50,6 +51,9 @@ from photosite.http import number_from_text
         ),
         OpenApiParameter("camera", str, description="Search filter: the camera as photos show it (any case)."),
         OpenApiParameter("lens", str, description="Search filter: the lens as photos show it (any case)."),
+        OpenApiParameter(
+            "licence", str, enum=Licence.values, description="Search filter: only photos under this licence."
+        ),
         OpenApiParameter("date_from", str, description="Search filter: taken (else uploaded) on or after, YYYY-MM-DD."),
         OpenApiParameter("date_to", str, description="Search filter: taken (else uploaded) on or before, YYYY-MM-DD."),
         *PAGE_PARAMETERS,
@@ -72,7 +76,7 @@ def photo_list(request: Request) -> Response:
     if request.method == "POST":
         return _photo_upload(request)
     params = request.query_params
-    searched = any(params.get(name) for name in ("camera", "lens", "date_from", "date_to"))
+    searched = any(params.get(name) for name in ("camera", "lens", "licence", "date_from", "date_to"))
     if params.get("q") or searched:  # with a tag too, the tag is one more filter
         try:
             filters = photo_selectors.search_filters_from(params)
@@ -157,6 +161,7 @@ def photo_detail(request: Request, photo_id: int) -> Response:
         "alt_text": photo.alt_text,
         "visibility": photo.visibility,
         "show_camera_facts": photo.show_camera_facts,
+        "licence": photo.licence,
         "tags": None,
     }
     photo_services.photo_update(photo=photo, **{**current, **changes})
