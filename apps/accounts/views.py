@@ -12,6 +12,7 @@ from django.forms import Form
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts import selectors, services
@@ -75,7 +76,11 @@ def timeline(request: HttpRequest, username: str) -> HttpResponse:
     month_text = request.GET.get("month", "")
     month = photo_selectors.month_from_text(month_text)
     if month_text and month is None:
-        back = {"title": "Broken page link", "message": "Give the month as YYYY-MM.", "back_url": request.path}
+        back = {
+            "title": gettext("Broken page link"),
+            "message": gettext("Give the month as YYYY-MM."),
+            "back_url": request.path,
+        }
         return render(request, "error.html", back, status=400)
     listing = photo_selectors.listing_timeline(owner=person, viewer=request.user, month=month)
     context = {
@@ -106,7 +111,7 @@ def liked(request: AuthenticatedHttpRequest) -> HttpResponse:
 @write_limited("profile")  # each save may decode a new avatar
 def profile_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
-    initial = {"display_name": user.display_name, "bio": user.bio, "default_licence": user.default_licence}
+    initial = {"display_name": user.display_name, "bio": user.bio}
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
     status = 200
     if request.method == "POST":
@@ -120,7 +125,7 @@ def profile_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
                 form.add_error(None, str(outage))
                 status = 503
             else:
-                messages.success(request, "Profile saved.")
+                messages.success(request, gettext("Profile saved."))
                 return redirect("profile", username=user.username)
     return render(request, "accounts/profile_edit.html", {"form": form}, status=status)
 
@@ -173,7 +178,7 @@ def api_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def api_token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
     if services.api_token_revoke(user=request.user, token_id=token_id):
-        messages.success(request, "Token revoked: it no longer works.")
+        messages.success(request, gettext("Token revoked: it no longer works."))
     return redirect("api_tokens")
 
 
@@ -187,7 +192,9 @@ def data_export(request: AuthenticatedHttpRequest) -> HttpResponse:
         except services.ExportRefused as refusal:
             messages.error(request, str(refusal))
         else:
-            messages.success(request, "We are preparing your export. This page shows the link when it is ready.")
+            messages.success(
+                request, gettext("We are preparing your export. This page shows the link when it is ready.")
+            )
         return redirect("data_export")
     export = selectors.data_export_latest_for_user(user=request.user)
     link = None
@@ -237,7 +244,7 @@ def account_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
                 if confirmed:
                     services.account_delete(user_id=request.user.pk)
                     logout(request)
-                    messages.success(request, "Your account and everything in it have been deleted.")
+                    messages.success(request, gettext("Your account and everything in it have been deleted."))
                     return redirect("home")
                 form.add_error("password", "That is not your password.")
     return render(request, "accounts/delete.html", {"form": form}, status=status)

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.utils.translation import get_language
 
 from apps.photos.models import Photo, PhotoStatus, Visibility
 from photosite import cache
@@ -36,8 +37,16 @@ def grid_key(*, listing: Listing) -> str:
     """A listing's first page as HTML: the same for every viewer, so cached once for all of them.
 
     Only listings that show public photos alone are cached this way (see Listing.shared).
+    One copy per language: the cards hold words and month names.
     """
-    return f"photos:grid:{listing.name}:html:v{cache.versions_get(EVERY_LISTING, listing.scope)}"
+    return f"photos:grid:{listing.name}:{get_language()}:html:v{cache.versions_get(EVERY_LISTING, listing.scope)}"
+
+
+def listing_version_read(*, listing: Listing) -> None:
+    """Read a listing's version for a page that shows part of it uncached (the photo page's
+    previous and next): a page cached whole for visitors (photosite/pagecache.py) is then
+    forgotten with the listing."""
+    cache.versions_get(EVERY_LISTING, listing.scope)
 
 
 def profile_count_key(*, owner_id: int) -> str:

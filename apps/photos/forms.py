@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext_lazy as _
 
 from apps.photos.models import Photo, Visibility
 from apps.photos.tags import TAGS_TEXT_MAX_LENGTH, TagsRejected, tags_parse
@@ -17,7 +18,8 @@ class TagsField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("max_length", TAGS_TEXT_MAX_LENGTH)
-        kwargs.setdefault("help_text", "Words separated by spaces or commas, e.g. “sunset beach”.")
+        kwargs.setdefault("label", _("Tags"))
+        kwargs.setdefault("help_text", _("Words separated by spaces or commas, e.g. “sunset beach”."))
         super().__init__(**kwargs)
 
     def prepare_value(self, value: Any) -> Any:
@@ -33,26 +35,28 @@ class TagsField(forms.CharField):
 class PhotoDetailsForm(forms.Form):
     """What a person writes about a photo at upload, without the file itself."""
 
-    title = forms.CharField(max_length=200, required=False, help_text="Defaults to the file name.")
-    caption = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    title = forms.CharField(max_length=200, required=False, label=_("Title"), help_text=_("Defaults to the file name."))
+    caption = forms.CharField(
+        max_length=5000, required=False, label=_("Caption"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     alt_text = forms.CharField(
         max_length=500,
         required=False,
-        label="Alt text",
-        help_text="Describe the photo for people who cannot see it.",
+        label=_("Alt text"),
+        help_text=_("Describe the photo for people who cannot see it."),
     )
     tags = TagsField()
-    visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PUBLIC)
+    visibility = forms.ChoiceField(label=_("Who can see it"), choices=Visibility.choices, initial=Visibility.PUBLIC)
 
 
 class PhotoUploadForm(PhotoDetailsForm):
     field_order = ["file", "title", "caption", "alt_text", "tags", "visibility"]
     file = forms.FileField(
-        label="Photo",
+        label=_("Photo"),
         widget=forms.ClearableFileInput(
             attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,image/avif,image/gif,.heic"}
         ),
-        error_messages={"required": "Choose a photo to upload.", "empty": "The file is empty."},
+        error_messages={"required": _("Choose a photo to upload."), "empty": _("The file is empty.")},
     )
 
     def clean_file(self) -> UploadedFile[bytes]:
@@ -66,13 +70,18 @@ class PhotoUploadForm(PhotoDetailsForm):
 
 class PhotoEditForm(forms.ModelForm):
     tags = TagsField()
-    field_order = ["title", "caption", "alt_text", "tags", "visibility", "licence", "show_camera_facts"]
+    field_order = ["title", "caption", "alt_text", "tags", "visibility", "show_camera_facts"]
 
     class Meta:
         model = Photo
-        fields = ("title", "caption", "alt_text", "visibility", "licence", "show_camera_facts")
-        labels = {"show_camera_facts": "Show camera and exposure details"}
-        help_texts = {"licence": "What others may do with it. New photos get the licence chosen on your profile."}
+        fields = ("title", "caption", "alt_text", "visibility", "show_camera_facts")
+        labels = {
+            "title": _("Title"),
+            "caption": _("Caption"),
+            "alt_text": _("Alt text"),
+            "visibility": _("Who can see it"),
+            "show_camera_facts": _("Show camera and exposure details"),
+        }
         widgets = {"caption": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -20,6 +20,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext, pgettext
 
 from apps.accounts.models import User
 from apps.albums.models import Album, AlbumEntry
@@ -41,7 +42,6 @@ from apps.photos.models import (
     TAG_PUBLIC_PHOTOS,
     USER_PUBLIC_PHOTOS,
     USER_READY_PHOTOS,
-    Licence,
     Photo,
     PhotoStatus,
     PhotoTag,
@@ -157,11 +157,11 @@ RECENT = ("-created_at", "-id")
 def listing_recent() -> Listing:
     return Listing(
         name="recent",
-        title="Latest photos",
+        title=gettext("Latest photos"),
         queryset=_public(Photo.objects.all()),
         ordering=RECENT,
         url=reverse("home"),
-        empty="No photos yet.",
+        empty=gettext("No photos yet."),
         shared=True,
         scope="recent",
     )
@@ -184,11 +184,11 @@ def listing_popular(*, now: datetime | None = None) -> Listing:
         )
     return Listing(
         name="popular",
-        title="Popular this week",
+        title=gettext("Popular this week"),
         queryset=photos.filter(recent_likes__gt=0),
         ordering=("-recent_likes", "-id"),
         url=reverse("explore"),
-        empty="Nothing has been liked this week yet.",
+        empty=gettext("Nothing has been liked this week yet."),
         shared=True,
         scope="popular",
     )
@@ -218,11 +218,11 @@ def listing_feed(*, viewer: User | AnonymousUser) -> Listing:
             page_queryset = partial(_feed_page, follower_id=viewer.pk)
     return Listing(
         name="feed",
-        title="Following",
+        title=pgettext("people one follows", "Following"),
         queryset=photos,
         ordering=RECENT,
         url=reverse("feed"),
-        empty="Nothing here yet. Follow people whose photos you like and their new photos appear here.",
+        empty=gettext("Nothing here yet. Follow people whose photos you like and their new photos appear here."),
         page_queryset=page_queryset,
     )
 
@@ -285,7 +285,7 @@ def listing_tag(*, name: str) -> Listing:
         queryset=photos,
         ordering=("-tagged_at", "-tag_row"),
         url=reverse("tag", args=[name]),
-        empty="No public photos have this tag yet.",
+        empty=gettext("No public photos have this tag yet."),
         shared=True,
         scope=tag_scope(name=name),
     )
@@ -295,11 +295,11 @@ def listing_user(*, owner: User, viewer: User | AnonymousUser) -> Listing:
     is_owner = viewer.is_authenticated and viewer.pk == owner.pk
     return Listing(
         name=f"user:{owner.username}",
-        title=f"{owner.shown_name}",
+        title=owner.shown_name,
         queryset=_owned_for_viewer(Photo.objects.all(), owner_id=owner.pk, viewer=viewer),
         ordering=RECENT,
         url=reverse("profile", args=[owner.username]),
-        empty="You have not uploaded any photos yet." if is_owner else "No public photos yet.",
+        empty=gettext("You have not uploaded any photos yet.") if is_owner else gettext("No public photos yet."),
         shared=not is_owner,
         scope=user_scope(owner_id=owner.pk),
     )
@@ -315,7 +315,7 @@ def listing_album(*, album: Album, viewer: User | AnonymousUser) -> Listing:
         queryset=photos,
         ordering=("position", "id"),
         url=reverse("album_detail", args=[album.pk]),
-        empty="This album is empty.",
+        empty=gettext("This album is empty."),
     )
 
 
@@ -325,18 +325,17 @@ class SearchFiltersRejected(ValueError):
 
 @dataclass(frozen=True)
 class SearchFilters:
-    """What a search narrows its photos to besides its words."""
+    """What a search narrows its photos to besides its words (no licence: photos have none)."""
 
     camera: str = ""  # "make model" as the photo page shows it, any case
     lens: str = ""
     tag: str = ""
-    licence: str = ""  # one of Licence's values
     date_from: date | None = None  # by the photo's timeline date (taken, else uploaded), inclusive
     date_to: date | None = None
 
     def as_params(self) -> dict[str, str]:
         """The query parameters that give these filters back (only the ones set)."""
-        params = {"camera": self.camera, "lens": self.lens, "tag": self.tag, "licence": self.licence}
+        params = {"camera": self.camera, "lens": self.lens, "tag": self.tag}
         params["date_from"] = self.date_from.isoformat() if self.date_from else ""
         params["date_to"] = self.date_to.isoformat() if self.date_to else ""
         return {name: value for name, value in params.items() if value}
@@ -345,7 +344,7 @@ class SearchFilters:
         return bool(self.as_params())
 
 
-SEARCH_FILTER_NAMES = ("camera", "lens", "tag", "licence", "date_from", "date_to")
+SEARCH_FILTER_NAMES = ("camera", "lens", "tag", "date_from", "date_to")
 
 
 def search_filters_from(params: Mapping[str, str]) -> SearchFilters:
@@ -366,14 +365,10 @@ def search_filters_from(params: Mapping[str, str]) -> SearchFilters:
             tag_name_check(tag)
         except TagsRejected as rejection:
             raise SearchFiltersRejected(f"tag: {rejection}") from None
-    licence = str(params.get("licence", "")).strip()
-    if licence and licence not in Licence.values:
-        raise SearchFiltersRejected(f"licence: choose one of {', '.join(Licence.values)}.")
     filters = SearchFilters(
         camera=str(params.get("camera", "")).strip()[:201],
         lens=str(params.get("lens", "")).strip()[:100],
         tag=tag,
-        licence=licence,
         date_from=day("date_from"),
         date_to=day("date_to"),
     )
@@ -405,8 +400,6 @@ def _filtered(photos: QuerySet[Photo], filters: SearchFilters) -> QuerySet[Photo
         )
     if filters.tag:
         photos = photos.filter(Exists(PhotoTag.objects.filter(photo=OuterRef("pk"), tag__name=filters.tag)))
-    if filters.licence:
-        photos = photos.filter(licence=filters.licence)
     return photos
 
 
@@ -452,11 +445,11 @@ def listing_search(
     return Listing(
         # A filtered search's name is its query string, so a photo page opened from it steps through it.
         name=f"search?{urlencode(params)}" if filters else f"search:{query}",
-        title=f"Photos matching “{query}”" if query else "Photos",
+        title=gettext("Photos matching “%(query)s”") % {"query": query} if query else gettext("Photos"),
         queryset=photos,
         ordering=ordering,
         url=f"{reverse('search')}?{urlencode(params)}",
-        empty="No photos match. Try fewer or different words, or fewer filters.",
+        empty=gettext("No photos match. Try fewer or different words, or fewer filters."),
     )
 
 
@@ -487,11 +480,11 @@ def listing_timeline(*, owner: User, viewer: User | AnonymousUser, month: date |
         url = f"{url}?{urlencode({'month': month.strftime('%Y-%m')})}"
     return Listing(
         name=f"timeline:{owner.username}",
-        title=f"{owner.shown_name}: timeline",
+        title=gettext("%(name)s: timeline") % {"name": owner.shown_name},
         queryset=photos,
         ordering=TIMELINE,
         url=url,
-        empty="You have not uploaded any photos yet." if is_owner else "No public photos yet.",
+        empty=gettext("You have not uploaded any photos yet.") if is_owner else gettext("No public photos yet."),
         # The whole timeline's first page is cached for visitors with the profile; a jump is not.
         shared=not is_owner and month is None,
         scope=user_scope(owner_id=owner.pk),
@@ -545,11 +538,11 @@ def listing_liked(*, viewer: User | AnonymousUser) -> Listing:
         )
     return Listing(
         name="liked",
-        title="Liked",
+        title=pgettext("photos one liked", "Liked"),
         queryset=photos,
         ordering=("-liked_at", "-like_row"),
         url=reverse("liked"),
-        empty="You have not liked any photos yet. Tap the heart on a photo you like and it appears here.",
+        empty=gettext("You have not liked any photos yet. Tap the heart on a photo you like and it appears here."),
     )
 
 

@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.models import User
@@ -19,7 +20,7 @@ from apps.accounts.selectors import people_matching
 from apps.albums.selectors import album_choices_for_owner
 from apps.photos import selectors, services, uploads
 from apps.photos.forms import PhotoDetailsForm, PhotoEditForm, PhotoUploadForm
-from apps.photos.models import Licence, Photo, Rendition, Visibility, stored_name
+from apps.photos.models import Photo, Rendition, Visibility, stored_name
 from apps.photos.pages import json_error, json_form_errors, listing_response, share_query, share_token_of
 from apps.photos.tags import TagsRejected
 from apps.social import selectors as social
@@ -80,19 +81,13 @@ def search(request: HttpRequest) -> HttpResponse:
     try:
         filters = selectors.search_filters_from(request.GET)
     except selectors.SearchFiltersRejected as rejection:
-        refused = {
-            "query": query,
-            "filters": selectors.SearchFilters(),
-            "filter_error": str(rejection),
-            "licences": Licence.choices,
-        }
+        refused = {"query": query, "filters": selectors.SearchFilters(), "filter_error": str(rejection)}
         return render(request, "photos/search.html", refused, status=400)
     if not query and not filters:
-        return render(request, "photos/search.html", {"query": "", "filters": filters, "licences": Licence.choices})
+        return render(request, "photos/search.html", {"query": "", "filters": filters})
     context: dict[str, object] = {
         "query": query,
         "filters": filters,
-        "licences": Licence.choices,
         "people": people_matching(query=query) if query and not filters else [],
     }
     listing = selectors.listing_search(query=query, viewer=request.user, filters=filters)
@@ -108,7 +103,7 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
         listing = selectors.listing_named(name=request.GET.get("from", ""), viewer=request.user)
     except TagsRejected as rejection:
         back_url = reverse("photo_detail", args=[photo.pk])
-        broken_link = {"title": "Broken link", "message": str(rejection), "back_url": back_url}
+        broken_link = {"title": gettext("Broken link"), "message": str(rejection), "back_url": back_url}
         return render(request, "error.html", broken_link, status=400)
     previous_id, next_id = listing.neighbours(photo) if listing else (None, None)
     counts = social.photo_counts(photo_id=photo.pk)  # live, apart from the cached card
@@ -181,7 +176,7 @@ def photo_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             if wants_json(request):
                 return JsonResponse({"id": photo.pk, "url": reverse("photo_detail", args=[photo.pk])}, status=201)
-            messages.success(request, "Uploaded. Your photo will appear once it is processed.")
+            messages.success(request, gettext("Uploaded. Your photo will appear once it is processed."))
             return redirect("photo_detail", photo_id=photo.pk)
     if wants_json(request):
         return json_form_errors(form)
@@ -260,7 +255,7 @@ def photo_edit(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse
     if request.method == "POST":
         if form.is_valid():
             services.photo_update(photo=photo, **form.cleaned_data)
-            messages.success(request, "Saved.")
+            messages.success(request, gettext("Saved."))
             return redirect("photo_detail", photo_id=photo.pk)
         return render(request, "photos/edit.html", {"form": form, "photo": photo}, status=400)
     return render(request, "photos/edit.html", {"form": form, "photo": photo})
@@ -272,7 +267,7 @@ def photo_delete(request: AuthenticatedHttpRequest, photo_id: int) -> HttpRespon
     photo = selectors.photo_get_for_owner(photo_id=photo_id, owner=request.user)
     if request.method == "POST":
         services.photo_delete(photo_id=photo.pk)
-        messages.success(request, f"Deleted “{photo.title}”.")
+        messages.success(request, gettext("Deleted “%(title)s”.") % {"title": photo.title})
         return redirect("home")
     return render(request, "photos/delete.html", {"photo": photo})
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
 from apps.photos.imaging import OUTPUT_FORMATS
 from apps.photos.models import Photo, Rendition, Tag, Visibility
@@ -106,8 +107,9 @@ def viewer_attributes(photo: Photo) -> SafeString:
 def visibility_badge(photo: Photo) -> str:
     """What an owner's grid card says about a photo others do not see there ("" when public)."""
     if photo.hidden_at is not None:
-        return "Hidden by moderators"
-    return {Visibility.PRIVATE: "Private", Visibility.UNLISTED: "Unlisted"}.get(Visibility(photo.visibility), "")
+        return gettext("Hidden by moderators")
+    badges = {Visibility.PRIVATE: gettext("Private"), Visibility.UNLISTED: gettext("Unlisted")}
+    return badges.get(Visibility(photo.visibility), "")
 
 
 @register.filter
