@@ -10,14 +10,22 @@ Privacy-bearing values (anything that decides who may see a photo) are computed
 from the primary, never from a replica that may not have replayed the change
 yet, and are not cached at all when the cache is per process (no Redis) while
 several processes serve: one process could not tell the others to forget.
+
+A caller can record what a piece of output was built from (`reads_recorded`): the
+versions read and the stamp of each read-through value used. Whole pages cached for
+visitors (photosite/pagecache.py) keep that record and are served again only while
+`reads_still_current` says none of it has been bumped, forgotten or recomputed since.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias, TypeVar
 
 from django.conf import settings
@@ -40,6 +48,59 @@ CACHE_READS = Counter(
     "Read-through cache reads by key family and outcome (hit, stale, computed, bypassed)",
     ["family", "outcome"],
 )
+
+
+@dataclass
+class CacheReads:
+    """What one piece of output was built from: the versions it read (key -> value) and, for
+    each read-through value it used, the stamp stored with it (key -> fresh-until time).
+    `complete` is False once a read went around the cache (Redis down, a pinned request,
+    a value not stored): then something unrecorded went into the output."""
+
+    versions: dict[str, str] = field(default_factory=dict)
+    stamps: dict[str, float] = field(default_factory=dict)
+    complete: bool = True
+
+
+_recording: ContextVar[CacheReads | None] = ContextVar("photosite_cache_reads", default=None)
+
+
+@contextlib.contextmanager
+def reads_recorded() -> Iterator[CacheReads]:
+    """Record the cache reads made inside the block (this thread or task only)."""
+    reads = CacheReads()
+    token = _recording.set(reads)
+    try:
+        yield reads
+    finally:
+        _recording.reset(token)
+
+
+def reads_still_current(reads: CacheReads) -> bool:
+    """Whether every version and value in `reads` is still the one in the cache (one round trip)."""
+    keys = [*reads.versions, *reads.stamps]
+    if not keys:
+        return True
+    found = cache.get_many(keys)
+    if any(str(found.get(key)) != version for key, version in reads.versions.items()):
+        return False
+    for key, stamp in reads.stamps.items():
+        envelope = found.get(key)
+        if not isinstance(envelope, tuple) or envelope[1] != stamp:
+            return False
+    return True
+
+
+def _record_value(key: str, stamp: float) -> None:
+    reads = _recording.get()
+    if reads is not None:
+        reads.stamps[key] = stamp
+
+
+def _record_incomplete() -> None:
+    reads = _recording.get()
+    if reads is not None:
+        reads.complete = False
 
 
 def _family(key: str) -> str:
@@ -67,6 +128,9 @@ def versions_get(*names: str) -> str:
         cache.add(key, time.time_ns(), timeout=None)
     if missing:
         found.update(cache.get_many(missing))
+    reads = _recording.get()
+    if reads is not None:
+        reads.versions.update((key, str(found.get(key))) for key in keys)
     return ".".join(str(found.get(key) or 0) for key in keys)
 
 
@@ -163,16 +227,19 @@ def get_or_compute(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: i
     family = _family(key)
     if db.must_read_own_writes() or (privacy and not cache_is_shared()):
         CACHE_READS.labels(family, "bypassed").inc()
+        _record_incomplete()
         return compute()
     envelope: Envelope[T] | None = cache.get(key)
     if envelope is not None:
         value, fresh_until = envelope
         if time.time() < fresh_until:
             CACHE_READS.labels(family, "hit").inc()
+            _record_value(key, fresh_until)
             return value
         lock = _lock_for(key)
         if not _try_acquire(lock):
             CACHE_READS.labels(family, "stale").inc()
+            _record_value(key, fresh_until)
             return value  # someone else is refreshing it (or Redis is down): serve the stale copy
         CACHE_READS.labels(family, "computed").inc()
         return _compute_and_store(key, compute, lock, ttl=ttl, stale_ttl=stale_ttl)
@@ -183,6 +250,7 @@ def get_or_compute(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: i
         acquired = _try_acquire(lock)
         if acquired is None:
             CACHE_READS.labels(family, "bypassed").inc()
+            _record_incomplete()
             return compute()
         if acquired:
             CACHE_READS.labels(family, "computed").inc()
@@ -194,13 +262,16 @@ def get_or_compute(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: i
             envelope = cache.get(key)
             if envelope is not None:
                 CACHE_READS.labels(family, "hit").inc()  # after waiting for the holder's value
+                _record_value(key, envelope[1])
                 return envelope[0]
         envelope = cache.get(key)
         if envelope is not None:
             CACHE_READS.labels(family, "hit").inc()
+            _record_value(key, envelope[1])
             return envelope[0]
         if time.monotonic() >= give_up_at:
             CACHE_READS.labels(family, "computed").inc()
+            _record_incomplete()
             return compute()  # the holder outlived its own lock: something is badly wrong, do not wait more
 
 
@@ -215,8 +286,12 @@ def _from_primary(compute: Callable[[], T]) -> Callable[[], T]:
 def _compute_and_store(key: str, compute: Callable[[], T], lock: _Lock, *, ttl: int, stale_ttl: int) -> T:
     try:
         value = compute()
-        if value is not None:
-            cache.set(key, (value, time.time() + ttl), timeout=ttl + stale_ttl)
+        if value is None:
+            _record_incomplete()
+        else:
+            fresh_until = time.time() + ttl
+            cache.set(key, (value, fresh_until), timeout=ttl + stale_ttl)
+            _record_value(key, fresh_until)
         return value
     finally:
         _release(lock)

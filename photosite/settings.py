@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "photosite.pagecache.PageCacheMiddleware",  # visitors' cached pages, before sessions, auth and CSRF
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # LANGUAGES below; after sessions, before common
     "django.middleware.common.CommonMiddleware",

@@ -42,6 +42,13 @@ def grid_key(*, listing: Listing) -> str:
     return f"photos:grid:{listing.name}:{get_language()}:html:v{cache.versions_get(EVERY_LISTING, listing.scope)}"
 
 
+def listing_version_read(*, listing: Listing) -> None:
+    """Read a listing's version for a page that shows part of it uncached (the photo page's
+    previous and next): a page cached whole for visitors (photosite/pagecache.py) is then
+    forgotten with the listing."""
+    cache.versions_get(EVERY_LISTING, listing.scope)
+
+
 def profile_count_key(*, owner_id: int) -> str:
     scope = user_scope(owner_id=owner_id)
     return f"photos:profile-count:{owner_id}:v{cache.versions_get(EVERY_LISTING, scope)}"

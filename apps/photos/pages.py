@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from apps.photos.caching import GRID_STALE_TTL, GRID_TTL, grid_key
 from apps.photos.selectors import Listing
 from photosite import cache
+from photosite.pagecache import page_cache_allow
 from photosite.pagination import BadCursor
 
 
@@ -60,6 +61,8 @@ def listing_response(
             return json_error(error.message)
         context = {"title": gettext("Broken page link"), "message": error.message, "back_url": listing.url}
         return render(request, "error.html", context, status=400)
+    if listing.shared and cursor is None:
+        page_cache_allow(request)  # its grid was read through the cache, under the listing's version
     if request.GET.get("partial") == "1":
         return JsonResponse({"html": data["items"], "next": data["next"]})
     page_context = {
