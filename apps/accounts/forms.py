@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import TokenScope
+from apps.photos.models import Licence
 from apps.photos.uploads import upload_too_big_message
 
 
@@ -33,6 +34,12 @@ class ProfileForm(forms.Form):
         widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/avif,image/gif"}),
     )
     remove_avatar = forms.BooleanField(required=False, label=_("Remove my profile picture"))
+    default_licence = forms.ChoiceField(
+        choices=Licence.choices,
+        required=False,  # not sent: unchanged (a client that predates it, a form without it)
+        label="Licence for new photos",
+        help_text="Each photo's own licence can be changed on its edit page; this changes no photo already up.",
+    )
 
     def clean_avatar(self) -> UploadedFile[bytes] | None:
         upload: UploadedFile[bytes] | None = self.cleaned_data.get("avatar")

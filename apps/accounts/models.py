@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from apps.photos.models import Licence
 from photosite.storage import media_url
 
 
@@ -20,6 +21,13 @@ class User(AbstractUser):
     # Kept by follow_set with F(), so profiles never count follower rows.
     follower_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
+    # What the person's new photos are licensed under (each photo's own can differ).
+    default_licence = models.CharField(
+        max_length=20,
+        choices=Licence.choices,
+        default=Licence.ALL_RIGHTS_RESERVED,
+        db_default=Licence.ALL_RIGHTS_RESERVED,
+    )
 
     class Meta(AbstractUser.Meta):
         # storage_sweep asks which of a page of stored pictures are someone's current one.

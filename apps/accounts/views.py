@@ -24,7 +24,6 @@ from apps.photos.pages import listing_response
 from apps.photos.uploads import UploadRejected
 from apps.social.selectors import person_counts, user_is_followed_by
 from photosite.http import AuthenticatedHttpRequest
-from photosite.pagecache import page_cache_refuse
 from photosite.ratelimit import write_limited
 from photosite.storage import StorageUnavailable, download_url
 
@@ -59,14 +58,11 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     person = get_object_or_404(User, username=username, is_active=True)
     is_owner = request.user.is_authenticated and request.user.pk == person.pk
     listing = photo_selectors.listing_user(owner=person, viewer=request.user)
-    albums = album_list_for_owner(owner=person, viewer=request.user)
-    if albums:
-        page_cache_refuse(request)  # an album made private bumps no version a cached page is checked against
     context = {
         "person": person,
         "is_owner": is_owner,
         "following": not is_owner and user_is_followed_by(person=person, viewer=request.user),
-        "albums": albums,
+        "albums": album_list_for_owner(owner=person, viewer=request.user),
         "photo_count": photo_selectors.photo_count_for_profile(owner=person, viewer=request.user),
         "counts": person_counts(user_id=person.pk),  # live, from the counters
     }
@@ -115,7 +111,7 @@ def liked(request: AuthenticatedHttpRequest) -> HttpResponse:
 @write_limited("profile")  # each save may decode a new avatar
 def profile_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
-    initial = {"display_name": user.display_name, "bio": user.bio}
+    initial = {"display_name": user.display_name, "bio": user.bio, "default_licence": user.default_licence}
     form = ProfileForm(request.POST or None, request.FILES or None, initial=initial)
     status = 200
     if request.method == "POST":

@@ -70,11 +70,11 @@ class PhotoUploadForm(PhotoDetailsForm):
 
 class PhotoEditForm(forms.ModelForm):
     tags = TagsField()
-    field_order = ["title", "caption", "alt_text", "tags", "visibility", "show_camera_facts"]
+    field_order = ["title", "caption", "alt_text", "tags", "visibility", "licence", "show_camera_facts"]
 
     class Meta:
         model = Photo
-        fields = ("title", "caption", "alt_text", "visibility", "show_camera_facts")
+        fields = ("title", "caption", "alt_text", "visibility", "licence", "show_camera_facts")
         labels = {
             "title": _("Title"),
             "caption": _("Caption"),
@@ -82,6 +82,7 @@ class PhotoEditForm(forms.ModelForm):
             "visibility": _("Who can see it"),
             "show_camera_facts": _("Show camera and exposure details"),
         }
+        help_texts = {"licence": "What others may do with it. New photos get the licence chosen on your profile."}
         widgets = {"caption": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -45,6 +45,29 @@ class Visibility(models.TextChoices):
     PRIVATE = "private", gettext_lazy("Private (only me)")
 
 
+class Licence(models.TextChoices):
+    """What others may do with a photo. The Creative Commons ones are version 4.0; every
+    choice but "all rights reserved" has a deed (licence_deed_url) the photo page links to."""
+
+    ALL_RIGHTS_RESERVED = "all-rights-reserved", "All rights reserved"
+    CC_BY = "cc-by", "CC BY 4.0 (Attribution)"
+    CC_BY_SA = "cc-by-sa", "CC BY-SA 4.0 (Attribution-ShareAlike)"
+    CC_BY_ND = "cc-by-nd", "CC BY-ND 4.0 (Attribution-NoDerivatives)"
+    CC_BY_NC = "cc-by-nc", "CC BY-NC 4.0 (Attribution-NonCommercial)"
+    CC_BY_NC_SA = "cc-by-nc-sa", "CC BY-NC-SA 4.0 (Attribution-NonCommercial-ShareAlike)"
+    CC_BY_NC_ND = "cc-by-nc-nd", "CC BY-NC-ND 4.0 (Attribution-NonCommercial-NoDerivatives)"
+    CC0 = "cc0", "Public domain (CC0 1.0)"
+
+
+def licence_deed_url(licence: str) -> str:
+    """The human-readable summary of a licence on creativecommons.org, or "" for all rights reserved."""
+    if licence == Licence.CC0:
+        return "https://creativecommons.org/publicdomain/zero/1.0/"
+    if licence in Licence.values and licence != Licence.ALL_RIGHTS_RESERVED:
+        return f"https://creativecommons.org/licenses/{licence.removeprefix('cc-')}/4.0/"
+    return ""
+
+
 class PhotoStatus(models.TextChoices):
     PROCESSING = "processing", gettext_lazy("Processing")
     READY = "ready", gettext_lazy("Ready")
@@ -71,6 +94,13 @@ class Photo(models.Model):
     caption = models.TextField(max_length=5000, blank=True)
     alt_text = models.CharField(max_length=500, blank=True)
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC)
+    # New photos take their owner's default_licence (photo services); raw inserts (bench/) the database's.
+    licence = models.CharField(
+        max_length=20,
+        choices=Licence.choices,
+        default=Licence.ALL_RIGHTS_RESERVED,
+        db_default=Licence.ALL_RIGHTS_RESERVED,
+    )
 
     original = models.FileField(max_length=300)
     original_format = models.CharField(max_length=10)  # Pillow's name: JPEG, PNG, WEBP
@@ -166,6 +196,10 @@ class Photo(models.Model):
     @property
     def is_private(self) -> bool:
         return self.visibility == Visibility.PRIVATE
+
+    @property
+    def licence_url(self) -> str:
+        return licence_deed_url(self.licence)
 
 
 class Rendition(models.Model):

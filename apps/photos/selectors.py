@@ -42,6 +42,7 @@ from apps.photos.models import (
     TAG_PUBLIC_PHOTOS,
     USER_PUBLIC_PHOTOS,
     USER_READY_PHOTOS,
+    Licence,
     Photo,
     PhotoStatus,
     PhotoTag,
@@ -325,17 +326,18 @@ class SearchFiltersRejected(ValueError):
 
 @dataclass(frozen=True)
 class SearchFilters:
-    """What a search narrows its photos to besides its words (no licence: photos have none)."""
+    """What a search narrows its photos to besides its words."""
 
     camera: str = ""  # "make model" as the photo page shows it, any case
     lens: str = ""
     tag: str = ""
+    licence: str = ""  # one of Licence's values
     date_from: date | None = None  # by the photo's timeline date (taken, else uploaded), inclusive
     date_to: date | None = None
 
     def as_params(self) -> dict[str, str]:
         """The query parameters that give these filters back (only the ones set)."""
-        params = {"camera": self.camera, "lens": self.lens, "tag": self.tag}
+        params = {"camera": self.camera, "lens": self.lens, "tag": self.tag, "licence": self.licence}
         params["date_from"] = self.date_from.isoformat() if self.date_from else ""
         params["date_to"] = self.date_to.isoformat() if self.date_to else ""
         return {name: value for name, value in params.items() if value}
@@ -344,7 +346,7 @@ class SearchFilters:
         return bool(self.as_params())
 
 
-SEARCH_FILTER_NAMES = ("camera", "lens", "tag", "date_from", "date_to")
+SEARCH_FILTER_NAMES = ("camera", "lens", "tag", "licence", "date_from", "date_to")
 
 
 def search_filters_from(params: Mapping[str, str]) -> SearchFilters:
@@ -365,10 +367,14 @@ def search_filters_from(params: Mapping[str, str]) -> SearchFilters:
             tag_name_check(tag)
         except TagsRejected as rejection:
             raise SearchFiltersRejected(f"tag: {rejection}") from None
+    licence = str(params.get("licence", "")).strip()
+    if licence and licence not in Licence.values:
+        raise SearchFiltersRejected(f"licence: choose one of {', '.join(Licence.values)}.")
     filters = SearchFilters(
         camera=str(params.get("camera", "")).strip()[:201],
         lens=str(params.get("lens", "")).strip()[:100],
         tag=tag,
+        licence=licence,
         date_from=day("date_from"),
         date_to=day("date_to"),
     )
@@ -400,6 +406,8 @@ def _filtered(photos: QuerySet[Photo], filters: SearchFilters) -> QuerySet[Photo
         )
     if filters.tag:
         photos = photos.filter(Exists(PhotoTag.objects.filter(photo=OuterRef("pk"), tag__name=filters.tag)))
+    if filters.licence:
+        photos = photos.filter(licence=filters.licence)
     return photos
 
 
