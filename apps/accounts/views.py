@@ -24,6 +24,7 @@ from apps.photos.pages import listing_response
 from apps.photos.uploads import UploadRejected
 from apps.social.selectors import person_counts, user_is_followed_by
 from photosite.http import AuthenticatedHttpRequest
+from photosite.pagecache import page_cache_refuse
 from photosite.ratelimit import write_limited
 from photosite.storage import StorageUnavailable, download_url
 
@@ -58,11 +59,14 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     person = get_object_or_404(User, username=username, is_active=True)
     is_owner = request.user.is_authenticated and request.user.pk == person.pk
     listing = photo_selectors.listing_user(owner=person, viewer=request.user)
+    albums = album_list_for_owner(owner=person, viewer=request.user)
+    if albums:
+        page_cache_refuse(request)  # an album made private bumps no version a cached page is checked against
     context = {
         "person": person,
         "is_owner": is_owner,
         "following": not is_owner and user_is_followed_by(person=person, viewer=request.user),
-        "albums": album_list_for_owner(owner=person, viewer=request.user),
+        "albums": albums,
         "photo_count": photo_selectors.photo_count_for_profile(owner=person, viewer=request.user),
         "counts": person_counts(user_id=person.pk),  # live, from the counters
     }

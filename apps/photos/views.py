@@ -19,12 +19,14 @@ from apps.accounts.models import User
 from apps.accounts.selectors import people_matching
 from apps.albums.selectors import album_choices_for_owner
 from apps.photos import selectors, services, uploads
+from apps.photos.caching import listing_version_read
 from apps.photos.forms import PhotoDetailsForm, PhotoEditForm, PhotoUploadForm
 from apps.photos.models import Licence, Photo, Rendition, Visibility, stored_name
 from apps.photos.pages import json_error, json_form_errors, listing_response, share_query, share_token_of
 from apps.photos.tags import TagsRejected
 from apps.social import selectors as social
 from photosite.http import AuthenticatedHttpRequest, wants_json
+from photosite.pagecache import page_cache_allow
 from photosite.ratelimit import write_limited
 from photosite.storage import AVATAR_PREFIX, IMMUTABLE, PUBLIC_PREFIX, StorageUnavailable, media_url
 
@@ -112,6 +114,11 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
         broken_link = {"title": gettext("Broken link"), "message": str(rejection), "back_url": back_url}
         return render(request, "error.html", broken_link, status=400)
     previous_id, next_id = listing.neighbours(photo) if listing else (None, None)
+    if not share_token_of(request) and (listing is None or listing.shared):
+        # The same for every visitor (an unlisted photo's page, opened by its link, is never shared).
+        if listing is not None:
+            listing_version_read(listing=listing)  # its previous and next leave with the listing's version
+        page_cache_allow(request)
     counts = social.photo_counts(photo_id=photo.pk)  # live, apart from the cached card
     context = {
         "photo": photo,
