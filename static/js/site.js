@@ -6,7 +6,7 @@
   // The page's words for the script's own texts (templates/_js_strings.html), English if absent.
   const strings = JSON.parse((document.getElementById("js-strings") || {}).textContent || "{}");
   const t = (text, values) =>
-    Object.entries(values || {}).reduce((out, [name, value]) => out.replace("%(" + name + ")s", value), strings[text] || text);
+    Object.entries(values || {}).reduce((out, [name, value]) => out.replace("{" + name + "}", value), strings[text] || text);
 
   function csrfToken(form) {
     const input = form.querySelector("input[name=csrfmiddlewaretoken]");

@@ -8,7 +8,7 @@
   // The page's words for the script's own texts (templates/_js_strings.html), English if absent.
   const strings = JSON.parse((document.getElementById("js-strings") || {}).textContent || "{}");
   const t = (text, values) =>
-    Object.entries(values || {}).reduce((out, [name, value]) => out.replace("%(" + name + ")s", value), strings[text] || text);
+    Object.entries(values || {}).reduce((out, [name, value]) => out.replace("{" + name + "}", value), strings[text] || text);
 
   const root = document.getElementById("uploader");
   if (!root || !window.XMLHttpRequest) return;
@@ -78,7 +78,7 @@
       list.appendChild(node);
       items.push(item);
       if (file.size > maxBytes) {
-        fail(item, t("Too big: %(size)s; the limit is %(limit)s.", { size: formatBytes(file.size), limit: formatBytes(maxBytes) }), false);
+        fail(item, t("Too big: {size}; the limit is {limit}.", { size: formatBytes(file.size), limit: formatBytes(maxBytes) }), false);
       } else if (file.size === 0) {
         fail(item, t("The file is empty."), false);
       }

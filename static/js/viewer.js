@@ -12,7 +12,7 @@
   // The page's words for the script's own texts (templates/_js_strings.html), English if absent.
   const strings = JSON.parse((document.getElementById("js-strings") || {}).textContent || "{}");
   const t = (text, values) =>
-    Object.entries(values || {}).reduce((out, [name, value]) => out.replace("%(" + name + ")s", value), strings[text] || text);
+    Object.entries(values || {}).reduce((out, [name, value]) => out.replace("{" + name + "}", value), strings[text] || text);
 
   if (!window.HTMLDialogElement || !window.history.pushState) return;
 
@@ -138,7 +138,7 @@
     image.srcset = data.viewerSrcset;
     titleLink.textContent = data.viewerTitle;
     titleLink.href = pageUrl(trigger).split("#")[0];
-    owner.textContent = data.viewerOwner ? t("by %(name)s", { name: data.viewerOwner }) : "";
+    owner.textContent = data.viewerOwner ? t("by {name}", { name: data.viewerOwner }) : "";
     zoomButton.setAttribute("aria-pressed", "false");
     zoomButton.textContent = t("Zoom");
     const list = triggers();
