@@ -20,7 +20,7 @@ from apps.accounts.forms import AccountDeleteForm, ApiTokenForm, ProfileForm
 from apps.accounts.models import ExportStatus, User
 from apps.albums.selectors import album_list_for_owner
 from apps.photos import selectors as photo_selectors
-from apps.photos.pages import listing_response
+from apps.photos.pages import listing_response, profile_link_preview
 from apps.photos.uploads import UploadRejected
 from apps.social.selectors import person_counts, user_is_followed_by
 from photosite.http import AuthenticatedHttpRequest
@@ -69,6 +69,7 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
         "albums": albums,
         "photo_count": photo_selectors.photo_count_for_profile(owner=person, viewer=request.user),
         "counts": person_counts(user_id=person.pk),  # live, from the counters
+        "preview": profile_link_preview(request, person),
     }
     return listing_response(request, listing, template="accounts/profile.html", context=context)
 

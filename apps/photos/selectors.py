@@ -646,6 +646,11 @@ def photo_share_path(*, photo: Photo) -> str:
     return f"{reverse('photo_detail', args=[photo.pk])}?k={photo_share_token(photo=photo)}"
 
 
+def photo_share_token_matches(*, photo: Photo, token: str) -> bool:
+    """Whether `token` is the photo's link token (under the current SECRET_KEY or a fallback)."""
+    return _share_token_matches(photo, token)
+
+
 def _share_token_matches(photo: Photo, token: str) -> bool:
     if len(token) != SHARE_TOKEN_LENGTH:
         return False

@@ -17,6 +17,7 @@ urlpatterns = [
     path("photos/<int:photo_id>/delete/", views.photo_delete, name="photo_delete"),
     path("photos/<int:photo_id>/retry/", views.photo_retry, name="photo_retry"),
     path("photos/<int:photo_id>/original/", views.photo_original, name="photo_original"),
+    path("oembed", views.oembed, name="oembed"),
 ]
 if settings.SERVE_LOCAL_MEDIA:
     urlpatterns.append(path("media/<path:name>", views.local_media, name="local_media"))

@@ -22,10 +22,19 @@ from apps.photos import selectors, services, uploads
 from apps.photos.caching import listing_version_read
 from apps.photos.forms import PhotoDetailsForm, PhotoEditForm, PhotoUploadForm
 from apps.photos.models import Licence, Photo, Rendition, Visibility, stored_name
-from apps.photos.pages import json_error, json_form_errors, listing_response, share_query, share_token_of
+from apps.photos.pages import (
+    json_error,
+    json_form_errors,
+    listing_response,
+    photo_for_embed,
+    photo_link_preview,
+    preview_rendition,
+    share_query,
+    share_token_of,
+)
 from apps.photos.tags import TagsRejected
 from apps.social import selectors as social
-from photosite.http import AuthenticatedHttpRequest, wants_json
+from photosite.http import AuthenticatedHttpRequest, number_from_text, wants_json
 from photosite.pagecache import page_cache_allow
 from photosite.ratelimit import write_limited
 from photosite.storage import AVATAR_PREFIX, IMMUTABLE, PUBLIC_PREFIX, StorageUnavailable, media_url
@@ -143,8 +152,47 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
         "albums": [entry.album for entry in photo.album_entries.all()],
         # The owner as a User: when is_owner, request.user is the photo's (already loaded) owner.
         "my_albums": album_choices_for_owner(owner=photo.owner, without_photo=photo) if is_owner else [],
+        "preview": photo_link_preview(request, photo),
     }
     return render(request, "photos/detail.html", context)
+
+
+@require_GET
+def oembed(request: HttpRequest) -> HttpResponse:
+    """oEmbed (https://oembed.com) for photo pages: `?url=<photo page>&format=json`, with
+    maxwidth/maxheight. 404 for anything not everyone holding that url may see."""
+    if request.GET.get("format", "json") != "json":
+        return json_error(gettext("Only format=json is offered."), status=501)
+    url = request.GET.get("url", "")
+    if not url or len(url) > 2000:
+        return json_error(gettext("Give the url of a photo page: ?url=…"))
+    bounds = {name: request.GET.get(name, "") for name in ("maxwidth", "maxheight")}
+    numbers = {name: number_from_text(text) if text else 0 for name, text in bounds.items()}
+    if any(number is None for number in numbers.values()):
+        return json_error(gettext("maxwidth and maxheight are numbers of pixels."))
+    photo = photo_for_embed(url=url, host=request.get_host())
+    rendition = preview_rendition(photo, max_width=numbers["maxwidth"] or 0, max_height=numbers["maxheight"] or 0)
+    if rendition is None:
+        raise Http404("No such photo.")
+    owner_url = request.build_absolute_uri(reverse("profile", args=[photo.owner.username]))
+    response = JsonResponse(
+        {
+            "version": "1.0",
+            "type": "photo",
+            "title": photo.title,
+            "author_name": photo.owner.shown_name,
+            "author_url": owner_url,
+            "provider_name": "photosite",
+            "provider_url": request.build_absolute_uri(reverse("home")),
+            "url": request.build_absolute_uri(rendition.url),
+            "width": rendition.width,
+            "height": rendition.height,
+            "cache_age": 3600,
+        }
+    )
+    # Not for shared caches: a photo made private must stop embedding at once.
+    response["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 @login_required

@@ -9,6 +9,7 @@ once with cold caches, once after the owner has warmed every page.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
@@ -154,3 +155,25 @@ def test_album_cover_falls_back_to_a_photo_the_visitor_may_see(world) -> None:
     public_renditions = {r.file.name for r in photos[Visibility.PUBLIC].renditions.all()}
     assert not any(name in body for name in private_renditions)
     assert any(name in body for name in public_renditions)
+
+
+@pytest.mark.parametrize("visibility", [Visibility.PUBLIC, Visibility.UNLISTED, Visibility.PRIVATE])
+def test_oembed_and_link_previews_show_only_what_anyone_holding_the_link_may_see(world, visibility) -> None:
+    """An embed or a link preview is shown to whoever sees the page it is pasted in, so it
+    answers alike whoever asks (the owner too): public photos, unlisted ones by their link."""
+    users, photos, _ = world
+    photo = photos[visibility]
+    by_link = "http://testserver" + photo_share_path(photo=photo)
+    by_id = "http://testserver" + reverse("photo_detail", args=[photo.pk])
+    embeddable = {by_link: visibility != Visibility.PRIVATE, by_id: visibility == Visibility.PUBLIC}
+    for viewer in VIEWERS:
+        client = client_for(users[viewer])
+        for url, expected in embeddable.items():
+            answer = client.get(reverse("oembed") + "?" + urlencode({"url": url, "format": "json"}))
+            assert answer.status_code == (200 if expected else 404), (viewer, url)
+            assert (photo.title in answer.content.decode()) == expected
+        page = client.get(photo_share_path(photo=photo))
+        if page.status_code == 200:
+            previewed = 'property="og:image"' in page.content.decode()
+            # The owner opening the link with its token previews as anyone would; without it, no preview.
+            assert previewed == embeddable[by_link], viewer

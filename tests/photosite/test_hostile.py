@@ -86,6 +86,8 @@ TABLE: dict[str, Row] = {
     "photos/<int:photo_id>/retry/": Row(OWN),
     "photos/<int:photo_id>/original/": Row(OWN),
     "media/<path:name>": Row(VIEW),  # embedded mode only
+    # Names its photo in ?url= (none here: a 400); the visibility matrix aims it at each photo.
+    "oembed": Row(PAGE),
     # social, moderation, albums
     "photos/<int:photo_id>/like/": Row(VIEW),
     "photos/<int:photo_id>/comments/": Row(VIEW),
