@@ -462,7 +462,11 @@ def listing_search(
 
 
 SEARCH_MAX_LENGTH = 200
-SEARCH_CANDIDATES = 1000  # the newest matches a search ranks (about 20 pages of results)
+# The newest matches a search ranks: five pages of results. Finding them walks the newest
+# photos until this many match, so the walk (and the ranking) costs about this many rows
+# over how common the words are, at any table size; 1,000 made a common word's search cost
+# eight times a small site's, where fewer than that many photos match (bench/growth.py).
+SEARCH_CANDIDATES = 240
 
 TIMELINE = ("-timeline_at", "-id")
 

@@ -80,6 +80,19 @@ def plan(sql: str) -> str:
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_the_feed_finds_each_followees_newest_photo_from_the_public_photos_index(client, db) -> None:
+    reader = UserFactory()
+    for _ in range(3):
+        follow_set(follower=reader, followee=PhotoRowFactory().owner, following=True)
+    client.force_login(reader)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("feed")).status_code == 200
+    (feed_sql,) = (query["sql"] for query in queries.captured_queries if "LATERAL" in query["sql"])
+    # One probe per followee, thousands a page: it must not read photo rows to learn which are public.
+    assert "photo_owner_public_idx" in plan(feed_sql)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_people_search_and_the_unfinished_strip_have_indexes_to_use(db) -> None:
     from apps.accounts.selectors import people_matching
     from apps.photos.selectors import photo_list_unfinished_for_owner

@@ -6,6 +6,7 @@ import time
 
 import pytest
 import requests
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
@@ -110,3 +111,37 @@ def test_operators_see_grid_cache_hits_and_recomputes_on_metrics(client, user, b
         assert "Counted" in client.get(reverse("home")).content.decode()
     assert _grid_reads(client, "computed") == computed + 1  # the first visit fills it
     assert _grid_reads(client, "hit") == hits + 2  # the next two are answered from Redis
+
+
+# --- A write forgets only the listings it changed ---------------------------------------
+
+
+def test_uploads_and_edits_leave_the_tag_pages_and_profiles_they_do_not_touch_cached(
+    client, user, other_user, bucket, django_capture_on_commit_callbacks
+) -> None:
+    from apps.photos.caching import grid_key
+    from apps.photos.selectors import listing_recent, listing_tag, listing_user
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ready_photo(other_user, title="Quiet pond", tags="pond")
+        edited = ready_photo(user, title="Busy street", tags="street")
+    for url in (reverse("home"), reverse("tag", args=["pond"]), reverse("profile", args=[other_user.username])):
+        assert client.get(url).status_code == 200  # each first page is now cached for every visitor
+    untouched = {
+        "pond": grid_key(listing=listing_tag(name="pond")),
+        "their profile": grid_key(listing=listing_user(owner=other_user, viewer=AnonymousUser())),
+    }
+    home = grid_key(listing=listing_recent())
+    assert all(cache.get(key) is not None for key in [*untouched.values(), home])
+
+    with django_capture_on_commit_callbacks(execute=True):  # what bench/write_load.py's writer does
+        ready_photo(user, title="Busier street", tags="street")
+        services.photo_update(photo=edited, title="Busy street, renamed", caption="", alt_text="", visibility="public")
+
+    # The tag page and the profile no write touched still read the same keys, still filled.
+    assert grid_key(listing=listing_tag(name="pond")) == untouched["pond"]
+    assert grid_key(listing=listing_user(owner=other_user, viewer=AnonymousUser())) == untouched["their profile"]
+    assert all(cache.get(key) is not None for key in untouched.values())
+    assert grid_key(listing=listing_recent()) != home  # the home page did change: its version moved
+    body = client.get(reverse("home")).content.decode()
+    assert "Busier street" in body and "Busy street, renamed" in body
