@@ -32,13 +32,17 @@ class BenchEnvironment:
 
 
 @contextlib.contextmanager
-def bench_environment(*, redis_db: int = 13) -> Iterator[BenchEnvironment]:
-    """A fresh PostgreSQL database, a Redis database and a SeaweedFS server for one run."""
+def bench_environment(*, redis_db: int = 13, database: str = BENCH_DB) -> Iterator[BenchEnvironment]:
+    """A fresh PostgreSQL database, a Redis database and a SeaweedFS server for one run.
+
+    Benchmarks that may run at the same time as another need their own `database` and
+    `redis_db` (and `redis_db - 1`, the broker's): each run drops and flushes both first.
+    """
     import psycopg
 
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {BENCH_DB}")
+        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {database}")
     import redis
 
     redis.Redis(host="127.0.0.1", db=redis_db).flushdb()
@@ -47,7 +51,7 @@ def bench_environment(*, redis_db: int = 13) -> Iterator[BenchEnvironment]:
     seaweedfs.create_bucket(server, "photosite-bench")
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
         "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
         "BROKER_URL": f"redis://127.0.0.1:6379/{redis_db - 1}",
         "DJANGO_SECRET_KEY": "benchmark-only",
