@@ -1,12 +1,17 @@
-"""Reads for albums. An album is visible to everyone; the photos in it follow the photos' own visibility."""
+"""Reads for albums. An album has its own visibility (public, unlisted: by its link, private:
+its owner alone); the photos in it still follow their own, so nobody sees through an album
+a photo they could not see anyway."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from apps.accounts.models import User
 from apps.albums.models import Album, AlbumEntry
@@ -28,7 +33,8 @@ def _visible_entries(*, owner_id: int, viewer: User | AnonymousUser, prefix: str
 def album_list_for_owner(
     *, owner: User, viewer: User | AnonymousUser, album_id: int | None = None, with_tags: bool = False
 ) -> Sequence[Album]:
-    """The person's albums, newest first, each with `.photo_count` and `.cover_photo` as this viewer sees them.
+    """The person's albums this viewer may see listed (all for the owner, the public ones for
+    others), newest first, each with `.photo_count` and `.cover_photo` as this viewer sees them.
 
     Three queries whatever the number of albums: the albums with their counts and
     cover ids, the cover photos, and their renditions.
@@ -39,9 +45,14 @@ def album_list_for_owner(
         AlbumEntry.objects.filter(visible, album=OuterRef("pk")).order_by("position", "id").values("photo_id")[:1]
     )
     cover_visible = AlbumEntry.objects.filter(visible, album=OuterRef("pk"), photo=OuterRef("cover_id"))
+    listed = Album.objects.filter(owner=owner, **({"pk": album_id} if album_id is not None else {}))
+    if not (viewer.is_authenticated and viewer.pk == owner.pk):
+        # Others see public albums in lists; an unlisted one only by its link, which the
+        # caller checked (album_get_for_viewer) before asking for that one album.
+        shown = [Visibility.PUBLIC] if album_id is None else [Visibility.PUBLIC, Visibility.UNLISTED]
+        listed = listed.filter(visibility__in=shown)
     albums = list(
-        Album.objects.filter(owner=owner, **({"pk": album_id} if album_id is not None else {}))
-        .select_related("owner")
+        listed.select_related("owner")
         .annotate(
             photo_count=Count("entries", filter=entry_visible),
             cover_choice=Subquery(cover_visible.values("photo_id")[:1]),
@@ -60,9 +71,49 @@ def album_list_for_owner(
     return albums
 
 
-def album_get(*, album_id: int) -> Album:
-    album = Album.objects.select_related("owner").filter(pk=album_id, owner__is_active=True).first()
+SHARE_TOKEN_SALT = "apps.albums.share"  # noqa: S105  # a salt (the secret is SECRET_KEY)
+SHARE_TOKEN_LENGTH = 32  # hex digits: 128 bits
+
+
+def album_share_token(*, album: Album, secret: str | bytes | None = None) -> str:
+    """The unguessable part of an unlisted album's link (`/albums/<id>/?k=<token>`), made as a
+    photo's is (apps.photos.selectors.photo_share_token): ids are sequential, so an id alone
+    must open nothing; a new SECRET_KEY changes every link, SECRET_KEY_FALLBACKS keep old ones."""
+    digest = salted_hmac(SHARE_TOKEN_SALT, str(album.key), secret=secret, algorithm="sha256")
+    return digest.hexdigest()[:SHARE_TOKEN_LENGTH]
+
+
+def album_share_path(*, album: Album) -> str:
+    """The link an owner hands out for an unlisted album. Listings never carry it."""
+    return f"{reverse('album_detail', args=[album.pk])}?k={album_share_token(album=album)}"
+
+
+def album_share_token_matches(*, album: Album, token: str) -> bool:
+    if len(token) != SHARE_TOKEN_LENGTH:
+        return False
+    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return any(constant_time_compare(album_share_token(album=album, secret=key), token) for key in keys)
+
+
+def album_get_for_viewer(*, album_id: int, viewer: User | AnonymousUser, share_token: str = "") -> Album:
+    """An album as this viewer may see it; 404 (never 403) otherwise, so ids leak nothing.
+
+    Private: its owner alone. Unlisted: its owner, staff (moderators), or whoever holds its
+    link's token (`share_token`, the `?k=` of album_share_path).
+    """
+    album = Album.objects.select_related("owner").filter(pk=album_id).first()
     if album is None:
+        raise Http404("No such album.")
+    is_owner = viewer.is_authenticated and viewer.pk == album.owner_id
+    if not album.owner.is_active and not viewer.is_staff:
+        raise Http404("No such album.")
+    if album.visibility == Visibility.PRIVATE and not is_owner:
+        raise Http404("No such album.")
+    if (
+        album.visibility == Visibility.UNLISTED
+        and not (is_owner or viewer.is_staff)
+        and not album_share_token_matches(album=album, token=share_token)
+    ):
         raise Http404("No such album.")
     return album
 

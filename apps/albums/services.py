@@ -10,13 +10,19 @@ from django.utils.translation import gettext
 from apps.accounts.models import User
 from apps.albums.models import Album, AlbumEntry
 from apps.photos.caching import photo_cards_forget_on_commit
-from apps.photos.models import Photo
+from apps.photos.models import Photo, Visibility
 
 MAX_PHOTOS_PER_ALBUM = 1000
 
 
 class AlbumRefused(Exception):
     """Shown to the album's owner (a 400 with this message)."""
+
+
+def _check_visibility(visibility: str) -> str:
+    if visibility not in Visibility.values:
+        raise AlbumRefused(gettext("An album is public, unlisted or private."))
+    return visibility
 
 
 def _check_title(title: str) -> str:
@@ -29,19 +35,35 @@ def _check_title(title: str) -> str:
 
 
 @transaction.atomic
-def album_create(*, owner: User, title: str, description: str = "", photo_ids: list[int] | None = None) -> Album:
+def album_create(
+    *,
+    owner: User,
+    title: str,
+    description: str = "",
+    photo_ids: list[int] | None = None,
+    visibility: str = Visibility.PUBLIC,
+) -> Album:
     """A new album, with its first photos if given; a refused photo means no album either."""
-    album = Album.objects.create(owner=owner, title=_check_title(title), description=description.strip())
+    album = Album.objects.create(
+        owner=owner,
+        title=_check_title(title),
+        description=description.strip(),
+        visibility=_check_visibility(visibility or Visibility.PUBLIC),
+    )
     if photo_ids:
         album_add_photos(album=album, photo_ids=photo_ids)
     return album
 
 
 @transaction.atomic
-def album_update(*, album: Album, title: str, description: str) -> Album:
+def album_update(*, album: Album, title: str, description: str, visibility: str = "") -> Album:
+    """Rename, describe, and (`visibility` not "") show or hide the album. Its photos' cached
+    cards are forgotten: a photo page names the albums it is in, as far as the viewer may see them."""
     album.title = _check_title(title)
     album.description = description.strip()
-    album.save(update_fields=["title", "description", "updated_at"])
+    if visibility:
+        album.visibility = _check_visibility(visibility)
+    album.save(update_fields=["title", "description", "visibility", "updated_at"])
     photo_cards_forget_on_commit(photo_ids=list(album.entries.values_list("photo_id", flat=True)))
     return album
 

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.albums import selectors, services
 from apps.albums.models import Album
-from apps.photos.pages import listing_response
+from apps.photos.models import Visibility
+from apps.photos.pages import album_link_preview, listing_response, share_token_of
 from apps.photos.selectors import listing_album
 from photosite.http import AuthenticatedHttpRequest, number_from_text, redirect_back
 
@@ -21,16 +22,28 @@ from photosite.http import AuthenticatedHttpRequest, number_from_text, redirect_
 class AlbumForm(forms.Form):
     title = forms.CharField(max_length=200)
     description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    # Not required: the photo page's "New album with this photo" sends a title alone (public).
+    visibility = forms.ChoiceField(choices=Visibility.choices, required=False, initial=Visibility.PUBLIC)
 
 
 @require_GET
 def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
-    album = selectors.album_get(album_id=album_id)
+    """The album's photos the viewer may see; a private album is its owner's alone, an unlisted
+    one opens by its link (`?k=`)."""
+    album = selectors.album_get_for_viewer(album_id=album_id, viewer=request.user, share_token=share_token_of(request))
     is_owner = request.user.is_authenticated and album.owner_id == request.user.pk
     listing = listing_album(album=album, viewer=request.user)
-    return listing_response(
-        request, listing, template="albums/detail.html", context={"album": album, "is_owner": is_owner}
-    )
+    context = {
+        "album": album,
+        "is_owner": is_owner,
+        "share_url": (
+            request.build_absolute_uri(selectors.album_share_path(album=album))
+            if is_owner and album.visibility == Visibility.UNLISTED
+            else ""
+        ),
+        "preview": album_link_preview(request, album),
+    }
+    return listing_response(request, listing, template="albums/detail.html", context=context)
 
 
 @login_required
@@ -56,7 +69,8 @@ def album_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 def album_edit(request: AuthenticatedHttpRequest, album_id: int) -> HttpResponse:
     """Rename, and arrange: order, cover, remove, add. Every button is a plain form, so it works without scripts."""
     album = selectors.album_get_for_owner(album_id=album_id, owner=request.user)
-    form = AlbumForm(request.POST or None, initial={"title": album.title, "description": album.description})
+    initial = {"title": album.title, "description": album.description, "visibility": album.visibility}
+    form = AlbumForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -71,6 +85,11 @@ def album_edit(request: AuthenticatedHttpRequest, album_id: int) -> HttpResponse
     context = {
         "album": album,
         "form": form,
+        "share_url": (
+            request.build_absolute_uri(selectors.album_share_path(album=album))
+            if album.visibility == Visibility.UNLISTED
+            else ""
+        ),
         "entries": selectors.album_entries_for_owner(album=album),
         "addable": selectors.photos_addable_to_album(album=album),
     }

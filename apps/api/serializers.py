@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from apps.accounts.models import User
 from apps.albums.models import Album
+from apps.albums.selectors import album_share_path
 from apps.moderation.models import ReportReason
 from apps.photos.models import Licence, Photo, Rendition, Visibility
 from apps.photos.selectors import photo_share_path
@@ -226,15 +227,36 @@ class AlbumSerializer(serializers.ModelSerializer[Album]):
     owner = PersonBriefSerializer()
     photo_count = serializers.IntegerField(help_text="Photos in it that you may see.")
     cover = PhotoSerializer(source="cover_photo", allow_null=True)
+    share_url = serializers.SerializerMethodField(
+        help_text="An unlisted album's link (with its `k` token), for its owner only; null otherwise."
+    )
 
     class Meta:
         model = Album
-        fields = ("id", "title", "description", "owner", "photo_count", "cover", "created_at", "updated_at")
+        fields = (
+            "id",
+            "title",
+            "description",
+            "visibility",
+            "owner",
+            "photo_count",
+            "cover",
+            "share_url",
+            "created_at",
+            "updated_at",
+        )
+
+    def get_share_url(self, album: Album) -> str | None:
+        viewer = self.context.get("viewer")
+        if album.visibility != Visibility.UNLISTED or viewer is None or viewer.pk != album.owner_id:
+            return None
+        return album_share_path(album=album)
 
 
 class AlbumInputSerializer(serializers.Serializer[dict[str, Any]]):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False, default=Visibility.PUBLIC)
 
 
 class AlbumPhotosInputSerializer(serializers.Serializer[dict[str, Any]]):

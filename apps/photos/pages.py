@@ -18,6 +18,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from apps.accounts.models import User
+from apps.albums.models import Album
+from apps.albums.selectors import album_list_for_owner, album_share_path, album_share_token_matches
 from apps.photos.caching import GRID_STALE_TTL, GRID_TTL, grid_key
 from apps.photos.imaging import AVATAR_SIZE
 from apps.photos.models import Photo, PhotoStatus, Rendition, Visibility
@@ -219,3 +221,26 @@ def photo_for_embed(*, url: str, host: str) -> Photo:
     if photo.visibility not in (Visibility.PUBLIC, Visibility.UNLISTED):
         raise Http404("Not a photo of this site.")  # photo_get_for_viewer already refuses the rest
     return photo
+
+
+def album_link_preview(request: HttpRequest, album: Album) -> LinkPreview | None:
+    """An album page's preview: public albums, and unlisted ones opened by their link (noindex);
+    nothing for a private one. Its picture is the cover as a visitor sees it (a public photo)."""
+    if album.visibility == Visibility.PUBLIC:
+        path = reverse("album_detail", args=[album.pk])
+    elif album.visibility == Visibility.UNLISTED and album_share_token_matches(
+        album=album, token=share_token_of(request)
+    ):
+        path = album_share_path(album=album)
+    else:
+        return None
+    preview = LinkPreview(
+        kind="article",
+        title=album.title,
+        description=album.description or gettext("An album by %(name)s") % {"name": album.owner.shown_name},
+        url=request.build_absolute_uri(path),
+        noindex=album.visibility == Visibility.UNLISTED,
+    )
+    as_visitor = album_list_for_owner(owner=album.owner, viewer=AnonymousUser(), album_id=album.pk)
+    cover = as_visitor[0].cover_photo if as_visitor else None  # type: ignore[attr-defined]  # set by the selector
+    return _with_image(request, preview, cover)

@@ -616,8 +616,11 @@ def listing_named(*, name: str, viewer: User | AnonymousUser) -> Listing | None:
         return listing_user(owner=owner, viewer=viewer) if owner else None
     album_id = number_from_text(argument)
     if kind == "album" and album_id is not None:
+        # Only an album listed for this viewer: the link from an unlisted one carries no token.
         album = Album.objects.filter(pk=album_id).first()
-        return listing_album(album=album, viewer=viewer) if album else None
+        if album is None or not (album.visibility == Visibility.PUBLIC or viewer.pk == album.owner_id):
+            return None
+        return listing_album(album=album, viewer=viewer)
     return None
 
 

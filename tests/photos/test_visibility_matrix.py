@@ -15,8 +15,10 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
+from rest_framework.test import APIClient
 
-from apps.albums.services import album_add_photos, album_create
+from apps.albums.selectors import album_share_path
+from apps.albums.services import album_add_photos, album_create, album_update
 from apps.photos.models import Visibility
 from apps.photos.selectors import photo_share_path
 from apps.social.selectors import photo_counts
@@ -177,3 +179,55 @@ def test_oembed_and_link_previews_show_only_what_anyone_holding_the_link_may_see
             previewed = 'property="og:image"' in page.content.decode()
             # The owner opening the link with its token previews as anyone would; without it, no preview.
             assert previewed == embeddable[by_link], viewer
+
+
+def album_expected(viewer: str, album_visibility: str, *, with_link: bool) -> bool:
+    """Whether `viewer` may open an album of `album_visibility` (by its bare id, or by the link)."""
+    if viewer == "owner" or album_visibility == Visibility.PUBLIC:
+        return True
+    return album_visibility == Visibility.UNLISTED and with_link
+
+
+@pytest.mark.parametrize("album_visibility", [Visibility.PUBLIC, Visibility.UNLISTED, Visibility.PRIVATE])
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_album_visibility_matrix(world, viewer, album_visibility) -> None:
+    """An album's own visibility decides who opens it and who sees it listed (profile, API,
+    the photo page's "In <album>", stepping from it); inside, each photo still follows its own."""
+    users, photos, album = world
+    album_update(album=album, title=album.title, description="", visibility=album_visibility)
+    cache.clear()  # the photo cards name the album; outside a transaction nothing forgets them on commit
+    client, api = client_for(users[viewer]), APIClient()
+    if users[viewer] is not None:
+        api.force_authenticate(users[viewer])
+    link, bare = album_share_path(album=album), reverse("album_detail", args=[album.pk])
+    token = link.partition("?k=")[2]
+    listed = viewer == "owner" or album_visibility == Visibility.PUBLIC
+    for url, with_link in ((bare, False), (link, True)):
+        opens = album_expected(viewer, album_visibility, with_link=with_link)
+        page = client.get(url)
+        assert page.status_code == (200 if opens else 404), (url, page.status_code)
+        api_page = api.get(f"/api/v1/albums/{album.pk}/" + (f"?k={token}" if with_link else ""))
+        assert api_page.status_code == (200 if opens else 404)
+        api_photos = api.get(f"/api/v1/photos/?album={album.pk}" + (f"&k={token}" if with_link else ""))
+        assert api_photos.status_code == (200 if opens else 404)
+        body = page.content.decode() + api_page.content.decode() + api_photos.content.decode()
+        assert ("Matrix album" in body) == opens
+        for visibility, photo in photos.items():  # inside, a photo only where it may be seen
+            assert (photo.title in body) == (opens and (viewer == "owner" or visibility == Visibility.PUBLIC))
+        if not with_link:
+            assert token not in body or viewer == "owner"  # only the owner is shown the link
+    profile = client.get(reverse("profile", args=["owner"])).content.decode()
+    assert ("Matrix album" in profile) == listed
+    api_list = api.get("/api/v1/albums/?user=owner").json()
+    assert [entry["title"] for entry in api_list] == (["Matrix album"] if listed else [])
+    public_photo_page = client.get(reverse("photo_detail", args=[photos[Visibility.PUBLIC].pk]))
+    assert ("Matrix album" in public_photo_page.content.decode()) == listed
+    # Stepping from an album the viewer may not list shows no neighbours (nor the album's name).
+    stepping = client.get(reverse("photo_detail", args=[photos[Visibility.PUBLIC].pk]) + f"?from=album:{album.pk}")
+    assert ("Matrix album" in stepping.content.decode()) == listed
+    # Only the owner's API answers carry the link.
+    shown = api.get(f"/api/v1/albums/{album.pk}/?k={token}")
+    if shown.status_code == 200:
+        share_url = shown.json()["share_url"]
+        expected_link = album_visibility == Visibility.UNLISTED and viewer == "owner"
+        assert share_url == (link if expected_link else None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -21,15 +22,18 @@ from apps.api import serializers as s
 from apps.api.views.common import (
     ERRORS,
     request_body,
+    share_token_of,
     signed_in_user,
     validated,
 )
 
 
-def _album(album_id: int, viewer: User | AnonymousUser) -> dict[str, Any]:
-    album = album_selectors.album_get(album_id=album_id)
+def _album(album_id: int, viewer: User | AnonymousUser, share_token: str = "") -> dict[str, Any]:
+    album = album_selectors.album_get_for_viewer(album_id=album_id, viewer=viewer, share_token=share_token)
     shown = album_selectors.album_list_for_owner(owner=album.owner, viewer=viewer, album_id=album.pk, with_tags=True)
-    return s.AlbumSerializer(shown[0]).data
+    if not shown:  # staff opening someone's unlisted album without its link: not in their lists
+        raise Http404("No such album.")
+    return s.AlbumSerializer(shown[0], context={"viewer": viewer}).data
 
 
 @extend_schema(
@@ -51,24 +55,27 @@ def album_list(request: Request) -> Response:
         raise ValidationError({"user": ["Say whose albums: ?user=<username>."]})
     owner = get_object_or_404(User, username=username, is_active=True)
     listed = album_selectors.album_list_for_owner(owner=owner, viewer=request.user, with_tags=True)
-    return Response(s.AlbumSerializer(listed, many=True).data)
+    return Response(s.AlbumSerializer(listed, many=True, context={"viewer": request.user}).data)
 
 
-@extend_schema(responses={200: s.AlbumSerializer, **ERRORS}, methods=["GET"])
+@extend_schema(
+    responses={200: s.AlbumSerializer, **ERRORS},
+    methods=["GET"],
+    parameters=[OpenApiParameter("k", str, description="An unlisted album's link token, as its `share_url` carries.")],
+)
 @extend_schema(request=s.AlbumInputSerializer, responses={200: s.AlbumSerializer, **ERRORS}, methods=["PATCH"])
 @extend_schema(request=None, responses={204: None, **ERRORS}, methods=["DELETE"])
 @api_view(["GET", "PATCH", "DELETE"])
 @permission_classes([IsAuthenticatedOrReadOnly])
 def album_detail(request: Request, album_id: int) -> Response:
     if request.method == "GET":
-        return Response(_album(album_id, request.user))
+        return Response(_album(album_id, request.user, share_token_of(request)))
     album = album_selectors.album_get_for_owner(album_id=album_id, owner=request.user)
     if request.method == "DELETE":
         album_services.album_delete(album=album)
         return Response(status=status.HTTP_204_NO_CONTENT)
-    data = validated(
-        s.AlbumInputSerializer, {"title": album.title, "description": album.description, **request_body(request)}
-    )
+    current = {"title": album.title, "description": album.description, "visibility": album.visibility}
+    data = validated(s.AlbumInputSerializer, {**current, **request_body(request)})
     album_services.album_update(album=album, **data)
     return Response(_album(album.pk, request.user))
 

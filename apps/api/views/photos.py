@@ -45,7 +45,9 @@ from photosite.http import number_from_text
         OpenApiParameter("month", str, description="With `order=taken`: from the end of this month back, YYYY-MM."),
         OpenApiParameter("liked", bool, description="The photos you liked, newest like first (signed in)."),
         OpenApiParameter("tag", str, description="Only photos with this tag."),
-        OpenApiParameter("album", int, description="Only the photos of this album, in its order."),
+        OpenApiParameter(
+            "album", int, description="Only the photos of this album, in its order (an unlisted one with its `k`)."
+        ),
         OpenApiParameter(
             "q", str, description="Full-text search (title, tags, names, caption), best first; your own photos too."
         ),
@@ -102,7 +104,9 @@ def photo_list(request: Request) -> Response:
         album_id = number_from_text(params["album"])
         if album_id is None:
             raise ValidationError({"album": ["Give the album's id."]})
-        album = album_selectors.album_get(album_id=album_id)
+        album = album_selectors.album_get_for_viewer(
+            album_id=album_id, viewer=request.user, share_token=share_token_of(request)
+        )
         listing = photo_selectors.listing_album(album=album, viewer=request.user)
     else:
         listing = photo_selectors.listing_recent()
