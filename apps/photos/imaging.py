@@ -6,14 +6,20 @@ these functions make, and bench/renditions.py measures them.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import hashlib
 import io
 import logging
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import IO, SupportsFloat
 
+import pillow_heif
 from django.conf import settings
 from django.utils.translation import gettext
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -85,15 +91,14 @@ class CheckedImage:
 def check_image_upload(*, upload: IO[bytes], size: int) -> CheckedImage:
     """Check an upload by its content before anything is stored.
 
-    Bounded cost, in the web process: the byte size and pixel count are checked before
-    any pixel is decoded; then
+    Bounded cost, in the web process: no image is decoded whole here. The byte size and
+    the pixel count (from the header: a decompression bomb is refused before any pixel is
+    decoded) come first; then
     - a JPEG is decoded at 1/8 scale, which still reads every byte (a truncated file is caught);
-    - any image within PHOTO_WEB_DECODE_MAX_PIXELS is decoded whole;
-    - a larger PNG is not decoded: every chunk is read and its checksum checked, which
-      catches a truncated or altered file (a 47 KB PNG can declare 49 megapixels);
-    - a larger WebP, HEIF, AVIF or GIF (no reduced decoding in Pillow) is checked by its
-      header only; the worker decodes it whole and marks the photo failed, with the
-      reason for its owner, should it be damaged.
+    - a PNG is not decoded: every chunk is read and its checksum checked, which catches a
+      truncated or altered file (a 47 KB PNG can declare 49 megapixels);
+    - a WebP, HEIF, AVIF or GIF is checked by its header only; the worker decodes it, and
+      marks the photo failed, with the reason for its owner, should it be damaged.
     """
     upload_size_check(size=size)
     digest = hashlib.sha256()
@@ -108,15 +113,13 @@ def check_image_upload(*, upload: IO[bytes], size: int) -> CheckedImage:
                 width, height = image.size
                 pixels_check(width, height)
                 image_format = str(image.format)
-                decode = image_format == "JPEG" or within_web_decode_budget(width, height)
                 if image_format == "JPEG":
                     image.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-                if decode:
                     image.load()
                 # A PNG's EXIF may come after its pixels, and Pillow decodes them to find it.
-                exif_without_decoding = decode or image_format != "PNG" or "exif" in image.info
+                exif_without_decoding = image_format != "PNG" or "exif" in image.info
                 camera_facts = camera_facts_from(image.getexif()) if exif_without_decoding else {}
-                if not decode and image_format == "PNG":
+                if image_format == "PNG":
                     image.verify()
     except UnidentifiedImageError:
         raise UploadRejected(gettext("This file is not %(formats)s.") % {"formats": ALLOWED_FORMATS_TEXT}) from None
@@ -188,7 +191,9 @@ def camera_facts_from(exif: Image.Exif) -> dict[str, str]:
 
 
 def within_web_decode_budget(width: int, height: int) -> bool:
-    """Whether the web process may decode an image of this size whole (JPEGs never need to)."""
+    """Whether the web process may decode an image of this size whole: only an avatar in
+    a format that cannot be shrunk while it is decoded (AVIF; HEIF without a large enough
+    stored thumbnail) ever needs to."""
     return width * height <= settings.PHOTO_WEB_DECODE_MAX_PIXELS
 
 
@@ -247,29 +252,182 @@ def to_srgb(image: Image.Image) -> Image.Image:
     return image
 
 
+# Formats libvips decodes a few lines at a time while it shrinks (PNG, GIF), or at a
+# reduced scale (WebP): their full-size pixels are never all in memory at once. Not
+# JPEG: Pillow's draft reduces it on load as well, and keeps CMYK for LittleCMS to convert
+# through its own profile. Not HEIF or AVIF: libvips decodes those whole too (and the
+# libvips wheel reads no HEVC), so Pillow decodes them and shrinks them at once.
+LIBVIPS_FORMATS = ("PNG", "WEBP", "GIF")
+TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@functools.cache
+def libvips() -> ModuleType:
+    """pyvips, loaded on first use: libvips adds about 11 MB to a process, and only the
+    processes that render (workers, avatar uploads) need it."""
+    import pyvips  # loaded on first use, for the memory above
+
+    # The operation cache would keep recent results (up to 100 MB of pixels) for a rerun
+    # that never comes: each original is rendered once.
+    pyvips.cache_set_max(0)
+    logging.getLogger("pyvips").setLevel(logging.WARNING)  # it logs every step at INFO
+    module: ModuleType = pyvips
+    return module
+
+
+@functools.cache
+def libc_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        return trim
+    except (OSError, AttributeError):
+        return None  # not glibc: its allocator returns memory by itself, or not at all
+
+
+def free_memory_return() -> None:
+    """Give freed memory back to the system between the decode and the encodes.
+
+    glibc keeps what a thread freed in that thread's own arena: what libvips' threads
+    used to decode would stay resident while the AVIF encoder's threads allocate theirs
+    (about 75 MB at 2048 px), and a job's peak would be the sum of the two, not the larger.
+    """
+    trim = libc_malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def libvips_shrunk(data: bytes, *, box: int, crop: bool = False) -> Image.Image:
+    """The image in `data` fitted into a `box` px square (or cropped to fill it), never
+    enlarged, not rotated, transparency flattened on white, as 8-bit Pillow pixels.
+    Raises pyvips.Error when it cannot decode."""
+    pyvips = libvips()
+    # fail_on=truncated: a damaged file fails rather than rendering grey where its data ends.
+    if data[:4] == b"RIFF":  # WebP: libwebp decodes at the reduced scale itself
+        image = pyvips.Image.thumbnail_buffer(
+            data, box, height=box, size="down", no_rotate=True, option_string="fail_on=truncated"
+        )
+    else:  # PNG, GIF: decoded a few lines at a time, each flattened before it is shrunk
+        image = pyvips.Image.new_from_buffer(data, "", access="sequential", fail_on="truncated")
+    if image.hasalpha():  # done here, at the smallest size, rather than on the full-size pixels later
+        white = 65535 if image.format == "ushort" else 255
+        image = image.flatten(background=[white] * (image.bands - 1))
+    image = image.thumbnail_image(box, height=box, size="down", no_rotate=True, crop="centre" if crop else "none")
+    if image.format != "uchar":  # 16-bit PNG: scaled to 8 bits, not clipped
+        image = image.colourspace("srgb" if image.bands >= 3 else "b-w").cast("uchar")
+    bands = 3 if image.bands >= 3 else 1
+    if image.bands != bands:
+        image = image.extract_band(0, n=bands)
+    return Image.frombytes("RGB" if bands == 3 else "L", (int(image.width), int(image.height)), image.write_to_memory())
+
+
+def heif_shrunk(data: bytes, *, box: int, crop: bool) -> Image.Image:
+    """A HEIF image decoded by libheif into one buffer (its tiles are not decoded apart),
+    which libvips shrinks as it reads it: Pillow's plugin would copy that buffer whole."""
+    decoded = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+    bands = len(decoded.mode)
+    if decoded.mode not in ("L", "RGB", "RGBA") or decoded.stride % bands:
+        raise OSError(f"unexpected HEIF pixel layout {decoded.mode}")
+    width, height = decoded.size
+    whole = libvips().Image.new_from_memory(decoded.data, decoded.stride // bands, height, bands, "uchar")
+    whole = whole.crop(0, 0, width, height).copy(interpretation="b-w" if bands == 1 else "srgb")
+    shrunk = whole.thumbnail_image(box, height=box, size="down", no_rotate=True, crop="centre" if crop else "none")
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}[bands]
+    return Image.frombytes(mode, (int(shrunk.width), int(shrunk.height)), shrunk.write_to_memory())
+
+
+def pillow_shrunk(original: Image.Image, *, box: int, crop: bool) -> Image.Image:
+    """The original (after any draft) decoded and at once shrunk to fit a `box` px square,
+    or with crop to fill it: no full-size copy of it is ever made (rotation and colour
+    conversion come after, on the small image)."""
+    original.load()
+    image = original if original.mode in ("L", "LA", "RGB", "RGBA", "CMYK") else original.convert("RGBA")
+    scale = box / (min if crop else max)(image.size)
+    if scale < 1:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if crop:
+        image = ImageOps.fit(image, (min(box, image.width), min(box, image.height)))
+    image.info = dict(original.info)  # the colour profile, for to_srgb
+    return image
+
+
+def oriented(image: Image.Image, orientation: object) -> Image.Image:
+    method = TRANSPOSE_FOR_ORIENTATION.get(orientation) if isinstance(orientation, int) else None
+    if method is None:
+        return image
+    info = image.info
+    image = image.transpose(method)
+    image.info = info
+    return image
+
+
+def shrunk_original(data: bytes, *, box: int, crop: bool = False) -> tuple[Image.Image, tuple[int, int]]:
+    """The original in `data`, oriented, in sRGB, fitted into (or with crop, cropped to
+    fill) a `box` px square; and its full-size oriented dimensions.
+
+    Peak memory: PNG, GIF and WebP never hold their full-size pixels (libvips); a JPEG
+    holds them at the smallest 1/2, 1/4 or 1/8 scale that still covers `box`; HEIF and
+    AVIF hold them once, and nothing else at that size.
+    Raises UploadRejected over the pixel limit, OSError and the like when undecodable.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as original:
+            pixels_check(*original.size)
+            raw_w, raw_h = original.size
+            # Pillow decodes a whole PNG to look for EXIF after its pixels: only the usual
+            # place, before them, is read (as check_image_upload does).
+            exif_without_decoding = original.format != "PNG" or "exif" in original.info
+            orientation = original.getexif().get(ExifTags.Base.Orientation, 1) if exif_without_decoding else 1
+            full_size = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
+            if original.format in LIBVIPS_FORMATS:
+                try:
+                    image = libvips_shrunk(data, box=box, crop=crop)
+                except libvips().Error as error:
+                    raise OSError(str(error).strip().splitlines()[-1]) from None
+                image.info = {"icc_profile": original.info["icc_profile"]} if "icc_profile" in original.info else {}
+            else:
+                scale = min(1, box / (min if crop else max)(raw_w, raw_h))
+                needed = (max(1, math.ceil(raw_w * scale)), max(1, math.ceil(raw_h * scale)))
+                if original.format == "JPEG":
+                    original.draft("RGB", needed)  # keeps both sides at least `needed`
+                    image = pillow_shrunk(original, box=box, crop=crop)
+                # A stored thumbnail at least as large, if the file has one (phones store small ones).
+                elif original.format == "HEIF" and original.draft(None, needed) is None:
+                    try:
+                        image = heif_shrunk(data, box=box, crop=crop)
+                    except libvips().Error as error:
+                        raise OSError(str(error).strip().splitlines()[-1]) from None
+                    image.info = dict(original.info)
+                else:
+                    image = pillow_shrunk(original, box=box, crop=crop)
+    # A centred crop commutes with the rotations and flips, so orienting after it is the same.
+    return to_srgb(oriented(image, orientation)), full_size
+
+
 def render_renditions(
     source: IO[bytes], *, formats: tuple[OutputFormat, ...] = OUTPUT_FORMATS
 ) -> tuple[list[RenderedImage], str]:
     """Make every rendition of an original, and its placeholder colour.
 
-    Speed: JPEGs are decoded at the smallest 1/2, 1/4 or 1/8 scale that still covers
-    the largest size, and each size is made from the next larger one.
+    Memory and speed: the original is shrunk to the largest size while it is decoded
+    (shrunk_original), and each size is made from the next larger one.
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source, formats=ALLOWED_FORMATS) as original:
-                pixels_check(*original.size)
-                raw_w, raw_h = original.size
-                largest = min(max(RENDITION_SIZES), max(raw_w, raw_h))
-                scale = largest / max(raw_w, raw_h)
-                if original.format == "JPEG":
-                    original.draft("RGB", (max(1, int(raw_w * scale)), max(1, int(raw_h * scale))))
-                # Sizes come from the full-resolution, oriented dimensions, not the draft's.
-                orientation = original.getexif().get(ExifTags.Base.Orientation, 1)
-                full_w, full_h = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
-                oriented = ImageOps.exif_transpose(original)
-                image = to_srgb(oriented)
+        data = source.read()
+        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as header:
+            largest = min(max(RENDITION_SIZES), max(header.size))
+        image, (full_w, full_h) = shrunk_original(data, box=largest)
+        del data
+        free_memory_return()
     except UploadRejected as error:
         raise RenditionFailed(str(error)) from None
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -309,12 +467,17 @@ AVATAR_SIZE = 256  # pixels, square; pages show it at 32-96 CSS px, so this cove
 def avatar_render(*, upload: IO[bytes], size: int) -> bytes:
     """Check a picture like any photo upload, crop it square and encode it as WebP.
 
-    In the web process, so decoded small: a JPEG at the smallest 1/2, 1/4 or 1/8 scale
-    that still covers the square; other formats only within PHOTO_WEB_DECODE_MAX_PIXELS.
+    In the web process, so never decoded at full size where the format allows: a JPEG at
+    the smallest 1/2, 1/4 or 1/8 scale that still covers the square, a PNG, GIF or WebP
+    shrunk by libvips as it decodes, a HEIF from a stored thumbnail when it has one large
+    enough. Others (AVIF, a HEIF without one) only within PHOTO_WEB_DECODE_MAX_PIXELS.
     Raises UploadRejected with a message for the person.
     """
     checked = check_image_upload(upload=upload, size=size)
-    if checked.format != "JPEG" and not within_web_decode_budget(checked.width, checked.height):
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(0)
+    if not avatar_decodes_small(data, checked) and not within_web_decode_budget(checked.width, checked.height):
         megapixels = settings.PHOTO_WEB_DECODE_MAX_PIXELS / 1_000_000
         raise UploadRejected(
             gettext(
@@ -322,12 +485,22 @@ def avatar_render(*, upload: IO[bytes], size: int) -> bytes:
             )
             % {"megapixels": f"{megapixels:g}"}
         )
-    upload.seek(0)
-    with Image.open(upload, formats=ALLOWED_FORMATS) as image:
-        image.seek(0)  # the first frame of a GIF
-        if image.format == "JPEG":
-            image.draft("RGB", (AVATAR_SIZE, AVATAR_SIZE))  # keeps both sides at least AVATAR_SIZE
-        square = ImageOps.fit(to_srgb(ImageOps.exif_transpose(image)), (AVATAR_SIZE, AVATAR_SIZE))
+    try:
+        square, _ = shrunk_original(data, box=AVATAR_SIZE, crop=True)
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise UploadRejected(gettext("The image is damaged or incomplete (%(error)s).") % {"error": error}) from None
+    if square.size != (AVATAR_SIZE, AVATAR_SIZE):
+        square = ImageOps.fit(square, (AVATAR_SIZE, AVATAR_SIZE))  # a picture smaller than the square
     output = io.BytesIO()
     square.save(output, "WEBP", quality=85)
     return output.getvalue()
+
+
+def avatar_decodes_small(data: bytes, checked: CheckedImage) -> bool:
+    """Whether shrunk_original reads this picture without decoding it at full size."""
+    if checked.format in ("JPEG", *LIBVIPS_FORMATS):
+        return True
+    if checked.format != "HEIF":
+        return False
+    with Image.open(io.BytesIO(data), formats=("HEIF",)) as image:
+        return image.draft(None, (AVATAR_SIZE, AVATAR_SIZE)) is not None

@@ -1,6 +1,7 @@
 """Checking uploads in the web process (apps/photos/imaging.py) at a bounded cost in memory:
-no image over PHOTO_WEB_DECODE_MAX_PIXELS is decoded whole there, and avatars are decoded
-at a reduced size."""
+no image is decoded whole there (a JPEG at 1/8 scale, others by their header and, for a
+PNG, its checksums), and avatars are decoded at a reduced size. test_imaging_memory.py
+measures what a rendition job and an avatar take."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from collections.abc import Iterator
 import pytest
 from django.urls import reverse
 from PIL import Image, ImageFile
+from pillow_heif import from_pillow
 
 from apps.photos.imaging import AVATAR_SIZE, avatar_render, check_image_upload
 from apps.photos.models import Photo
 from apps.photos.uploads import UploadRejected
-from tests.images import flat_png_bytes, jpeg_bytes, png_bytes, webp_bytes
+from tests.images import decompression_bomb_png, flat_png_bytes, jpeg_bytes, png_bytes, webp_bytes
 
 
 @pytest.fixture
@@ -54,19 +56,18 @@ def test_a_png_over_the_budget_is_still_refused_when_truncated_or_corrupt(settin
         check(bytes(flipped))
 
 
-def test_images_within_the_budget_are_decoded_whole_and_a_damaged_one_refused(decoded_sizes) -> None:
-    assert check(png_bytes(400, 300)).format == "PNG"
-    assert (400, 300) in decoded_sizes
+def test_no_upload_is_decoded_whole_to_check_it_and_a_damaged_png_is_still_refused(decoded_sizes) -> None:
+    heic = io.BytesIO()
+    from_pillow(Image.new("RGB", (400, 300), "green")).save(heic, quality=50)
+    gif = io.BytesIO()
+    Image.new("RGB", (400, 300), "red").save(gif, "GIF")
+    for data, image_format in ((png_bytes(400, 300), "PNG"), (webp_bytes(400, 300), "WEBP"), (heic.getvalue(), "HEIF")):
+        assert check(data).format == image_format
+    assert check(gif.getvalue()).format == "GIF"
+    assert decoded_sizes == []
     damaged = png_bytes(400, 300)
     with pytest.raises(UploadRejected, match="damaged or incomplete"):
         check(damaged[: len(damaged) // 2])
-
-
-def test_formats_that_cannot_decode_smaller_are_left_to_the_worker_over_the_budget(decoded_sizes, settings) -> None:
-    settings.PHOTO_WEB_DECODE_MAX_PIXELS = 10_000
-    checked = check(webp_bytes(900, 600))
-    assert (checked.format, checked.width, checked.height) == ("WEBP", 900, 600)
-    assert decoded_sizes == []
 
 
 def test_a_jpeg_is_checked_at_one_eighth_of_its_size(decoded_sizes) -> None:
@@ -82,16 +83,32 @@ def test_an_avatar_from_a_big_jpeg_is_decoded_at_a_reduced_size(decoded_sizes) -
     assert decoded_sizes and max(width * height for width, height in decoded_sizes) <= 500 * 375
 
 
-def test_an_avatar_over_the_budget_in_a_format_that_cannot_decode_smaller_is_refused(settings) -> None:
+def test_an_avatar_from_a_big_png_or_webp_never_holds_its_full_size_pixels_in_pillow(decoded_sizes) -> None:
+    """libvips shrinks them while it decodes: Pillow only ever gets the 256 px square."""
+    for data in (png_bytes(2400, 1600), webp_bytes(2400, 1600)):
+        picture = Image.open(io.BytesIO(avatar_render(upload=io.BytesIO(data), size=len(data))))
+        assert picture.size == (AVATAR_SIZE, AVATAR_SIZE)
+    assert decoded_sizes == []  # Pillow decoding them would record (2400, 1600)
+
+
+def test_an_avatar_over_the_budget_in_a_format_decoded_only_whole_is_refused(settings) -> None:
     settings.PHOTO_WEB_DECODE_MAX_PIXELS = 100_000
-    data = png_bytes(400, 300)
+    big, small = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (400, 300), "teal").save(big, "AVIF")
+    Image.new("RGB", (300, 300), "teal").save(small, "AVIF")
     with pytest.raises(UploadRejected) as refusal:
-        avatar_render(upload=io.BytesIO(data), size=len(data))
+        avatar_render(upload=big, size=len(big.getvalue()))
     assert str(refusal.value) == (
         "A profile picture in this format can have at most 0.1 megapixels; a JPEG can be larger."
     )
-    small = png_bytes(300, 300)
-    assert avatar_render(upload=io.BytesIO(small), size=len(small))  # within the budget: fine
+    assert avatar_render(upload=small, size=len(small.getvalue()))  # within the budget: fine
+
+
+def test_a_decompression_bomb_avatar_is_refused_before_any_pixel_is_decoded(decoded_sizes) -> None:
+    data = decompression_bomb_png()
+    with pytest.raises(UploadRejected, match="too many pixels"):
+        avatar_render(upload=io.BytesIO(data), size=len(data))
+    assert decoded_sizes == []
 
 
 def test_the_upload_page_accepts_the_49_megapixel_png_and_leaves_decoding_to_the_worker(
