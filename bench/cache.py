@@ -1,6 +1,7 @@
 """Warm-cache vs cache-off throughput of the home page and a photo page.
 
     .venv/bin/python bench/cache.py [--seconds 10] [--write docs/PERFORMANCE.md]
+    .venv/bin/python bench/cache.py --profile   # where a cold render's time goes (cProfile), no load
 
 Same machine, same data, same gunicorn settings (2 sync workers, as the design's
 reference figure), run side by side: once with Redis caching (warmed first), once
@@ -27,9 +28,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--write", type=Path, help="replace this benchmark's section in a Markdown file")
+    parser.add_argument("--profile", action="store_true", help="profile cold renders in-process instead")
+    parser.add_argument("--profile-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.profile_child:
+        profile_in_this_process(args.profile_child)
+        return
 
-    with bench_environment() as bench:
+    # Its own database and Redis: other benchmarks may run meanwhile.
+    with bench_environment(redis_db=7, database="photosite_bench_cache") as bench:
         manage(bench.env, "migrate", "--noinput", "-v", "0")
         manage(bench.env, "collectstatic", "--noinput", "-v", "0")
         manage(bench.env, "storage_init")
@@ -42,6 +49,10 @@ def main() -> None:
             text=True,
         ).stdout.split()
         photo_path = f"/photos/{seeded[len(seeded) // 2]}/"
+        if args.profile:
+            child = [sys.executable, "bench/cache.py", "--profile-child", "/", photo_path]
+            subprocess.run(child, cwd=ROOT, env={**bench.env, "CACHE_ENABLED": "false"}, check=True)
+            return
         rows = []
         with gunicorn(bench.env, app="bench.bare_wsgi:application") as url:
             bare = wrk(url + "/", seconds=args.seconds)
@@ -91,6 +102,34 @@ def main() -> None:
     print(section)
     if args.write:
         write_section(args.write, "## Cache: warm vs off", section)
+
+
+def profile_in_this_process(paths: list[str], rounds: int = 20) -> None:
+    """cProfile of `rounds` renders of each page through Django's test client (cache off:
+    every render is cold), after one unprofiled render each; the top functions by own time
+    and by cumulative time."""
+    import cProfile
+    import os
+    import pstats
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photosite.settings")
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(rounds):
+            client.get(path)
+        profiler.disable()
+        print(f"\n=== {path}: {rounds} cold renders ===")
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
 
 
 def write_section(path: Path, heading: str, section: str) -> None:

@@ -3,7 +3,11 @@ grid card keeps, and what the fullscreen viewer (static/js/viewer.js) needs to s
 
 from __future__ import annotations
 
+from html import escape
+from urllib.parse import quote
+
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
@@ -18,6 +22,7 @@ VIEWER_FORMAT, VIEWER_EXTRA_FORMAT = "webp", "avif"
 # A grid row's height in CSS px, wide screens and phones (site.css, .grid --row-height): a
 # card is about ratio × this wide, which its `sizes` tells the browser before layout.
 ROW_HEIGHT, ROW_HEIGHT_NARROW = 260, 120
+CARD_MAX_SIZE = 640  # a card's largest rendition: about two row heights at 2x
 
 
 def _srcset(renditions: list[Rendition]) -> str:
@@ -117,3 +122,65 @@ def listing_kind(name: str) -> str:
     """A listing's kind: its name before a colon (or a filtered search's "?"): recent, popular,
     feed, liked, tag, user, timeline, album or search."""
     return name.partition(":")[0].partition("?")[0]
+
+
+@register.simple_tag
+def photo_card(photo: Photo, from_name: str, eager: bool = False) -> SafeString:
+    """A grid card (`<li class="card">`), in one pass over the photo's renditions.
+
+    The same markup as card_shape, viewer_attributes and photo_img (photos/_img.html) make
+    in a template, which cost two thirds of a cold grid's render: 48 cards each sorted their
+    renditions three times, built rendition URLs twice and rendered an included template
+    (bench/cache.py --profile; docs/PERFORMANCE.md). Plain f-strings with every value
+    escaped here (`escape` is the standard library's, as Django's own escape uses).
+    """
+    renditions = sorted(photo.renditions.all(), key=lambda item: item.size)
+    urls = {id(rendition): escape(rendition.url) for rendition in renditions}
+
+    def srcset(chosen: list[Rendition]) -> str:
+        return ", ".join(f"{urls[id(rendition)]} {rendition.width}w" for rendition in chosen)
+
+    by_format: dict[str, list[Rendition]] = {}
+    for rendition in renditions:
+        by_format.setdefault(rendition.format, []).append(rendition)
+    fallbacks = by_format.get(FALLBACK_FORMAT, [])
+    largest = fallbacks[-1] if fallbacks else None
+    width, height = (largest.width, largest.height) if largest else (photo.original_width, photo.original_height)
+    ratio = min(max(width / height, 0.25), 4.0) if width and height else 4 / 3
+    sizes = f"(max-width: 600px) {round(ratio * ROW_HEIGHT_NARROW * 1.5)}px, {round(ratio * ROW_HEIGHT * 1.5)}px"
+    title, owner = escape(photo.title), escape(photo.owner.shown_name)
+
+    viewer = ""
+    if largest is not None:
+        main = by_format.get(VIEWER_FORMAT) or fallbacks
+        extra = by_format.get(VIEWER_EXTRA_FORMAT, [])
+        avif = f' data-viewer-avif="{srcset(extra)}"' if extra else ""
+        viewer = (
+            f'data-viewer data-viewer-width="{int(largest.width)}" data-viewer-height="{int(largest.height)}" '
+            f'data-viewer-srcset="{srcset(main)}"{avif} data-viewer-title="{title}" data-viewer-owner="{owner}"'
+        )
+    picture = ""
+    shown = {name: [r for r in found if r.size <= CARD_MAX_SIZE] for name, found in by_format.items()}
+    card_fallbacks = shown.get(FALLBACK_FORMAT, [])
+    if card_fallbacks:
+        fallback = card_fallbacks[-1]
+        sources = "".join(
+            f'<source type="{output.mime_type}" srcset="{srcset(shown[output.name])}" sizes="{sizes}">'
+            for output in OUTPUT_FORMATS
+            if output.name != FALLBACK_FORMAT and shown.get(output.name)
+        )
+        lazy = "" if eager else 'loading="lazy" '
+        picture = (
+            f'<picture>{sources}<img class="thumb" src="{urls[id(fallback)]}" srcset="{srcset(card_fallbacks)}" '
+            f'sizes="{sizes}" width="{int(fallback.width)}" height="{int(fallback.height)}" '
+            f'alt="{escape(photo.alt_text or photo.title)}" {lazy}decoding="async" '
+            f'style="background-color: {escape(photo.placeholder_color or "#e5e7eb")}"></picture>'
+        )
+    badge = visibility_badge(photo)
+    badge_html = f'<span class="card-badge">{escape(badge)}</span>' if badge else ""
+    link = f"{escape(reverse('photo_detail', args=[photo.pk]))}?from={quote(from_name, safe='')}"
+    return SafeString(
+        f'\n  <li class="card" style="--ratio: {ratio:.4f}">\n    <a href="{link}" {viewer}>\n      {picture}\n\n'
+        f'      {badge_html}\n      <span class="card-meta"><span class="card-title">{title}</span>'
+        f'<span class="card-owner">{owner}</span></span>\n    </a>\n  </li>'
+    )
