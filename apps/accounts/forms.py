@@ -37,8 +37,8 @@ class ProfileForm(forms.Form):
     default_licence = forms.ChoiceField(
         choices=Licence.choices,
         required=False,  # not sent: unchanged (a client that predates it, a form without it)
-        label="Licence for new photos",
-        help_text="Each photo's own licence can be changed on its edit page; this changes no photo already up.",
+        label=_("Licence for new photos"),
+        help_text=_("Each photo's own licence can be changed on its edit page; this changes no photo already up."),
     )
 
     def clean_avatar(self) -> UploadedFile[bytes] | None:

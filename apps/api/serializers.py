@@ -159,6 +159,9 @@ class PhotoDetailsInputSerializer(serializers.Serializer[dict[str, Any]]):
     licence = serializers.ChoiceField(
         choices=Licence.choices, required=False, default="", help_text="Defaults to your profile's licence."
     )
+    album = serializers.IntegerField(
+        source="album_id", required=False, allow_null=True, default=None, help_text="Put it in this album of yours."
+    )
 
 
 class PhotoUploadInputSerializer(PhotoDetailsInputSerializer):

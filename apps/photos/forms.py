@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
+from apps.albums.models import Album
 from apps.photos.models import Photo, Visibility
 from apps.photos.tags import TAGS_TEXT_MAX_LENGTH, TagsRejected, tags_parse
 from apps.photos.uploads import upload_too_big_message
@@ -47,10 +49,17 @@ class PhotoDetailsForm(forms.Form):
     )
     tags = TagsField()
     visibility = forms.ChoiceField(label=_("Who can see it"), choices=Visibility.choices, initial=Visibility.PUBLIC)
+    album = forms.TypedChoiceField(label=_("Add to album"), coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args: Any, albums: Sequence[Album] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The person's own albums (album_choices_for_owner): any other id is not a choice (400).
+        album_field = cast("forms.TypedChoiceField", self.fields["album"])
+        album_field.choices = [("", _("No album")), *((album.pk, album.title) for album in albums)]
 
 
 class PhotoUploadForm(PhotoDetailsForm):
-    field_order = ["file", "title", "caption", "alt_text", "tags", "visibility"]
+    field_order = ["file", "title", "caption", "alt_text", "tags", "visibility", "album"]
     file = forms.FileField(
         label=_("Photo"),
         widget=forms.ClearableFileInput(
@@ -80,12 +89,14 @@ class PhotoEditForm(forms.ModelForm):
             "caption": _("Caption"),
             "alt_text": _("Alt text"),
             "visibility": _("Who can see it"),
+            "licence": _("Licence"),
             "show_camera_facts": _("Show camera and exposure details"),
         }
-        help_texts = {"licence": "What others may do with it. New photos get the licence chosen on your profile."}
+        help_texts = {"licence": _("What others may do with it. New photos get the licence chosen on your profile.")}
         widgets = {"caption": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["licence"].required = False  # not sent (a client that predates licences): unchanged
         if self.instance.pk:
             self.initial["tags"] = [tag.name for tag in self.instance.tags.all()]

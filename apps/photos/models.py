@@ -49,14 +49,14 @@ class Licence(models.TextChoices):
     """What others may do with a photo. The Creative Commons ones are version 4.0; every
     choice but "all rights reserved" has a deed (licence_deed_url) the photo page links to."""
 
-    ALL_RIGHTS_RESERVED = "all-rights-reserved", "All rights reserved"
-    CC_BY = "cc-by", "CC BY 4.0 (Attribution)"
-    CC_BY_SA = "cc-by-sa", "CC BY-SA 4.0 (Attribution-ShareAlike)"
-    CC_BY_ND = "cc-by-nd", "CC BY-ND 4.0 (Attribution-NoDerivatives)"
-    CC_BY_NC = "cc-by-nc", "CC BY-NC 4.0 (Attribution-NonCommercial)"
-    CC_BY_NC_SA = "cc-by-nc-sa", "CC BY-NC-SA 4.0 (Attribution-NonCommercial-ShareAlike)"
-    CC_BY_NC_ND = "cc-by-nc-nd", "CC BY-NC-ND 4.0 (Attribution-NonCommercial-NoDerivatives)"
-    CC0 = "cc0", "Public domain (CC0 1.0)"
+    ALL_RIGHTS_RESERVED = "all-rights-reserved", gettext_lazy("All rights reserved")
+    CC_BY = "cc-by", gettext_lazy("CC BY 4.0 (Attribution)")
+    CC_BY_SA = "cc-by-sa", gettext_lazy("CC BY-SA 4.0 (Attribution-ShareAlike)")
+    CC_BY_ND = "cc-by-nd", gettext_lazy("CC BY-ND 4.0 (Attribution-NoDerivatives)")
+    CC_BY_NC = "cc-by-nc", gettext_lazy("CC BY-NC 4.0 (Attribution-NonCommercial)")
+    CC_BY_NC_SA = "cc-by-nc-sa", gettext_lazy("CC BY-NC-SA 4.0 (Attribution-NonCommercial-ShareAlike)")
+    CC_BY_NC_ND = "cc-by-nc-nd", gettext_lazy("CC BY-NC-ND 4.0 (Attribution-NonCommercial-NoDerivatives)")
+    CC0 = "cc0", gettext_lazy("Public domain (CC0 1.0)")
 
 
 def licence_deed_url(licence: str) -> str:

@@ -18,8 +18,11 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.accounts.models import User
+from apps.albums.models import Album
+from apps.albums.services import AlbumRefused, album_add_photos
 from apps.photos.caching import listing_scopes_of, photo_changed_on_commit
 from apps.photos.imaging import (
     PIPELINE_VERSION,
@@ -130,11 +133,13 @@ def photo_create(
     visibility: str = Visibility.PUBLIC,
     tags: list[str] | None = None,
     licence: str = "",
+    album_id: int | None = None,
 ) -> Photo:
     """Check, store and record an upload, then queue its renditions once committed.
 
     Either the object and the row both exist afterwards, or neither does.
     """
+    album = _album_for_upload(owner, album_id)
     checked = check_image_upload(upload=upload, size=upload.size or 0)
     duplicate_check(owner=owner, sha256=checked.sha256)  # before a byte is stored
     photo = _photo_for(
@@ -143,7 +148,7 @@ def photo_create(
     photo.licence = licence or owner.default_licence
     with storage_errors_as_unavailable():
         stored_name = file_save(original_key_for(photo=photo, checked=checked), upload, content_type=checked.mime_type)
-    return _photo_record(photo, stored_name, tags or [])
+    return _photo_record(photo, stored_name, tags or [], album=album)
 
 
 @transaction.atomic
@@ -158,6 +163,7 @@ def photo_create_from_incoming(
     visibility: str = Visibility.PUBLIC,
     tags: list[str] | None = None,
     licence: str = "",
+    album_id: int | None = None,
 ) -> Photo:
     """Check an original the browser uploaded straight to storage, then record it like any upload.
 
@@ -167,6 +173,7 @@ def photo_create_from_incoming(
     """
     if not incoming_key.startswith(INCOMING_PREFIX):
         raise UploadRejected("The upload did not arrive. Please try again.")
+    album = _album_for_upload(owner, album_id)
     try:
         with storage_errors_as_unavailable():
             if not default_storage.exists(incoming_key):
@@ -210,7 +217,7 @@ def photo_create_from_incoming(
         raise
     with storage_errors_as_unavailable():
         object_copy(incoming_key, stored_name, content_type=checked.mime_type)
-    photo = _photo_record(photo, stored_name, tags or [], saved=True)
+    photo = _photo_record(photo, stored_name, tags or [], saved=True, album=album)
     transaction.on_commit(lambda: object_delete(incoming_key))
     return photo
 
@@ -265,15 +272,32 @@ def _photo_for(owner: User, checked: CheckedImage, title: str, caption: str, alt
     return photo
 
 
-def _photo_record(photo: Photo, stored_name: str, tags: list[str], *, saved: bool = False) -> Photo:
+def _album_for_upload(owner: User, album_id: int | None) -> Album | None:
+    """The owner's album an upload goes straight into, checked before anything is stored."""
+    if album_id is None:
+        return None
+    album = Album.objects.filter(pk=album_id, owner=owner).first()
+    if album is None:
+        raise UploadRejected(gettext("Choose one of your own albums."))
+    return album
+
+
+def _photo_record(
+    photo: Photo, stored_name: str, tags: list[str], *, saved: bool = False, album: Album | None = None
+) -> Photo:
     """Save the row for a stored original (unless `saved`: a direct upload's row is saved
-    first, as its grant's claim) with its tags; remove the object if that fails."""
+    first, as its grant's claim) with its tags and into its album; remove the object if that fails."""
     try:
         with transaction.atomic():
             if not saved:
                 photo.original.name = stored_name
                 photo.save()
             _tags_set(photo, tags)
+            if album is not None:
+                try:
+                    album_add_photos(album=album, photo_ids=[photo.pk])
+                except AlbumRefused as refusal:  # full: the upload is refused whole, as any refusal
+                    raise UploadRejected(str(refusal)) from None
             photo_search_index_update(photo_ids=[photo.pk])
     except BaseException:
         object_delete(stored_name)
@@ -304,7 +328,7 @@ def photo_update(
     licence: str | None = None,
 ) -> Photo:
     """Change what people see about a photo; crossing into or out of private moves its files.
-    `licence` None keeps the photo's."""
+    `licence` None or "" keeps the photo's."""
     with transaction.atomic():
         # The lock orders this after a rendition job that is recording files for the old visibility.
         locked = Photo.objects.select_for_update().get(pk=photo.pk)
@@ -316,8 +340,7 @@ def photo_update(
         photo.alt_text = alt_text
         photo.visibility = visibility
         photo.show_camera_facts = show_camera_facts
-        if licence is not None:
-            photo.licence = licence
+        photo.licence = licence or locked.licence  # (a ModelForm may have set it to "" already)
         camera_copies_set(photo)  # hiding the camera facts hides the date they gave the timeline
         photo.save(
             update_fields=[

@@ -207,16 +207,18 @@ def oembed(request: HttpRequest) -> HttpResponse:
 def photo_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The upload page; its script sends each file on its own (direct to S3 when configured),
     and without JavaScript the form below posts here, one file at a time."""
+    albums = album_choices_for_owner(owner=request.user)
     if request.method == "GET":
-        return render(request, "photos/upload.html", {"form": PhotoUploadForm()})
+        return render(request, "photos/upload.html", {"form": PhotoUploadForm(albums=albums), "albums": albums})
     declared_length = int(request.META.get("CONTENT_LENGTH") or 0)  # well-formed: see photosite.errors
     if uploads.upload_body_too_big(content_length=declared_length):
         # Refuse before Django reads (and spools to disk) a body we would reject anyway.
         error = uploads.upload_too_big_message()
         if wants_json(request):
             return json_error(error, status=413)
-        return render(request, "photos/upload.html", {"form": PhotoUploadForm(), "error": error}, status=413)
-    form = PhotoUploadForm(request.POST, request.FILES)
+        context = {"form": PhotoUploadForm(albums=albums), "albums": albums, "error": error}
+        return render(request, "photos/upload.html", context, status=413)
+    form = PhotoUploadForm(request.POST, request.FILES, albums=albums)
     if form.is_valid():
         try:
             photo = services.photo_create(
@@ -227,19 +229,22 @@ def photo_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
                 alt_text=form.cleaned_data["alt_text"],
                 visibility=form.cleaned_data["visibility"],
                 tags=form.cleaned_data["tags"],
+                album_id=form.cleaned_data["album"],
             )
         except uploads.DuplicateUpload as duplicate:
             existing_url = reverse("photo_detail", args=[duplicate.photo_id])
             if wants_json(request):
                 return json_error(str(duplicate), status=409, existing_url=existing_url)
-            context = {"form": form, "error": str(duplicate), "existing_url": existing_url}
+            context = {"form": form, "albums": albums, "error": str(duplicate), "existing_url": existing_url}
             return render(request, "photos/upload.html", context, status=409)
         except uploads.UploadRejected as rejection:
             form.add_error("file", str(rejection))
         except StorageUnavailable as outage:
             if wants_json(request):
                 return json_error(str(outage), status=503)
-            return render(request, "photos/upload.html", {"form": form, "error": str(outage)}, status=503)
+            return render(
+                request, "photos/upload.html", {"form": form, "albums": albums, "error": str(outage)}, status=503
+            )
         else:
             if wants_json(request):
                 return JsonResponse({"id": photo.pk, "url": reverse("photo_detail", args=[photo.pk])}, status=201)
@@ -247,7 +252,7 @@ def photo_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
             return redirect("photo_detail", photo_id=photo.pk)
     if wants_json(request):
         return json_form_errors(form)
-    return render(request, "photos/upload.html", {"form": form}, status=400)
+    return render(request, "photos/upload.html", {"form": form, "albums": albums}, status=400)
 
 
 def _json_body(request: HttpRequest) -> dict[str, object] | None:
@@ -292,15 +297,17 @@ def upload_direct_complete(request: AuthenticatedHttpRequest) -> HttpResponse:
         incoming_key = uploads.direct_upload_claim(owner_id=request.user.pk, token=str(body.get("token", "")))
     except uploads.GrantInvalid as refusal:
         return json_error(str(refusal), status=403)
-    details = PhotoDetailsForm(body)
+    details = PhotoDetailsForm(body, albums=album_choices_for_owner(owner=request.user))
     if not details.is_valid():
         return json_form_errors(details)
+    fields = dict(details.cleaned_data)
     try:
         photo = services.photo_create_from_incoming(
             owner=request.user,
             incoming_key=incoming_key,
             filename=str(body.get("filename", ""))[:255],
-            **details.cleaned_data,
+            album_id=fields.pop("album"),
+            **fields,
         )
     except uploads.GrantInvalid as refusal:  # GrantUsed: another request completed it meanwhile
         return json_error(str(refusal), status=403)

@@ -8,7 +8,7 @@
   if (!button || !window.HTMLDialogElement || !window.history.pushState) return;
   const strings = JSON.parse((document.getElementById("js-strings") || {}).textContent || "{}");
   const t = (text) => strings[text] || text;
-  const INTERVAL_MS = Number(button.dataset.slideshowInterval) || 4000;
+  const interval = () => Number(button.dataset.slideshowInterval) || 4000; // milliseconds per photo
   let timer = null;
   let toggle = null; // the pause/resume button, put in the viewer's tool bar on first play
 
@@ -37,7 +37,7 @@
 
   function play() {
     clearInterval(timer);
-    timer = setInterval(advance, INTERVAL_MS);
+    timer = setInterval(advance, interval());
     toggle.textContent = t("Pause slideshow");
     toggle.setAttribute("aria-pressed", "false");
   }

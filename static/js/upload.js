@@ -21,6 +21,8 @@
   const input = document.getElementById("uploader-files");
   const startButton = document.getElementById("uploader-start");
   const visibility = document.getElementById("uploader-visibility");
+  const album = document.getElementById("uploader-album"); // absent when the person has no album
+  const commonTags = document.getElementById("uploader-tags");
   const items = [];
 
   root.hidden = false;
@@ -101,12 +103,15 @@
   }
 
   function details(item) {
+    // The tags for every photo come before each photo's own; the album (if any) is the same for all.
+    const tags = [commonTags ? commonTags.value : "", item.node.querySelector(".upload-tags").value];
     return {
       title: item.node.querySelector(".upload-title").value,
       caption: item.node.querySelector(".upload-caption").value,
       alt_text: item.node.querySelector(".upload-alt").value,
-      tags: item.node.querySelector(".upload-tags").value,
+      tags: tags.map((text) => text.trim()).filter(Boolean).join(" "),
       visibility: visibility.value,
+      album: album ? album.value : "",
     };
   }
 

@@ -86,3 +86,14 @@ def test_search_filters_by_licence_on_the_page_and_the_api(client, db, bucket) -
     assert [photo["title"] for photo in results] == ["Free lake"]
     assert client.get(reverse("search") + "?licence=nonsense").status_code == 400
     assert api.get("/api/v1/photos/?licence=nonsense").status_code == 400
+
+
+def test_an_edit_that_sends_no_licence_keeps_the_photos(client, db, bucket) -> None:
+    owner = UserFactory(default_licence=Licence.CC_BY)
+    photo = ready_photo(owner)
+    assert client.login(username=owner.username, password=PASSWORD)
+    fields = {"title": "Renamed", "caption": "", "alt_text": "", "visibility": "public"}
+    for sent in ({}, {"licence": ""}):  # a form from before licences; an empty choice
+        assert client.post(reverse("photo_edit", args=[photo.pk]), {**fields, **sent}).status_code == 302
+        photo.refresh_from_db()
+        assert (photo.title, photo.licence) == ("Renamed", Licence.CC_BY)
