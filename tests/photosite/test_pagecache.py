@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from django.conf import settings
 from django.urls import reverse
 
 from apps.photos import selectors, services
@@ -97,3 +98,18 @@ def test_a_request_with_credentials_or_cookies_of_its_own_is_not_answered_from_t
     assert client.get("/")[HIT_HEADER] == "hit"
     response = client.get("/", **headers)
     assert HIT_HEADER not in response
+
+
+def test_each_language_gets_its_own_copy(client, user, bucket) -> None:
+    ready_photo(user, title="Lighthouse")
+    for _ in range(2):
+        client.get("/")
+    english = client.get("/")
+    assert english[HIT_HEADER] == "hit" and english["Content-Language"] == "en"
+
+    by_browser = [client.get("/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9") for _ in range(2)]
+    assert [response["Content-Language"] for response in by_browser] == ["de", "de"]
+    assert by_browser[1][HIT_HEADER] == "hit"  # German visitors share their own copy
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"  # the footer's switcher, over an English browser
+    chosen = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert chosen["Content-Language"] == "de" and 'lang="de"' in chosen.content.decode()
