@@ -252,12 +252,13 @@ def to_srgb(image: Image.Image) -> Image.Image:
     return image
 
 
-# Formats libvips decodes a few lines at a time while it shrinks (PNG, GIF), or at a
-# reduced scale (WebP): their full-size pixels are never all in memory at once. Not
-# JPEG: Pillow's draft reduces it on load as well, and keeps CMYK for LittleCMS to convert
-# through its own profile. Not HEIF or AVIF: libvips decodes those whole too (and the
-# libvips wheel reads no HEVC), so Pillow decodes them and shrinks them at once.
-LIBVIPS_FORMATS = ("PNG", "WEBP", "GIF")
+# Formats libvips shrinks while it decodes: JPEG by DCT scaling and WebP at libwebp's
+# reduced scale (both "shrink on load"), PNG and GIF a few lines at a time, so their
+# full-size pixels are never all in memory at once. Not a CMYK JPEG: libvips would
+# convert it to sRGB itself, and LittleCMS must, through its own profile (to_srgb). Not
+# HEIF or AVIF: libvips decodes those whole too (and the libvips wheel reads no HEVC).
+LIBVIPS_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+LIBVIPS_SHRINKS_ON_LOAD = ("JPEG", "WEBP")
 TRANSPOSE_FOR_ORIENTATION = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -304,13 +305,13 @@ def free_memory_return() -> None:
         trim(0)
 
 
-def libvips_shrunk(data: bytes, *, box: int, crop: bool = False) -> Image.Image:
+def libvips_shrunk(data: bytes, *, image_format: str, box: int, crop: bool = False) -> Image.Image:
     """The image in `data` fitted into a `box` px square (or cropped to fill it), never
     enlarged, not rotated, transparency flattened on white, as 8-bit Pillow pixels.
     Raises pyvips.Error when it cannot decode."""
     pyvips = libvips()
     # fail_on=truncated: a damaged file fails rather than rendering grey where its data ends.
-    if data[:4] == b"RIFF":  # WebP: libwebp decodes at the reduced scale itself
+    if image_format in LIBVIPS_SHRINKS_ON_LOAD:
         image = pyvips.Image.thumbnail_buffer(
             data, box, height=box, size="down", no_rotate=True, option_string="fail_on=truncated"
         )
@@ -373,9 +374,9 @@ def shrunk_original(data: bytes, *, box: int, crop: bool = False) -> tuple[Image
     """The original in `data`, oriented, in sRGB, fitted into (or with crop, cropped to
     fill) a `box` px square; and its full-size oriented dimensions.
 
-    Peak memory: PNG, GIF and WebP never hold their full-size pixels (libvips); a JPEG
-    holds them at the smallest 1/2, 1/4 or 1/8 scale that still covers `box`; HEIF and
-    AVIF hold them once, and nothing else at that size.
+    Peak memory: JPEG, PNG, GIF and WebP never hold their full-size pixels (libvips); a
+    CMYK JPEG holds them at the smallest 1/2, 1/4 or 1/8 scale that still covers `box`;
+    HEIF and AVIF hold them once, and nothing else at that size.
     Raises UploadRejected over the pixel limit, OSError and the like when undecodable.
     """
     with warnings.catch_warnings():
@@ -388,9 +389,9 @@ def shrunk_original(data: bytes, *, box: int, crop: bool = False) -> tuple[Image
             exif_without_decoding = original.format != "PNG" or "exif" in original.info
             orientation = original.getexif().get(ExifTags.Base.Orientation, 1) if exif_without_decoding else 1
             full_size = (raw_h, raw_w) if orientation in (5, 6, 7, 8) else (raw_w, raw_h)
-            if original.format in LIBVIPS_FORMATS:
+            if original.format in LIBVIPS_FORMATS and original.mode != "CMYK":
                 try:
-                    image = libvips_shrunk(data, box=box, crop=crop)
+                    image = libvips_shrunk(data, image_format=str(original.format), box=box, crop=crop)
                 except libvips().Error as error:
                     raise OSError(str(error).strip().splitlines()[-1]) from None
                 image.info = {"icc_profile": original.info["icc_profile"]} if "icc_profile" in original.info else {}
