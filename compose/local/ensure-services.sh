@@ -64,6 +64,12 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
   echo "installing nginx for the local stack"
   apt_install nginx-light
 fi
+# gettext's msgfmt and xgettext: the language tests (tests/photosite/test_i18n.py) check the
+# catalogues with them; the site itself reads the committed .mo files and needs neither.
+if ! command -v msgfmt >/dev/null || ! command -v xgettext >/dev/null; then
+  echo "installing gettext for the language tests"
+  apt_install gettext
+fi
 # wrk drives the load benchmark (bench/load.py) against the stack.
 if ! command -v wrk >/dev/null; then
   apt_install wrk
