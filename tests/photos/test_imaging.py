@@ -9,9 +9,11 @@ import io
 from collections.abc import Iterator
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image, ImageFile
 from pillow_heif import from_pillow
+from rest_framework.test import APIClient
 
 from apps.photos.imaging import AVATAR_SIZE, avatar_render, check_image_upload
 from apps.photos.models import Photo
@@ -121,3 +123,25 @@ def test_the_upload_page_accepts_the_49_megapixel_png_and_leaves_decoding_to_the
     photo = Photo.objects.get()
     assert (photo.original_format, photo.original_width, photo.original_height) == ("PNG", 7000, 7000)
     assert all(width * height <= settings.PHOTO_WEB_DECODE_MAX_PIXELS for width, height in decoded_sizes)
+
+
+def test_a_decompression_bomb_gets_a_400_from_the_api_and_the_profile_page_and_nothing_is_stored(
+    client, user, bucket, decoded_sizes
+) -> None:
+    """A 40 KB PNG that declares 900 megapixels: refused by its header, never decoded."""
+    api = APIClient()
+    api.force_authenticate(user)
+    bomb = SimpleUploadedFile("bomb.png", decompression_bomb_png(), content_type="image/png")
+    response = api.post("/api/v1/photos/", {"file": bomb, "title": "boom"}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "The image has too many pixels; the limit is 50 megapixels."
+
+    client.force_login(user)
+    name_before = user.display_name
+    bomb = SimpleUploadedFile("me.png", decompression_bomb_png(), content_type="image/png")
+    response = client.post(reverse("profile_edit"), {"display_name": "Boom", "bio": "", "avatar": bomb})
+    assert response.status_code == 400
+    assert "The image has too many pixels; the limit is 50 megapixels." in response.content.decode()
+    user.refresh_from_db()
+    assert (user.display_name, user.avatar_key) == (name_before, "")  # the whole edit refused, no avatar
+    assert Photo.objects.count() == 0 and bucket.keys() == [] and decoded_sizes == []
