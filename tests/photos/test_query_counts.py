@@ -51,7 +51,7 @@ def test_photo_page_for_a_visitor(client, user, bucket, django_assert_num_querie
 @pytest.mark.parametrize(
     ("url_name", "expected", "queries"),
     [
-        ("photo_upload", 2, "session, user"),
+        ("photo_upload", 3, "session, user, their albums for the album menu"),
         ("photo_edit", 4, "session, user, the photo by owner, its tags"),
         ("photo_delete", 3, "session, user, the photo by owner"),
     ],
