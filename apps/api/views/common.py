@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from django.conf import settings
+from django.utils.http import quote_etag
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers as drf_serializers
+from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -92,12 +96,24 @@ def photo_page_response(request: Request, listing: photo_selectors.Listing) -> R
         query["cursor"] = page.next_cursor
         next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
     photos = s.PhotoSerializer(page.items, many=True, context={"viewer": request.user}).data
-    return Response({"results": photos, "next": next_url})
+    return conditional_response(request, {"results": photos, "next": next_url})
+
+
+def conditional_response(request: Request, data: Any) -> Response:
+    """`data` with an ETag of its content; 304 with no body when If-None-Match names it
+    (a client polling a list that has not changed fetches nothing). `private`: the content is
+    this viewer's, so no shared cache may keep it."""
+    etag = quote_etag(hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32])
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(data, headers=headers)
 
 
 PAGE_PARAMETERS = [
     OpenApiParameter("cursor", str, description="From the previous page's `next`."),
     OpenApiParameter("limit", int, description=f"Photos per page, 1 to {MAX_LIMIT}."),
+    OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, description="The last ETag: 304 if unchanged."),
 ]
 
 

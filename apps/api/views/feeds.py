@@ -17,7 +17,7 @@ from apps.api.views.common import (
 from apps.photos import selectors as photo_selectors
 
 
-@extend_schema(parameters=PAGE_PARAMETERS, responses={200: s.PhotoPageSerializer, **ERRORS})
+@extend_schema(parameters=PAGE_PARAMETERS, responses={200: s.PhotoPageSerializer, 304: None, **ERRORS})
 @api_view(["GET"])
 @permission_classes([IsAuthenticated])
 def feed(request: Request) -> Response:
@@ -25,7 +25,7 @@ def feed(request: Request) -> Response:
     return photo_page_response(request, photo_selectors.listing_feed(viewer=request.user))
 
 
-@extend_schema(parameters=PAGE_PARAMETERS, responses={200: s.PhotoPageSerializer, **ERRORS})
+@extend_schema(parameters=PAGE_PARAMETERS, responses={200: s.PhotoPageSerializer, 304: None, **ERRORS})
 @api_view(["GET"])
 def popular(request: Request) -> Response:
     """Public photos by likes in the last seven days."""

@@ -60,7 +60,7 @@ from photosite.http import number_from_text
         OpenApiParameter("date_to", str, description="Search filter: taken (else uploaded) on or before, YYYY-MM-DD."),
         *PAGE_PARAMETERS,
     ],
-    responses={200: s.PhotoPageSerializer, **ERRORS},
+    responses={200: s.PhotoPageSerializer, 304: None, **ERRORS},
     methods=["GET"],
     operation_id="photos_list",
 )
