@@ -209,14 +209,16 @@ def listing_feed(*, viewer: User | AnonymousUser) -> Listing:
     On PostgreSQL a page is read per followee with LATERAL ... LIMIT on the owner index
     (_feed_page), so someone following 5,000 people costs 5,000 one-row index probes and
     a page per top followee, not a sort of every photo those people ever posted
-    (bench/growth.py).
+    (bench/growth.py); for someone following more than FEED_WALK_MIN_FOLLOWS people, a
+    bounded walk of the newest public photos usually finds the page before any probe.
     """
     photos = Photo.objects.none()
     page_queryset = None
     if viewer.is_authenticated:
         photos = _public(Photo.objects.filter(owner__follower_set__follower=viewer))
         if connection.vendor == "postgresql":
-            page_queryset = partial(_feed_page, follower_id=viewer.pk)
+            follows_many = getattr(viewer, "following_count", 0) >= FEED_WALK_MIN_FOLLOWS  # a copy, may lag
+            page_queryset = partial(_feed_page, follower_id=viewer.pk, follows_many=follows_many)
     return Listing(
         name="feed",
         title=pgettext("people one follows", "Following"),
@@ -228,7 +230,15 @@ def listing_feed(*, viewer: User | AnonymousUser) -> Listing:
     )
 
 
-def _feed_page(start: list[Any] | None, size: int, *, follower_id: int) -> QuerySet[Photo]:
+# Past this many follows, a feed page first walks the newest public photos for ones by
+# followees (FEED_WALK of them at most) before probing every followee: for someone who
+# follows thousands, one photo in a few dozen is theirs to see, and the walk finds a page in
+# about size / that share rows, where the probes cost one per followee (bench/growth.py).
+FEED_WALK_MIN_FOLLOWS = 500
+FEED_WALK = 5000
+
+
+def _feed_page(start: list[Any] | None, size: int, *, follower_id: int, follows_many: bool) -> QuerySet[Photo]:
     """The photos one feed page can hold, read in two bounded steps.
 
     The newest `size` photos after `start` come from at most `size` people: each of them
@@ -238,6 +248,11 @@ def _feed_page(start: list[Any] | None, size: int, *, follower_id: int) -> Query
     newest `size` photos. At most follows + size x size rows, however much each has posted.
     Only the page's `size` ids leave the subquery, so PostgreSQL fetches those photos by
     primary key instead of walking the home index in search of them.
+
+    `follows_many`: first walk the newest FEED_WALK public photos after `start` keeping the
+    followees' ones. Finding `size` there, those are the page (the walk read every public
+    photo newer than them), and the probes above never run (a one-time filter); finding
+    fewer, the probes run as before and the walk only added its rows to the candidates.
     """
     after, params = "", []
     if start is not None:
@@ -247,8 +262,7 @@ def _feed_page(start: list[Any] | None, size: int, *, follower_id: int) -> Query
         after, params = "AND (p.created_at, p.id) < (%s, %s)", [created_at, photo_id]
     public = "p.visibility = %s AND p.status = %s AND p.hidden_at IS NULL"
     public_params = [Visibility.PUBLIC, PhotoStatus.READY]
-    candidates = RawSQL(  # noqa: S611 (parameters only; `after` is one of two literals)
-        f"""SELECT newest.id FROM (
+    fan_in = f"""SELECT newest.id FROM (
                 SELECT f.followee_id FROM social_follow f
                 JOIN accounts_user u ON u.id = f.followee_id AND u.is_active
                 CROSS JOIN LATERAL (
@@ -263,8 +277,26 @@ def _feed_page(start: list[Any] | None, size: int, *, follower_id: int) -> Query
                 WHERE p.owner_id = top_followees.followee_id AND {public} {after}
                 ORDER BY p.created_at DESC, p.id DESC LIMIT %s
             ) newest
-            ORDER BY newest.created_at DESC, newest.id DESC LIMIT %s""",  # noqa: S608
-        [*public_params, *params, follower_id, size, *public_params, *params, size, size],
+            ORDER BY newest.created_at DESC, newest.id DESC LIMIT %s"""  # noqa: S608
+    fan_in_params = [*public_params, *params, follower_id, size, *public_params, *params, size, size]
+    if not follows_many:
+        candidates = RawSQL(fan_in, fan_in_params)  # noqa: S611 (parameters only; `after` is one of two literals)
+        return _public(Photo.objects.filter(pk__in=candidates))
+    candidates = RawSQL(  # noqa: S611 (parameters only; `after` is one of two literals)
+        f"""WITH walk AS MATERIALIZED (
+                SELECT recent.id FROM (
+                    SELECT p.id, p.owner_id, p.created_at FROM photos_photo p
+                    WHERE {public} {after}
+                    ORDER BY p.created_at DESC, p.id DESC LIMIT %s
+                ) recent
+                JOIN social_follow f ON f.followee_id = recent.owner_id AND f.follower_id = %s
+                JOIN accounts_user u ON u.id = recent.owner_id AND u.is_active
+                ORDER BY recent.created_at DESC, recent.id DESC LIMIT %s
+            )
+            SELECT id FROM walk
+            UNION ALL
+            SELECT id FROM ({fan_in}) fan_in WHERE (SELECT count(*) FROM walk) < %s""",  # noqa: S608
+        [*public_params, *params, FEED_WALK, follower_id, size, *fan_in_params, size],
     )
     return _public(Photo.objects.filter(pk__in=candidates))
 

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.photos import selectors
 from apps.photos.models import Photo, PhotoStatus
 from apps.photos.services import photo_search_index_update
 from apps.social.services import follow_set
@@ -24,7 +25,19 @@ def titles_in(body: str) -> list[str]:
     return re.findall(r'<span class="card-title">([^<]+)</span>', body)
 
 
-def test_the_feed_pages_through_every_followee_photo_once_in_time_order(client, settings, db) -> None:
+@pytest.mark.parametrize(
+    ("walk_min_follows", "walk"),
+    [
+        (10**9, 0),  # a few follows: a probe per followee
+        (0, 1000),  # many: the newest photos walked, which hold every full page here
+        (0, 3),  # many, but the walk finds too few: the probes after all
+    ],
+)
+def test_the_feed_pages_through_every_followee_photo_once_in_time_order(
+    client, settings, db, monkeypatch, walk_min_follows, walk
+) -> None:
+    monkeypatch.setattr(selectors, "FEED_WALK_MIN_FOLLOWS", walk_min_follows)
+    monkeypatch.setattr(selectors, "FEED_WALK", walk)
     settings.PHOTOS_PAGE_SIZE = 4
     reader = UserFactory()
     start = timezone.now() - timedelta(days=1)
