@@ -30,7 +30,7 @@ COPY_BYTES = 1024 * 1024
 README = """Your photosite data, as it was when this file was made.
 
 photos/        your original files, exactly as you uploaded them
-photos.json    each photo's title, caption, alt text, tags, visibility, camera facts and dates;
+photos.json    each photo's title, caption, alt text, tags, visibility, licence, camera facts and dates;
                "file" names its original in photos/
 albums.json    your albums and the photos in them, in your order
 comments.json  the comments you wrote, with the photo each is on
@@ -92,6 +92,7 @@ def _photo_record(photo: Photo) -> dict[str, Any]:
         "caption": photo.caption,
         "alt_text": photo.alt_text,
         "visibility": photo.visibility,
+        "licence": photo.licence,
         "tags": [tag.name for tag in photo.tags.all()],
         "camera_facts": photo.camera_facts,
         "width": photo.original_width,
@@ -124,6 +125,7 @@ def _albums(user: User) -> Iterator[dict[str, Any]]:
             "id": album.pk,
             "title": album.title,
             "description": album.description,
+            "visibility": album.visibility,
             "cover_photo_id": album.cover_id,
             "photo_ids": list(entries.iterator(chunk_size=CHUNK_ROWS)),
             "created_at": album.created_at.isoformat(),

@@ -63,11 +63,13 @@ def test_a_person_downloads_a_zip_of_their_data_through_a_signed_link(client, bu
     photos = json.loads(archive.read("photos.json"))
     assert [photo["title"] for photo in photos] == ["Lake", "Secret"]
     assert photos[0]["tags"] == ["blue", "water"] and photos[1]["visibility"] == "private"
+    assert photos[0]["licence"] == "all-rights-reserved"
     for record, photo in zip(photos, [lake, secret], strict=True):
         assert record["file"] in names
         assert archive.read(record["file"]) == bucket.get(photo.original.name)  # the original, byte for byte
     (album,) = json.loads(archive.read("albums.json"))
     assert album["title"] == "Best" and album["photo_ids"] == [secret.pk, lake.pk]
+    assert album["visibility"] == "public"
     (comment,) = json.loads(archive.read("comments.json"))
     assert comment["body"] == "Great hill" and comment["photo_id"] == friends.pk
     assert json.loads(archive.read("profile.json"))["display_name"] == "Exporter"
