@@ -14,6 +14,7 @@ empties the page on every web process at once. PAGE_TTL bounds the rest: the liv
 counts and comments a page shows, which no version covers, lag at most that long.
 
 Only with a shared cache (Redis): a per-process copy could never be told to forget.
+PAGE_CACHE_ENABLED=false turns it off (pages then render from the cached fragments).
 """
 
 from __future__ import annotations
@@ -99,9 +100,10 @@ class PageCacheMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
+        self.enabled = settings.PAGE_CACHE_ENABLED and cache.cache_is_shared()
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        key = page_key_for(request) if cache.cache_is_shared() else None
+        key = page_key_for(request) if self.enabled else None
         if key is None:
             PAGE_CACHE_REQUESTS.labels("bypassed").inc()
             return self.get_response(request)

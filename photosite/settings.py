@@ -236,6 +236,9 @@ if not env.bool("CACHE_ENABLED", default=True):
     # Every read goes to the database: for measuring the cache's worth, or ruling it out.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Whole pages for anonymous visitors (photosite/pagecache.py), with a shared cache only; off:
+# every page is rendered (from the cached fragments), to measure or rule the page cache out.
+PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE_ENABLED", default=True)
 
 # --- Files ----------------------------------------------------------------------
 MEDIA_ROOT = VAR_DIR / "media"
