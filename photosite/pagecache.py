@@ -44,8 +44,12 @@ HEADER_LIST_SEPARATOR = re.compile(r"\s*,\s*")
 
 PAGE_CACHE_REQUESTS = Counter(
     "photosite_page_cache_requests",
-    "Anonymous page requests by outcome: hit, miss (then stored or not), bypassed (not a visitor's GET)",
+    "Page requests by outcome: hit, stored (a miss, rendered and kept), rendered (a visitor's GET not kept),"
+    " bypassed (not a visitor's GET: signed in, cookies, a write)",
     ["outcome"],
+)
+HITS, STORED, RENDERED, BYPASSED = (
+    PAGE_CACHE_REQUESTS.labels(outcome) for outcome in ("hit", "stored", "rendered", "bypassed")
 )
 
 
@@ -105,17 +109,16 @@ class PageCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         key = page_key_for(request) if self.enabled else None
         if key is None:
-            PAGE_CACHE_REQUESTS.labels("bypassed").inc()
+            BYPASSED.inc()
             return self.get_response(request)
         entry: dict[str, Any] | None = django_cache.get(key)
         if entry is not None and cache.reads_still_current(entry["reads"]):
-            PAGE_CACHE_REQUESTS.labels("hit").inc()
+            HITS.inc()
             cached = HttpResponse(entry["content"], status=entry["status"])
             for header, value in entry["headers"]:
                 cached[header] = value
             cached[HIT_HEADER] = "hit"
             return cached
-        PAGE_CACHE_REQUESTS.labels("miss").inc()
         with cache.reads_recorded() as reads:
             response = self.get_response(request)
         language = key.split(":", 2)[1]
@@ -123,4 +126,7 @@ class PageCacheMiddleware:
             headers = list(response.items())
             entry = {"reads": reads, "status": response.status_code, "headers": headers, "content": response.content}
             django_cache.set(key, entry, timeout=PAGE_TTL)
+            STORED.inc()
+        else:
+            RENDERED.inc()
         return response

@@ -113,3 +113,19 @@ def test_each_language_gets_its_own_copy(client, user, bucket) -> None:
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"  # the footer's switcher, over an English browser
     chosen = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
     assert chosen["Content-Language"] == "de" and 'lang="de"' in chosen.content.decode()
+
+
+def _page_cache_count(client, outcome: str) -> float:
+    for line in client.get("/metrics").content.decode().splitlines():
+        if line.startswith(f'photosite_page_cache_requests_total{{outcome="{outcome}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_operators_see_page_cache_hits_and_misses_on_metrics(client, user, bucket) -> None:
+    ready_photo(user, title="Counted")
+    hits, stored = _page_cache_count(client, "hit"), _page_cache_count(client, "stored")
+    for _ in range(3):
+        client.get(reverse("explore"))
+    assert _page_cache_count(client, "stored") == stored + 1  # the first visit renders and keeps it
+    assert _page_cache_count(client, "hit") == hits + 2
