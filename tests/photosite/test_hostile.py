@@ -1,8 +1,8 @@
 """An attacker's tour of the whole site: every URL pattern of the HTML site, the admin and
 the API, with every method, as an anonymous visitor, as a signed-in stranger and as a staff
 member without permissions, aimed at one person's private, unlisted and hidden photos (and
-their comments, album, API token and data export). Nothing may answer 5xx, nothing of
-theirs may show in a body, and nothing of theirs may change. A URL pattern the table below
+their comments, their public, unlisted and private albums, API token and data export). Nothing
+may answer 5xx, nothing of theirs may show in a body, and nothing of theirs may change. A URL pattern the table below
 does not cover fails the run: a new route gets its row here first.
 
 The table runs through the test client (fast); a representative subset with crafted input
@@ -99,7 +99,7 @@ TABLE: dict[str, Row] = {
     "accounts/people/<str:username>/following/": Row(PAGE),
     "albums/new/": Row(PAGE),
     "albums/add-photo/": Row(PAGE),
-    "albums/<int:album_id>/": Row(PAGE, OWN),
+    "albums/<int:album_id>/": Row(VIEW, OWN),
     "albums/<int:album_id>/edit/": Row(OWN),
     "albums/<int:album_id>/arrange/": Row(OWN),
     "albums/<int:album_id>/delete/": Row(OWN),
@@ -162,9 +162,9 @@ TABLE: dict[str, Row] = {
     "api/v1/feed/": Row(PAGE, methods=API_METHODS),
     "api/v1/popular/": Row(PAGE, methods=API_METHODS),
     "api/v1/albums/": Row(PAGE, methods=API_METHODS),
-    "api/v1/albums/<int:album_id>/": Row(PAGE, OWN, methods=API_METHODS),
-    "api/v1/albums/<int:album_id>/photos/": Row(PAGE, OWN, methods=API_METHODS),
-    "api/v1/albums/<int:album_id>/cover/": Row(PAGE, OWN, methods=API_METHODS),
+    "api/v1/albums/<int:album_id>/": Row(VIEW, OWN, methods=API_METHODS),
+    "api/v1/albums/<int:album_id>/photos/": Row(VIEW, OWN, methods=API_METHODS),
+    "api/v1/albums/<int:album_id>/cover/": Row(VIEW, OWN, methods=API_METHODS),
     "api/v1/reports/": Row(PAGE, methods=API_METHODS),
     "api/schema/": Row(PAGE, methods=GET_ONLY),
     "api/docs/": Row(PAGE, methods=GET_ONLY),
@@ -229,7 +229,8 @@ class World:
     owner: User
     photos: dict[str, Photo]  # "private", "unlisted", "hidden", "public"
     comments: dict[str, Comment]
-    album: Album
+    album: Album  # public, holding every photo above
+    albums: dict[str, Album]  # "private", "unlisted": the album's own visibility
     token: ApiToken
     token_key: str
     export_link: str
@@ -243,6 +244,7 @@ class World:
         for label in ("private", "unlisted", "hidden"):
             if label not in seen_by_staff:
                 secrets += [self.photos[label].title, self.comments[label].body]
+        secrets += [album.title for label, album in self.albums.items() if label not in seen_by_staff]
         return secrets
 
 
@@ -262,6 +264,13 @@ def world(db, bucket) -> World:
     Photo.objects.filter(pk=photos["hidden"].pk).update(hidden_at=timezone.now(), hidden_reason="Takedown")
     album = album_create(owner=owner, title="Victim album")
     album_add_photos(album=album, photo_ids=[photo.pk for photo in photos.values()])
+    # Albums with their own visibility, holding the public photo (which anyone may see).
+    albums = {
+        label: album_create(owner=owner, title=f"{label.title()} {SECRET} album", visibility=label)
+        for label in ("private", "unlisted")
+    }
+    for own_album in albums.values():
+        album_add_photos(album=own_album, photo_ids=[photos["public"].pk])
     token, key = api_token_create(user=owner, name="victim", scope="write")
     cache.clear()  # the hidden photo was hidden behind the services' backs: no card may remember it shown
     export = DataExport.objects.create(user=owner, status=ExportStatus.READY, key=f"private/exports/{SECRET}.zip")
@@ -270,6 +279,7 @@ def world(db, bucket) -> World:
         photos=photos,
         comments=comments,
         album=album,
+        albums=albums,
         token=token,
         token_key=key,
         export_link=signing.TimestampSigner(salt=EXPORT_LINK_SALT).sign(str(export.pk)),
@@ -288,6 +298,11 @@ def targets(pattern: str, world: World) -> list[tuple[str, dict[str, str]]]:
         return [(label, {"photo_id": pk}) for label, pk in [*photos.items(), ("missing", MISSING_ID)]]
     if "comment_id" in names:
         return [(label, {"comment_id": str(comment.pk)}) for label, comment in world.comments.items()]
+    if "album_id" in names:
+        albums = [("public", world.album), *world.albums.items()]
+        return [(label, {"album_id": str(album.pk)}) for label, album in albums] + [
+            ("missing", {"album_id": MISSING_ID})
+        ]
     admin_model = re.match(r"admin/(\w+)/(\w+)/", pattern)
     if "object_id" in names and admin_model:
         ids = {
@@ -362,8 +377,8 @@ def may_pass(mode: str, role: str, label: str) -> bool:
         return True
     if mode == STAFF:
         return role == "staff"
-    if mode == VIEW:
-        return role == "staff" and label in ("unlisted", "hidden")
+    if mode == VIEW:  # "public": the public album, aimed at too (the photo routes aim at no public photo)
+        return label == "public" or (role == "staff" and label in ("unlisted", "hidden"))
     return False  # OWN
 
 
@@ -373,7 +388,7 @@ def snapshot(world: World) -> object:
     return (
         list(Photo.objects.filter(owner=owner).order_by("pk").values_list("pk", "title", "visibility", "hidden_at")),
         list(Comment.objects.filter(photo__owner=owner).order_by("pk").values_list("pk", "body", "hidden_at")),
-        list(Album.objects.filter(owner=owner).values_list("pk", "title", "cover_id")),
+        list(Album.objects.filter(owner=owner).order_by("pk").values_list("pk", "title", "cover_id", "visibility")),
         list(world.album.entries.order_by("position").values_list("photo_id", flat=True)),
         ApiToken.objects.filter(pk=world.token.pk).exists(),
         DataExport.objects.filter(user=owner).count(),
