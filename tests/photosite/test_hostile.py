@@ -2,8 +2,8 @@
 the API, with every method, as an anonymous visitor, as a signed-in stranger and as a staff
 member without permissions, aimed at one person's private, unlisted and hidden photos (and
 their comments, their public, unlisted and private albums, API token and data export). Nothing
-may answer 5xx, nothing of theirs may show in a body, and nothing of theirs may change. A URL pattern the table below
-does not cover fails the run: a new route gets its row here first.
+may answer 5xx, nothing of theirs may show in a body, and nothing of theirs may change. A URL
+pattern the table below does not cover fails the run: a new route gets its row here first.
 
 The table runs through the test client (fast); a representative subset with crafted input
 runs against the site under gunicorn on PostgreSQL, Redis and SeaweedFS.
