@@ -12,6 +12,7 @@ view on the same gunicorn settings: the framework's ceiling on this box.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import urllib.request
@@ -54,6 +55,7 @@ def main() -> None:
             subprocess.run(child, cwd=ROOT, env={**bench.env, "CACHE_ENABLED": "false"}, check=True)
             return
         rows = []
+        load_before = os.getloadavg()[0]
         with gunicorn(bench.env, app="bench.bare_wsgi:application") as url:
             bare = wrk(url + "/", seconds=args.seconds)
         rows.append(("bare Django view (ceiling)", "-", bare))
@@ -76,13 +78,15 @@ def main() -> None:
                         urllib.request.urlopen(url + path, timeout=10).read()
                     rows.append((label, page, wrk(url + path, seconds=args.seconds)))
 
+    load_after = os.getloadavg()[0]
     by_key = {(label, page): result for label, page, result in rows}
     lines = [
-        "## Cache: warm vs off (home and photo page)",
+        "## Cache: warm vs off (whole pages, fragments only, cache off)",
         "",
         f"Command: `.venv/bin/python bench/cache.py --seconds {args.seconds} --write docs/PERFORMANCE.md`  ",
         f"Machine: {machine_line()}. gunicorn 2 sync workers; wrk 2 threads, 32 connections, "
-        f"{args.seconds} s per row, loopback; {PHOTOS} public photos; anonymous visitor.",
+        f"{args.seconds} s per row, loopback; {PHOTOS} public photos; anonymous visitor. "
+        f"Load average (1 min, `uptime`) {load_before:.1f} before the rows, {load_after:.1f} after.",
         "",
         "| configuration | page | req/s | p50 ms | p99 ms | errors | vs bare view | warm / off |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -118,7 +122,6 @@ def profile_in_this_process(paths: list[str], rounds: int = 20) -> None:
     every render is cold), after one unprofiled render each; the top functions by own time
     and by cumulative time."""
     import cProfile
-    import os
     import pstats
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photosite.settings")
