@@ -145,3 +145,14 @@ def test_a_decompression_bomb_gets_a_400_from_the_api_and_the_profile_page_and_n
     user.refresh_from_db()
     assert (user.display_name, user.avatar_key) == (name_before, "")  # the whole edit refused, no avatar
     assert Photo.objects.count() == 0 and bucket.keys() == [] and decoded_sizes == []
+
+
+def test_a_heic_avatar_is_made_from_its_stored_thumbnail_whatever_its_size(decoded_sizes, settings) -> None:
+    """Phones store a small thumbnail in every HEIC: the avatar needs no more, so the
+    budget for whole decodes does not apply to it (without one, it would be refused)."""
+    settings.PHOTO_WEB_DECODE_MAX_PIXELS = 100_000
+    heic = io.BytesIO()
+    from_pillow(Image.new("RGB", (1200, 800), "teal")).save(heic, quality=30, thumbnails=[400])
+    picture = Image.open(io.BytesIO(avatar_render(upload=heic, size=len(heic.getvalue()))))
+    assert picture.size == (AVATAR_SIZE, AVATAR_SIZE)
+    assert set(decoded_sizes) == {(400, 266)}  # only the thumbnail, never the 1200 x 800 image
