@@ -242,6 +242,7 @@ def main() -> None:
         return
 
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-renditions-") as directory:
         # Prepared in a child: a fork of a parent holding 24 MP images would start every
         # contender with the parent's peak RSS (Linux keeps ru_maxrss across exec).
@@ -261,6 +262,7 @@ def main() -> None:
                     results[(name, contender)] = measure(contender, path, args.repeat)
                     print(name, contender, cell(results[(name, contender)]), file=sys.stderr)
 
+    load_after = os.getloadavg()[0]
     command = ".venv/bin/python bench/renditions.py --repeat {} {}--write docs/PERFORMANCE.md".format(
         args.repeat, "--peers " if args.peers else ""
     )
@@ -268,7 +270,9 @@ def main() -> None:
         "## Renditions: ours vs other thumbnailers",
         "",
         f"Command: `{command}` (after `.venv/bin/pip install -e '.[bench]'` and "
-        f"`apt-get install mate-backgrounds`), run {started} on the shared 2-core machine.  ",
+        f"`apt-get install mate-backgrounds`), run {started} on the shared 2-core machine (load "
+        f"average {load_before:.1f} before, {load_after:.1f} after: both contenders ran in turn on each "
+        "original, so their ratio is fairer than either time).  ",
         "Each cell: median seconds for the set the pipeline makes (4 sizes x JPEG q85 + WebP q80, "
         "and AVIF q60 speed 8 at 1280 and 2048: 10 files), then the peak RSS of a fresh process "
         "that has loaded Django (about 92 MB of it before any image; libvips adds 11). "
