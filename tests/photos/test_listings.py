@@ -182,7 +182,8 @@ def test_listing_pages_query_counts_do_not_grow(client, user, django_assert_num_
         (reverse("explore"), 5),  # + whether a fresh Popular ranking exists (none here: likes are counted)
         (reverse("feed"), 4),
         (reverse("search") + "?q=lighthouse", 5),  # + people matching the words
-        (reverse("album_detail", args=[album.pk]), 5),  # + the album with its owner
+        # + the album with its owner; its link preview: the album as a visitor sees it, its cover, renditions
+        (reverse("album_detail", args=[album.pk]), 8),
         (reverse("tag", args=[tag]), 5),  # + the tag's photo count
     ]
     for url, expected in cases:
