@@ -12,7 +12,7 @@ EXPLAIN ANALYZE of each listing's main query at the largest size.
     .venv/bin/python bench/growth.py                 # 1k and 100k
     .venv/bin/python bench/growth.py --sizes 1000 100000 1000000
 
-Needs only this machine's PostgreSQL; uses (and drops) the database photosite_growth.
+Needs only this machine's PostgreSQL; uses (and drops) a database per size, photosite_growth_<size>.
 """
 
 from __future__ import annotations
@@ -27,17 +27,24 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DB = "photosite_growth"
+DB = "photosite_growth"  # one database per size: photosite_growth_1000, ...
 REQUESTS_PER_PAGE = 40
+# The sizes are measured in turns (a quarter of each page's requests per size, then the next
+# size), so a load spike on this shared machine lands on every size alike.
+ROUNDS = 4
 FOLLOWS_OF_THE_FAN = 5000  # user3 follows this many people (the feed bounded per followee)
 TAGS = 20  # tag7 holds a tenth of all photos: a full first page at every size
 VOCABULARY = "sunset harbour fog ridge meadow lighthouse dune forest river street portrait market snow bridge".split()
 
 
-def environment() -> dict[str, str]:
+def database(photos: int) -> str:
+    return f"{DB}_{photos}"
+
+
+def environment(photos: int) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database(photos)}",
         "CACHE_ENABLED": "false",
         "DJANGO_SECRET_KEY": "benchmark-only",
         "LOG_LEVEL": "WARNING",
@@ -51,17 +58,17 @@ def seed(photos: int) -> float:
 
     started = time.monotonic()
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB}")
+        admin.execute(f"DROP DATABASE IF EXISTS {database(photos)} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {database(photos)}")
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=environment(), check=True
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=environment(photos), check=True
     )
     # One poster per 10 photos (at least 50), so a followed person has about ten photos at
     # every size and the feeds show full pages; then enough people for user3 to follow 5,000.
     posters = max(photos // 10, 50)
     users = max(posters, FOLLOWS_OF_THE_FAN + 3)
     words = "ARRAY[" + ",".join(f"'{word}'" for word in VOCABULARY) + "]"
-    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={DB}", autocommit=True) as db:
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={database(photos)}", autocommit=True) as db:
         db.execute(
             f"""INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, email,
                    is_staff, is_active, date_joined, display_name, bio, avatar_key, follower_count, following_count)
@@ -132,10 +139,10 @@ def seed(photos: int) -> float:
             "from apps.social.services import popular_refresh; popular_refresh()",
         ],
         cwd=ROOT,
-        env={**environment(), "DJANGO_SETTINGS_MODULE": "photosite.settings"},
+        env={**environment(photos), "DJANGO_SETTINGS_MODULE": "photosite.settings"},
         check=True,
     )
-    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={DB}", autocommit=True) as db:
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={database(photos)}", autocommit=True) as db:
         # Every table, as autovacuum would: counts_reconcile rewrote every person's row, and the
         # new index entries wait in the trigram indexes' pending lists until a vacuum (there,
         # people search read all of them, then chose to scan every person instead).
@@ -160,8 +167,9 @@ PAGES = {
 READERS = {"feed, 5,000 follows": "user3"}  # everyone else reads as user2 (50 follows)
 
 
-def measure() -> dict[str, object]:
-    """Run inside Django (a subprocess with environment()): time each page, EXPLAIN its listing."""
+def measure(requests: int) -> dict[str, object]:
+    """Run inside Django (a subprocess with environment()): time each page `requests` times
+    (the samples, in ms), EXPLAIN its listing."""
     sys.path.insert(0, str(ROOT))  # this checkout's code, whatever the virtualenv points at
     import django
 
@@ -179,21 +187,17 @@ def measure() -> dict[str, object]:
     for username in {"user2", *READERS.values()}:
         clients[username] = Client(HTTP_HOST="127.0.0.1")
         clients[username].force_login(User.objects.get(username=username))
-    timings: dict[str, dict[str, float]] = {}
+    timings: dict[str, list[float]] = {}
     for name, url in PAGES.items():
         client = clients[READERS.get(name, "user2")]
         assert client.get(url).status_code == 200, url  # warm the process, not a cache (there is none)
         samples = []
-        for _ in range(REQUESTS_PER_PAGE):
+        for _ in range(requests):
             started = time.perf_counter()
             response = client.get(url)
             samples.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200
-        samples.sort()
-        timings[name] = {
-            "p50": statistics.median(samples),
-            "p95": samples[int(len(samples) * 0.95) - 1],
-        }
+        timings[name] = samples
     owner = User.objects.get(username="user1")
     listings = {
         "home": selectors.listing_recent(),
@@ -223,41 +227,60 @@ def measure() -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
-    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--keep", action="store_true", help=f"keep the {DB} database afterwards")
+    parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--keep", action="store_true", help=f"keep the {DB}_<size> databases afterwards")
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure()))
+        print(json.dumps(measure(args.measure)))
         return
-    results = {}
     for size in args.sizes:
         seconds = seed(size)
         print(f"seeded {size:,} photos in {seconds:.0f} s", flush=True)
-        output = subprocess.run(
-            [sys.executable, __file__, "--measure"],
-            cwd=ROOT,
-            env={**environment(), "DJANGO_SETTINGS_MODULE": "photosite.settings"},
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        results[size] = json.loads(output.strip().splitlines()[-1])
-        for page, timing in results[size]["timings"].items():
-            print(f"  {page:20} p50 {timing['p50']:7.1f} ms   p95 {timing['p95']:7.1f} ms", flush=True)
+    samples: dict[int, dict[str, list[float]]] = {size: {page: [] for page in PAGES} for size in args.sizes}
+    plans: dict[str, str] = {}
+    for _ in range(ROUNDS):
+        for size in args.sizes:
+            output = subprocess.run(
+                [sys.executable, __file__, "--measure", str(REQUESTS_PER_PAGE // ROUNDS)],
+                cwd=ROOT,
+                env={**environment(size), "DJANGO_SETTINGS_MODULE": "photosite.settings"},
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            result = json.loads(output.strip().splitlines()[-1])
+            for page, timings in result["timings"].items():
+                samples[size][page] += timings
+            if size == max(args.sizes):
+                plans = result["plans"]
     if not args.keep:
         # A multi-GB database left in the cluster slows every later pg_basebackup
         # (the test suite's replica copies the whole cluster).
         import psycopg
 
         with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-    smallest, largest = min(results), max(results)
+            for size in args.sizes:
+                admin.execute(f"DROP DATABASE IF EXISTS {database(size)} WITH (FORCE)")
+
+    def percentiles(values: list[float]) -> tuple[float, float]:
+        ordered = sorted(values)
+        return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
+
+    for size in args.sizes:
+        print(f"\n{size:,} photos:")
+        for page in PAGES:
+            p50, p95 = percentiles(samples[size][page])
+            print(f"  {page:20} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms", flush=True)
+    smallest, largest = min(args.sizes), max(args.sizes)
     print(f"\nratio {largest:,} / {smallest:,} photos (p50, p95):")
     for page in PAGES:
-        small, large = results[smallest]["timings"][page], results[largest]["timings"][page]
-        print(f"  {page:20} {large['p50'] / small['p50']:5.2f}x  {large['p95'] / small['p95']:5.2f}x")
+        (small_p50, small_p95), (large_p50, large_p95) = (
+            percentiles(samples[smallest][page]),
+            percentiles(samples[largest][page]),
+        )
+        print(f"  {page:20} {large_p50 / small_p50:5.2f}x  {large_p95 / small_p95:5.2f}x")
     print(f"\nEXPLAIN ANALYZE at {largest:,} photos:")
-    for page, plan in results[largest]["plans"].items():
+    for page, plan in plans.items():
         print(f"\n--- {page}\n{plan}")
 
 
