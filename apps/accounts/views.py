@@ -20,11 +20,11 @@ from apps.accounts.forms import AccountDeleteForm, ApiTokenForm, ProfileForm
 from apps.accounts.models import ExportStatus, User
 from apps.albums.selectors import album_list_for_owner
 from apps.photos import selectors as photo_selectors
+from apps.photos.caching import person_listings_version_read
 from apps.photos.pages import listing_response, profile_link_preview
 from apps.photos.uploads import UploadRejected
 from apps.social.selectors import person_counts, user_is_followed_by
 from photosite.http import AuthenticatedHttpRequest
-from photosite.pagecache import page_cache_refuse
 from photosite.ratelimit import write_limited
 from photosite.storage import StorageUnavailable, download_url
 
@@ -59,9 +59,9 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
     person = get_object_or_404(User, username=username, is_active=True)
     is_owner = request.user.is_authenticated and request.user.pk == person.pk
     listing = photo_selectors.listing_user(owner=person, viewer=request.user)
+    # Before the albums are read: a page kept whole for visitors is checked against it.
+    person_listings_version_read(owner_id=person.pk)
     albums = album_list_for_owner(owner=person, viewer=request.user)
-    if albums:
-        page_cache_refuse(request)  # an album made private bumps no version a cached page is checked against
     context = {
         "person": person,
         "is_owner": is_owner,

@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 
 from apps.accounts.models import User
 from apps.albums.models import Album, AlbumEntry
-from apps.photos.caching import photo_cards_forget_on_commit
+from apps.photos.caching import album_changed_on_commit, photo_cards_forget_on_commit
 from apps.photos.models import Photo, Visibility
 
 MAX_PHOTOS_PER_ALBUM = 1000
@@ -52,6 +52,7 @@ def album_create(
     )
     if photo_ids:
         album_add_photos(album=album, photo_ids=photo_ids)
+    album_changed_on_commit(album_id=album.pk, owner_id=album.owner_id)
     return album
 
 
@@ -65,6 +66,7 @@ def album_update(*, album: Album, title: str, description: str, visibility: str 
         album.visibility = _check_visibility(visibility)
     album.save(update_fields=["title", "description", "visibility", "updated_at"])
     photo_cards_forget_on_commit(photo_ids=list(album.entries.values_list("photo_id", flat=True)))
+    album_changed_on_commit(album_id=album.pk, owner_id=album.owner_id)
     return album
 
 
@@ -72,6 +74,7 @@ def album_update(*, album: Album, title: str, description: str, visibility: str 
 def album_delete(*, album: Album) -> None:
     """The album goes; its photos stay where they are."""
     photo_cards_forget_on_commit(photo_ids=list(album.entries.values_list("photo_id", flat=True)))
+    album_changed_on_commit(album_id=album.pk, owner_id=album.owner_id)
     album.delete()
 
 
@@ -96,6 +99,7 @@ def album_add_photos(*, album: Album, photo_ids: list[int]) -> int:
         AlbumEntry(album=album, photo_id=photo_id, position=start + offset) for offset, photo_id in enumerate(new_ids)
     )
     photo_cards_forget_on_commit(photo_ids=new_ids)
+    album_changed_on_commit(album_id=album.pk, owner_id=album.owner_id)
     if album.cover_id is None and new_ids:
         album.cover_id = new_ids[0]
         album.save(update_fields=["cover", "updated_at"])
@@ -107,6 +111,7 @@ def album_remove_photo(*, album: Album, photo_id: int) -> None:
     album = _locked(album)
     AlbumEntry.objects.filter(album=album, photo_id=photo_id).delete()
     photo_cards_forget_on_commit(photo_ids=[photo_id])
+    album_changed_on_commit(album_id=album.pk, owner_id=album.owner_id)
     if album.cover_id == photo_id:
         album.cover_id = album.entries.order_by("position", "id").values_list("photo_id", flat=True).first()
         album.save(update_fields=["cover", "updated_at"])
@@ -122,6 +127,7 @@ def album_reorder(*, album: Album, photo_ids: list[int]) -> None:
     for position, photo_id in enumerate(photo_ids):
         entries[photo_id].position = position
     AlbumEntry.objects.bulk_update(entries.values(), ["position"])
+    album_changed_on_commit(album_id=album.pk, owner_id=album.owner_id)
 
 
 def album_move_photo(*, album: Album, photo_id: int, offset: int) -> None:
@@ -143,3 +149,4 @@ def album_set_cover(*, album: Album, photo_id: int) -> None:
         raise AlbumRefused(gettext("The cover must be a photo in the album."))
     album.cover_id = photo_id
     album.save(update_fields=["cover", "updated_at"])
+    album_changed_on_commit(album_id=album.pk, owner_id=album.owner_id)

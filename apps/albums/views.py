@@ -13,10 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.albums import selectors, services
 from apps.albums.models import Album
+from apps.photos.caching import album_version_read, person_listings_version_read
 from apps.photos.models import Visibility
 from apps.photos.pages import album_link_preview, listing_response, share_token_of
 from apps.photos.selectors import listing_album
 from photosite.http import AuthenticatedHttpRequest, number_from_text, redirect_back
+from photosite.pagecache import page_cache_allow
 
 
 class AlbumForm(forms.Form):
@@ -30,8 +32,14 @@ class AlbumForm(forms.Form):
 def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
     """The album's photos the viewer may see; a private album is its owner's alone, an unlisted
     one opens by its link (`?k=`)."""
+    # Versions before rows: a page kept whole for visitors (photosite/pagecache.py) is checked
+    # against them, so a change committed after they are read is never taken for older.
+    album_version_read(album_id=album_id)
     album = selectors.album_get_for_viewer(album_id=album_id, viewer=request.user, share_token=share_token_of(request))
     is_owner = request.user.is_authenticated and album.owner_id == request.user.pk
+    kept_for_visitors = album.visibility == Visibility.PUBLIC and not share_token_of(request)
+    if kept_for_visitors:
+        person_listings_version_read(owner_id=album.owner_id)  # its photos leave with their owner's scope
     listing = listing_album(album=album, viewer=request.user)
     context = {
         "album": album,
@@ -43,6 +51,8 @@ def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
         ),
         "preview": album_link_preview(request, album),
     }
+    if kept_for_visitors:
+        page_cache_allow(request)
     return listing_response(request, listing, template="albums/detail.html", context=context)
 
 

@@ -5,7 +5,8 @@ found with grep. Other apps call the public functions below (an album change
 forgets the cards of its photos; a name change forgets its owner's cards).
 
 Listings cached for visitors belong to families ("scopes"): `recent`, `popular`,
-`user:<owner id>` and `tag:<name>`, each with its own version. A write bumps the
+`user:<owner id>` and `tag:<name>`, each with its own version (and `album:<id>`, for
+album pages kept whole for visitors, photosite/pagecache.py). A write bumps the
 scopes of the listings its photo left or entered and nothing else, so at twenty
 uploads a second the tag and profile pages nobody uploaded to keep hitting
 (docs/SCALING.md, "Cache invalidation").
@@ -47,6 +48,28 @@ def listing_version_read(*, listing: Listing) -> None:
     previous and next): a page cached whole for visitors (photosite/pagecache.py) is then
     forgotten with the listing."""
     cache.versions_get(EVERY_LISTING, listing.scope)
+
+
+def person_listings_version_read(*, owner_id: int) -> None:
+    """The same for a page showing a person's photos or albums uncached (a profile's albums,
+    an album page): read it before the rows, so a change after it is never taken for older."""
+    cache.versions_get(EVERY_LISTING, user_scope(owner_id=owner_id))
+
+
+def album_version_read(*, album_id: int) -> None:
+    """The same for one album (its title, visibility and photos), before it is read."""
+    cache.versions_get(album_scope(album_id=album_id))
+
+
+def album_scope(*, album_id: int) -> str:
+    return f"album:{album_id}"
+
+
+def album_changed_on_commit(*, album_id: int, owner_id: int) -> None:
+    """An album changed (created, renamed, shown or hidden, its photos or order or cover): its page
+    and its owner's profile, which lists it, are kept whole for visitors under these versions."""
+    scopes = [album_scope(album_id=album_id), user_scope(owner_id=owner_id)]
+    transaction.on_commit(lambda: cache.versions_bump(scopes))
 
 
 def profile_count_key(*, owner_id: int) -> str:

@@ -122,12 +122,12 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
         back_url = reverse("photo_detail", args=[photo.pk])
         broken_link = {"title": gettext("Broken link"), "message": str(rejection), "back_url": back_url}
         return render(request, "error.html", broken_link, status=400)
-    previous_id, next_id = listing.neighbours(photo) if listing else (None, None)
     if not share_token_of(request) and (listing is None or listing.shared):
         # The same for every visitor (an unlisted photo's page, opened by its link, is never shared).
         if listing is not None:
-            listing_version_read(listing=listing)  # its previous and next leave with the listing's version
+            listing_version_read(listing=listing)  # before its previous and next are read: they leave with it
         page_cache_allow(request)
+    previous_id, next_id = listing.neighbours(photo) if listing else (None, None)
     counts = social.photo_counts(photo_id=photo.pk)  # live, apart from the cached card
     context = {
         "photo": photo,

@@ -122,8 +122,8 @@ def test_visibility_matrix(world, viewer, visibility, warm) -> None:
             found.add(name)
     assert found == expected
     # Visitors' warm pages came from the whole-page cache, nobody signed in got one. Not the
-    # profile: it lists an album, which no cache version covers; nor the photo page by its link.
-    kept_for_visitors = {"home", "explore", "tag", "timeline"}
+    # photo page by its link (?k=), nor search.
+    kept_for_visitors = {"home", "explore", "tag", "profile", "timeline", "album"}
     assert from_page_cache == (kept_for_visitors if warm and viewer == "anonymous" else set())
 
 

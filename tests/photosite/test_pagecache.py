@@ -13,6 +13,7 @@ import requests
 from django.conf import settings
 from django.urls import reverse
 
+from apps.albums.services import album_create, album_update
 from apps.photos import selectors, services
 from apps.photos.models import Visibility
 from photosite.pagecache import HIT_HEADER
@@ -32,12 +33,14 @@ def test_visitors_get_cached_pages_without_a_session_and_a_photo_made_private_le
     owner = UserFactory()
     photo = ready_photo(owner, title="Harbour lights", tags="harbour")
     ready_photo(owner, title="Another boat")  # the photo page's neighbour in Recent
+    album = album_create(owner=owner, title="Sea album", photo_ids=[photo.pk])
     server = site_server_factory(workers=2, threads=1)
     pages = {
         "home": reverse("home"),
         "photo page": reverse("photo_detail", args=[photo.pk]) + "?from=recent",
         "profile": reverse("profile", args=[owner.username]),
         "tag page": reverse("tag", args=["harbour"]),
+        "album page": reverse("album_detail", args=[album.pk]),
     }
     for page, path in pages.items():
         responses = _visits(server.url + path)
@@ -47,6 +50,11 @@ def test_visitors_get_cached_pages_without_a_session_and_a_photo_made_private_le
         hits = [response for response in responses if response.headers.get(HIT_HEADER) == "hit"]
         assert len(hits) >= ROUNDS - 2, page  # the first one or two fill it; Redis serves both workers after
         assert not any("csrfmiddlewaretoken" in response.text for response in hits), page
+
+    assert "Sea album" in _visits(server.url + pages["profile"])[-1].text
+    album_update(album=album, title=album.title, description="", visibility=Visibility.PRIVATE)
+    assert [response.status_code for response in _visits(server.url + pages["album page"])] == [404] * ROUNDS
+    assert not any("Sea album" in response.text for response in _visits(server.url + pages["profile"]))
 
     services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
 
