@@ -1,5 +1,6 @@
 """An unlisted album in Chromium: a visitor opens it by its link only, sees its public photos
-and plays the slideshow to the last photo; its owner makes it private and the link stops working."""
+and plays the slideshow to the last photo; its owner uploads two more straight into it (shared
+tags on both), makes it private, and the link stops working."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from apps.albums.services import album_create
 from apps.photos.models import Visibility
 from tests.browser import chromium  # noqa: F401  (fixture)
 from tests.factories import UserFactory, ready_photo
+from tests.images import jpeg_bytes
 from tests.photos.browser_pages import DESKTOP, browser_page, session_cookie, session_for
 
 
@@ -69,7 +71,24 @@ def test_unlisted_album_opens_by_link_plays_a_slideshow_and_closes_when_made_pri
 
     with browser_page(chromium, viewport=DESKTOP) as page:
         page.context.add_cookies([session_cookie(site.owner_session, site.url)])
+        # The upload page puts new photos straight into the album, with the shared tags on each.
+        page.goto(site.url + "/upload/")
+        page.locator("#uploader-album").select_option(label="Road trip")
+        page.locator("#uploader-tags").fill("roadtrip")
+        files = [
+            {"name": f"{name}.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(120, 80, seed=seed)}
+            for seed, name in ((31, "gas"), (32, "diner"))
+        ]
+        page.set_input_files("#uploader-files", files=files)
+        items = page.locator(".upload-item")
+        expect(items).to_have_count(2)
+        items.nth(1).locator(".upload-tags").fill("food")
+        page.locator("#uploader-start").click()
+        expect(page.locator(".upload-status.ok")).to_have_count(2)
+        items.nth(1).get_by_role("link", name="View photo").click()
+        expect(page.locator("ul.tags a")).to_have_text(["#food", "#roadtrip"])
         page.goto(site.url + f"/albums/{site.album_id}/edit/")
+        expect(page.locator(".arrange-title")).to_have_count(6)  # still processing ones too, for the owner
         expect(page.locator("#album-share-url")).to_have_value(site.url + link)
         page.get_by_label("Visibility").select_option("private")
         page.get_by_role("button", name="Save", exact=True).click()
