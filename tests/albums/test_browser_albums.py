@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import FilePayload, expect
 
 from apps.albums.selectors import album_share_path
 from apps.albums.services import album_create
@@ -75,7 +75,7 @@ def test_unlisted_album_opens_by_link_plays_a_slideshow_and_closes_when_made_pri
         page.goto(site.url + "/upload/")
         page.locator("#uploader-album").select_option(label="Road trip")
         page.locator("#uploader-tags").fill("roadtrip")
-        files = [
+        files: list[FilePayload] = [
             {"name": f"{name}.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(120, 80, seed=seed)}
             for seed, name in ((31, "gas"), (32, "diner"))
         ]
