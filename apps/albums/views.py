@@ -40,7 +40,8 @@ def album_detail(request: HttpRequest, album_id: int) -> HttpResponse:
     kept_for_visitors = album.visibility == Visibility.PUBLIC and not share_token_of(request)
     if kept_for_visitors:
         person_listings_version_read(owner_id=album.owner_id)  # its photos leave with their owner's scope
-    listing = listing_album(album=album, viewer=request.user)
+    # The link's token stays on the grid's next pages ("More photos" and infinite scroll).
+    listing = listing_album(album=album, viewer=request.user, share_token=share_token_of(request))
     context = {
         "album": album,
         "is_owner": is_owner,

@@ -338,7 +338,9 @@ def listing_user(*, owner: User, viewer: User | AnonymousUser) -> Listing:
     )
 
 
-def listing_album(*, album: Album, viewer: User | AnonymousUser) -> Listing:
+def listing_album(*, album: Album, viewer: User | AnonymousUser, share_token: str = "") -> Listing:
+    """An album's photos the viewer may see, in the album's order. `share_token`: the unlisted
+    album's link token the page was opened with (already checked), kept on its next pages' links."""
     photos = _owned_for_viewer(
         Photo.objects.filter(album_entries__album=album), owner_id=album.owner_id, viewer=viewer
     ).annotate(position=F("album_entries__position"))
@@ -347,7 +349,7 @@ def listing_album(*, album: Album, viewer: User | AnonymousUser) -> Listing:
         title=album.title,
         queryset=photos,
         ordering=("position", "id"),
-        url=reverse("album_detail", args=[album.pk]),
+        url=reverse("album_detail", args=[album.pk]) + (f"?{urlencode({'k': share_token})}" if share_token else ""),
         empty=gettext("This album is empty."),
     )
 

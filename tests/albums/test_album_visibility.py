@@ -79,3 +79,21 @@ def test_album_pages_preview_their_public_cover_and_nothing_private(db, bucket) 
     visitor.force_login(owner)
     body = visitor.get(reverse("album_detail", args=[album.pk])).content.decode()
     assert "Coast" in body and "og:" not in body
+
+
+def test_an_unlisted_albums_next_pages_keep_its_link(client, db, bucket, settings) -> None:
+    settings.PHOTOS_PAGE_SIZE = 1
+    owner = UserFactory()
+    first, second = ready_photo(owner, title="First stop"), ready_photo(owner, title="Second stop")
+    album = album_create(owner=owner, title="Long", photo_ids=[first.pk, second.pk], visibility=Visibility.UNLISTED)
+    link = album_share_path(album=album)
+    page = client.get(link).content.decode()
+    assert "First stop" in page and "Second stop" not in page
+    more = re.search(r'<a class="button more" rel="next" href="([^"]+)"', page)
+    assert more, "no link to the next page"
+    next_url = more.group(1).replace("&amp;", "&")
+    assert link.partition("?")[2] in next_url
+    following = client.get(next_url)
+    assert following.status_code == 200 and "Second stop" in following.content.decode()
+    scrolled = client.get(next_url + "&partial=1")
+    assert scrolled.status_code == 200 and "Second stop" in scrolled.json()["html"]
