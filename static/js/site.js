@@ -25,6 +25,11 @@
     return body;
   }
 
+  // A photo still processing: look again in a few seconds (without scripts a <noscript>
+  // meta refresh does it; axe counts a timed meta refresh against WCAG 2.2.1).
+  const reload = document.querySelector("[data-reload-after]");
+  if (reload) setTimeout(() => window.location.reload(), Number(reload.dataset.reloadAfter) * 1000);
+
   // Like and follow buttons toggle in place; the form posts normally if the script fails.
   function toggle(form, field, render) {
     form.addEventListener("submit", async (event) => {

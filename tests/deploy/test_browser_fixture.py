@@ -3,7 +3,7 @@ violation; this shows that its detector recognises the messages Chromium really 
 
 from __future__ import annotations
 
-from tests.browser import chromium, csp_violation  # noqa: F401  (fixture)
+from tests.browser import axe_violations, chromium, csp_violation  # noqa: F401  (fixture)
 
 # A policy like the site's (scripts from this origin only, no inline code, images from
 # nowhere else) and a page that breaks it three ways.
@@ -43,3 +43,25 @@ def test_inline_script_and_foreign_image_are_reported_as_violations(chromium) ->
 
 def test_a_page_within_its_policy_reports_nothing(chromium) -> None:  # noqa: F811
     assert _violations(chromium, KEPT_PAGE) == []
+
+
+# A page with two WCAG A/AA failures axe-core must name: an image without alt text and
+# grey text on grey (about 1.6:1).
+INACCESSIBLE_PAGE = """<!doctype html>
+<html lang="en"><title>hard to use</title>
+<main><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" width="10" height="10">
+<p style="color:#aaa;background:#ccc">faint</p></main>
+"""
+
+
+def test_axe_names_the_wcag_failures_of_a_page(chromium) -> None:  # noqa: F811
+    context = chromium.new_context()
+    page = context.new_page()
+    page.set_content(INACCESSIBLE_PAGE)
+    found = {violation["id"] for violation in axe_violations(page)}
+    context.close()
+    assert {"image-alt", "color-contrast"} <= found, found
+    page_kept = chromium.new_context().new_page()
+    page_kept.set_content('<!doctype html><html lang="en"><title>fine</title><main><p>plain text</p></main>')
+    assert axe_violations(page_kept) == []
+    page_kept.context.close()
