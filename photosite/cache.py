@@ -134,6 +134,13 @@ def versions_get(*names: str) -> str:
     return ".".join(str(found.get(key) or 0) for key in keys)
 
 
+def versions_read_if_recording(*names: str) -> None:
+    """Record these families' versions into the output being recorded (`reads_recorded`: a
+    page kept whole for visitors); nothing, not even a round trip, when none is."""
+    if _recording.get() is not None:
+        versions_get(*names)
+
+
 def versions_bump(names: Iterable[str]) -> None:
     """Invalidate every key built with these versions."""
     now = time.time_ns()

@@ -21,8 +21,10 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
+
+from photosite import cache
 
 SHARDS = 16
 TABLE = "photosite_counter"
@@ -50,6 +52,14 @@ def counters_add(changes: Mapping[tuple[str, int], int]) -> None:
                 DO UPDATE SET value = {TABLE}.value + excluded.value, changed_at = excluded.changed_at""",  # noqa: S608 (placeholders only)
             parameters,
         )
+    # A page kept whole for visitors that shows one of these counts (a photo's likes and
+    # comments, a person's followers) read its version first (counters_totals): forget it.
+    scopes = [count_scope(name, object_id) for name, object_id, _, _ in rows]
+    transaction.on_commit(lambda: cache.versions_bump(scopes))
+
+
+def count_scope(name: str, object_id: int) -> str:
+    return f"count:{name}:{object_id}"
 
 
 def counter_totals(name: str, object_ids: Iterable[int]) -> dict[int, int]:
@@ -57,6 +67,7 @@ def counter_totals(name: str, object_ids: Iterable[int]) -> dict[int, int]:
     object_ids = list(dict.fromkeys(object_ids))
     if not object_ids:
         return {}
+    cache.versions_read_if_recording(*(count_scope(name, object_id) for object_id in object_ids))
     placeholders = ", ".join(["%s"] * len(object_ids))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -71,6 +82,7 @@ def counter_totals(name: str, object_ids: Iterable[int]) -> dict[int, int]:
 def counters_totals(names: Iterable[str], object_id: int) -> dict[str, int]:
     """Several counts of one object (a photo's likes and comments) in one query."""
     names = list(names)
+    cache.versions_read_if_recording(*(count_scope(name, object_id) for name in names))  # before the rows
     placeholders = ", ".join(["%s"] * len(names))
     with connection.cursor() as cursor:
         cursor.execute(

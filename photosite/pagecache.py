@@ -10,8 +10,9 @@ from went through the shared cache (photosite/cache.py, `reads_recorded`).
 The entry keeps that record: the versions and value stamps the page was built from. It
 is served again only while `reads_still_current` finds every one unchanged, so any
 invalidation its fragments honour (a listing's scope bumped, a photo's card forgotten)
-empties the page on every web process at once. PAGE_TTL bounds the rest: the live
-counts and comments a page shows, which no version covers, lag at most that long.
+empties the page on every web process at once; so does a like, a comment or a follow
+(photosite/counters.py versions each count a page reads). PAGE_TTL bounds the rest, what
+no version covers (a person's bio, edits made in the admin): it lags at most that long.
 
 Only with a shared cache (Redis): a per-process copy could never be told to forget.
 PAGE_CACHE_ENABLED=false turns it off (pages then render from the cached fragments).
@@ -33,7 +34,7 @@ from prometheus_client import Counter
 
 from photosite import cache
 
-PAGE_TTL = 10  # seconds: how stale a page's live counts and comments may be for visitors
+PAGE_TTL = 10  # seconds: how stale what no version covers may be for visitors (a bio, admin edits)
 ALLOWED = "photosite.page_cache.allowed"
 REFUSED = "photosite.page_cache.refused"
 HIT_HEADER = "X-Page-Cache"
