@@ -84,7 +84,12 @@
     stage.addEventListener("pointerdown", onPointerDown);
     stage.addEventListener("pointermove", onPointerMove);
     stage.addEventListener("pointerup", onPointerUp);
-    stage.addEventListener("pointercancel", () => { drag = null; dialog.classList.remove("dragging"); });
+    stage.addEventListener("pointercancel", (event) => {
+      touches.delete(event.pointerId);
+      if (touches.size === 0) pinch = null;
+      drag = null;
+      dialog.classList.remove("dragging");
+    });
     stage.addEventListener("wheel", onWheel, { passive: false });
     stage.addEventListener("dblclick", (event) => event.preventDefault());
     window.addEventListener("resize", () => { if (dialog.open) { fit(); zoomTo(1); } });
@@ -202,8 +207,30 @@
     status.textContent = zoomed ? t("Zoomed to full size; drag to look around.") : "";
   }
 
+  // Two fingers pinch: the scale follows the distance between them, about their midpoint.
+  // Each finger is tracked by pointer id; while two are down there is no pan, tap or swipe.
+  const touches = new Map();
+  let pinch = null;
+
+  function pinchSpan() {
+    const [a, b] = [...touches.values()];
+    return { distance: Math.hypot(a.x - b.x, a.y - b.y), x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+  }
+
   function onPointerDown(event) {
     if (event.button !== 0) return;
+    if (event.pointerType === "touch") {
+      touches.set(event.pointerId, { x: event.clientX, y: event.clientY });
+      if (touches.size === 2) {
+        drag = null;
+        frame.style.transform = "";
+        dialog.classList.remove("dragging");
+        pinch = { distance: pinchSpan().distance || 1, scale: view.scale };
+        stage.setPointerCapture(event.pointerId);
+        return;
+      }
+      if (pinch) return;
+    }
     // Where it went down: with the pointer captured, later events name the stage instead.
     const onImage = frame.contains(event.target);
     drag = { id: event.pointerId, x: event.clientX, y: event.clientY, panX: view.x, panY: view.y, moved: false, onImage };
@@ -211,6 +238,12 @@
   }
 
   function onPointerMove(event) {
+    if (touches.has(event.pointerId)) touches.set(event.pointerId, { x: event.clientX, y: event.clientY });
+    if (pinch && touches.size === 2) {
+      const span = pinchSpan();
+      zoomTo(pinch.scale * (span.distance / pinch.distance), span.x, span.y);
+      return;
+    }
     if (!drag || drag.id !== event.pointerId) return;
     const dx = event.clientX - drag.x;
     const dy = event.clientY - drag.y;
@@ -229,6 +262,11 @@
   }
 
   function onPointerUp(event) {
+    touches.delete(event.pointerId);
+    if (pinch) {
+      if (touches.size === 0) pinch = null; // the last finger up ends it (no tap, no swipe)
+      return;
+    }
     if (!drag || drag.id !== event.pointerId) return;
     const { moved, onImage } = drag;
     const dx = event.clientX - drag.x;

@@ -160,3 +160,29 @@ def test_error_text_and_focus_ring_meet_wcag_aa(site_server, chromium, scheme) -
         )
         assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
         assert contrast(ring, page_background) >= 3, (ring, page_background, contrast(ring, page_background))
+
+
+@pytest.fixture
+def token_session(site_server) -> str:
+    return session_for(UserFactory())  # before the browser: no database work once Playwright runs
+
+
+def test_dark_mode_reaches_the_new_token_box(site_server, token_session, chromium) -> None:  # noqa: F811
+    """The box showing a new API token stayed light green in dark mode; axe checks the rest
+    of the page's contrast as it loads."""
+    session = token_session
+    with browser_page(chromium, viewport=DESKTOP, color_scheme="dark") as page:
+        page.context.add_cookies([session_cookie(session, site_server.url)])
+        page.goto(site_server.url + "/accounts/tokens/")
+        page.get_by_label("Name").fill("backup script")
+        page.get_by_role("button", name="Make token").click()
+        expect(page.locator(".new-token")).to_be_visible()
+        text, box = colours(
+            page,
+            "(() => { const m = getComputedStyle(document.querySelector('.new-token'));"
+            " return [m.color, m.backgroundColor]; })()",
+        )
+        page_background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert contrast(box, page_background) < 1.5, (box, page_background)  # a dark box on the dark page
+        assert contrast(text, box) >= 4.5, (text, box)
+        shoot(page, "token-dark-1280.png", full_page=False)

@@ -275,6 +275,49 @@ def test_viewer_on_a_phone_swipes_between_photos_and_down_to_close(viewing_site,
         expect(page).to_have_url(site.url + "/")
 
 
+def test_viewer_on_a_phone_zooms_with_two_fingers_and_back(viewing_site, chromium) -> None:  # noqa: F811
+    """A pinch (two real touch points, sent as Chromium's own touch events) zooms about the
+    fingers' midpoint and pinching in fits the photo again; neither steps to another photo."""
+    context = chromium.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(viewing_site.url + "/")
+        page.locator(".card a").first.click()
+        viewer = page.locator("dialog.viewer")
+        expect(viewer.locator(".viewer-title")).to_have_text(PUBLIC_TITLES[0])
+        wait_for_images(page, ".viewer-image")
+        touch = context.new_cdp_session(page)
+
+        def pinch(start: int, end: int) -> None:
+            steps = [start + (end - start) * i // 6 for i in range(7)]
+            touch.send(
+                "Input.dispatchTouchEvent",
+                {
+                    "type": "touchStart",
+                    "touchPoints": [{"x": 195 - steps[0], "y": 420, "id": 1}, {"x": 195 + steps[0], "y": 420, "id": 2}],
+                },
+            )
+            for half in steps[1:]:
+                touch.send(
+                    "Input.dispatchTouchEvent",
+                    {
+                        "type": "touchMove",
+                        "touchPoints": [{"x": 195 - half, "y": 420, "id": 1}, {"x": 195 + half, "y": 420, "id": 2}],
+                    },
+                )
+            touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+        pinch(40, 150)
+        expect(viewer).to_have_class(re.compile(r"\bzoomed\b"))
+        scale = page.evaluate("new DOMMatrix(getComputedStyle(document.querySelector('.viewer-frame')).transform).a")
+        assert scale > 1.5, scale
+        pinch(150, 20)
+        expect(viewer).not_to_have_class(re.compile(r"\bzoomed\b"))
+        expect(viewer.locator(".viewer-title")).to_have_text(PUBLIC_TITLES[0])
+    finally:
+        context.close()
+
+
 def test_photo_page_image_opens_the_viewer_and_a_reload_keeps_it_open(viewing_site, chromium) -> None:  # noqa: F811
     site = viewing_site
     with browser_page(chromium, viewport=DESKTOP) as page:
