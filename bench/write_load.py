@@ -3,7 +3,8 @@
     .venv/bin/python bench/write_load.py [--seconds 20] [--rate 10] [--write docs/PERFORMANCE.md]
 
 One gunicorn (2 sync workers, Redis cache, PostgreSQL), anonymous visitors. For
-each page, wrk runs twice side by side: once with no writes, once while a writer
+each page, wrk runs in alternating turns (a quarter of `--seconds` each, twice
+`--seconds` in all): with the writer paused (SIGSTOP), and while the writer
 process uploads and edits photos at `--rate` a second (every other write a new
 photo made ready at once through the real rendition pipeline, the rest a title
 edit of one of the writer's photos). The writer is one person with its own tag,
@@ -18,6 +19,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +35,7 @@ from bench.cache import write_section
 from bench.common import ROOT, WrkResult, bench_environment, gunicorn, machine_line, manage, wrk
 
 PHOTOS = 120
+TURNS = 4  # each page's no-write and under-write minutes, taken in alternating quarters
 PAGES = (
     ("tag page (untouched)", "/tags/topic3/"),
     ("profile (untouched)", "/accounts/people/bench3/"),
@@ -45,6 +49,7 @@ class Window:
 
     result: WrkResult
     page_hits: int  # requests answered whole from the page cache (photosite/pagecache.py)
+    page_requests: int  # every visitor's request the page cache saw (hit, miss or bypassed)
     grids_computed: int  # the shared grid rendered from the database (no fresh or stale copy)
     load: float  # the machine's 1-minute load average, the higher of before and after
 
@@ -66,7 +71,7 @@ class Row:
 def cache_counters(url: str) -> dict[str, float]:
     """The site's own counters: page-cache outcomes ("page:hit") and the grid's reads ("grid:computed")."""
     text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
-    found: dict[str, float] = {"page:hit": 0.0, "grid:computed": 0.0}
+    found: dict[str, float] = {"page:hit": 0.0, "page:all": 0.0, "grid:computed": 0.0}
     for outcome, value in re.findall(
         r'^photosite_cache_reads_total\{family="photos:grid",outcome="(\w+)"\} (\S+)$', text, re.MULTILINE
     ):
@@ -75,6 +80,7 @@ def cache_counters(url: str) -> dict[str, float]:
         r'^photosite_page_cache_requests_total\{outcome="(\w+)"\} (\S+)$', text, re.MULTILINE
     ):
         found[f"page:{outcome}"] = float(value)
+        found["page:all"] += float(value)
     return found
 
 
@@ -85,8 +91,35 @@ def measured(url: str, path: str, seconds: int) -> Window:
     return Window(
         result,
         page_hits=int(after["page:hit"] - before["page:hit"]),
+        page_requests=int(after["page:all"] - before["page:all"]),
         grids_computed=int(after["grid:computed"] - before["grid:computed"]),
         load=max(load, os.getloadavg()[0]),
+    )
+
+
+def in_turns(url: str, path: str, seconds: int, writer_pid: int) -> tuple[Window, Window]:
+    """The page without writes and under writes, measured in alternating turns of seconds / TURNS
+    each (the writer paused with SIGSTOP in between), so a change in the machine's other load
+    falls on both alike: measured one after the other, the two minutes saw load averages 2x apart."""
+    quiet: list[Window] = []
+    busy: list[Window] = []
+    for _ in range(TURNS):
+        os.kill(writer_pid, signal.SIGSTOP)
+        quiet.append(measured(url, path, seconds // TURNS))
+        os.kill(writer_pid, signal.SIGCONT)
+        busy.append(measured(url, path, seconds // TURNS))
+    return combined(quiet), combined(busy)
+
+
+def combined(windows: list[Window]) -> Window:
+    requests = sum(window.result.requests for window in windows)
+    rate = statistics.mean(window.result.requests_per_second for window in windows)  # equal turns
+    return Window(
+        WrkResult(rate, 0.0, 0.0, requests, sum(window.result.errors for window in windows)),
+        page_hits=sum(window.page_hits for window in windows),
+        page_requests=sum(window.page_requests for window in windows),
+        grids_computed=sum(window.grids_computed for window in windows),
+        load=max(window.load for window in windows),
     )
 
 
@@ -115,7 +148,9 @@ def writer_main(seconds: float, rate: float) -> None:
     uploads = 0
     print("ready", flush=True)  # set up (Django, imports): the measured window may start
     interval, deadline, done = 1 / rate, time.monotonic() + seconds, 0
-    while time.monotonic() < deadline:
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda number, frame: stopping.append(number))  # finish the write, report
+    while time.monotonic() < deadline and not stopping:
         started = time.monotonic()
         if done % 2 == 0 or not mine:
             data = landscape_jpeg(width=640, height=427, seed=first_seed + uploads, quality=75)
@@ -163,15 +198,13 @@ def main() -> None:
             for label, path in PAGES:
                 for _ in range(3):
                     urllib.request.urlopen(url + path, timeout=10).read()
-                quiet = measured(url, path, args.seconds)
-
                 writer = subprocess.Popen(
                     [
                         sys.executable,
                         "bench/write_load.py",
                         "--writer",
                         "--seconds",
-                        str(args.seconds + 1),
+                        str(2 * args.seconds + 60),  # stopped by SIGTERM once measured
                         "--rate",
                         str(args.rate),
                     ],
@@ -182,11 +215,11 @@ def main() -> None:
                 )
                 assert writer.stdout is not None
                 assert writer.stdout.readline().strip() == "ready"  # writing from now on
-                time.sleep(0.5)
-                busy = measured(url, path, args.seconds)
-                out, _ = writer.communicate(timeout=args.seconds + 120)
+                quiet, busy = in_turns(url, path, args.seconds, writer.pid)
+                writer.send_signal(signal.SIGTERM)
+                out, _ = writer.communicate(timeout=120)
                 _, writes, _, cpu_seconds = out.split()[-4:]
-                rows.append(Row(label, quiet, busy, int(writes), float(cpu_seconds) / (args.seconds + 1)))
+                rows.append(Row(label, quiet, busy, int(writes), float(cpu_seconds) / args.seconds))
 
     lines = [
         "## Cache under writes: pages a write does not touch keep hitting",
@@ -194,7 +227,8 @@ def main() -> None:
         f"Command: `.venv/bin/python bench/write_load.py --seconds {args.seconds} --rate {args.rate:g} "
         "--write docs/PERFORMANCE.md`  ",
         f"Machine: {machine_line()}. gunicorn 2 sync workers, Redis cache, PostgreSQL; wrk 2 threads, 32 "
-        f"connections, {args.seconds} s per row, loopback; {PHOTOS} public photos in 10 tags by 10 people; "
+        f"connections, {args.seconds} s per column in {TURNS} alternating turns (the writer paused for the "
+        f"no-write ones), loopback; {PHOTOS} public photos in 10 tags by 10 people; "
         f"anonymous visitors. Writer: aims at {args.rate:g} writes/s (half uploads made ready at once, half title "
         "edits; `writes` is what it managed), all by one person under one tag. From cache: the requests that "
         "recomputed nothing (1 - grids computed / requests), from the site's own counters; in brackets, those "
@@ -208,7 +242,7 @@ def main() -> None:
     ]
 
     def cells(window: Window) -> str:
-        whole = window.page_hits / window.result.requests if window.result.requests else 0.0
+        whole = window.page_hits / window.page_requests if window.page_requests else 0.0
         return (
             f"{window.result.requests_per_second:,.0f} | {window.hit_ratio:.2%} ({whole:.1%}) "
             f"| {window.grids_computed} | {window.load:.1f}"
@@ -228,9 +262,10 @@ def main() -> None:
         "and its whole-page copy is dropped with it. The untouched pages' grids are computed",
         "again only when their 30 s freshness runs out.",
         "The writer runs on the same two cores as gunicorn, wrk and PostgreSQL (in production",
-        "renditions are made on worker hosts): the throughput lost under writes on a page whose",
-        "hit ratio held is CPU taken by the writer (`writer CPU`, in cores of the two) and by",
-        "whatever else loaded the machine meanwhile (`load`), not cache misses.",
+        "renditions are made on worker hosts). The turns alternate, so other work on this shared",
+        "machine (`load`) falls on both columns alike; what a page whose hit ratio held loses",
+        "under writes is CPU: the writer's own (`writer CPU`, in cores of the two, its start",
+        "included) and the PostgreSQL, Redis and SeaweedFS work its writes cause, not cache misses.",
     ]
     section = "\n".join(lines) + "\n"
     print(section)
