@@ -449,6 +449,8 @@ def render_renditions(
                 current.save(buffer, output.pillow_name, **output.options)
                 rendered.append(RenderedImage(size, output.name, width, height, buffer.getvalue()))
     rendered.sort(key=lambda item: (item.size, item.format))
+    del image, current
+    free_memory_return()  # and what the encoders' threads freed, or each job in a worker would start higher
     return rendered, placeholder
 
 
