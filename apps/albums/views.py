@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.albums import selectors, services
@@ -22,10 +22,17 @@ from photosite.pagecache import page_cache_allow
 
 
 class AlbumForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    description = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    description = forms.CharField(
+        label=gettext_lazy("Description"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     # Not required: the photo page's "New album with this photo" sends a title alone (public).
-    visibility = forms.ChoiceField(choices=Visibility.choices, required=False, initial=Visibility.PUBLIC)
+    visibility = forms.ChoiceField(
+        label=gettext_lazy("Who can see it"), choices=Visibility.choices, required=False, initial=Visibility.PUBLIC
+    )
 
 
 @require_GET

@@ -90,7 +90,7 @@ def test_unlisted_album_opens_by_link_plays_a_slideshow_and_closes_when_made_pri
         page.goto(site.url + f"/albums/{site.album_id}/edit/")
         expect(page.locator(".arrange-title")).to_have_count(6)  # still processing ones too, for the owner
         expect(page.locator("#album-share-url")).to_have_value(site.url + link)
-        page.get_by_label("Visibility").select_option("private")
+        page.get_by_label("Who can see it").select_option("private")
         page.get_by_role("button", name="Save", exact=True).click()
         expect(page.locator("#album-share-url")).to_have_count(0)
         page.goto(site.url + bare)
