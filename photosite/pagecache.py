@@ -49,9 +49,6 @@ PAGE_CACHE_REQUESTS = Counter(
     " bypassed (not a visitor's GET: signed in, cookies, a write)",
     ["outcome"],
 )
-HITS, STORED, RENDERED, BYPASSED = (
-    PAGE_CACHE_REQUESTS.labels(outcome) for outcome in ("hit", "stored", "rendered", "bypassed")
-)
 
 
 def page_cache_allow(request: HttpRequest) -> None:
@@ -110,11 +107,11 @@ class PageCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         key = page_key_for(request) if self.enabled else None
         if key is None:
-            BYPASSED.inc()
+            PAGE_CACHE_REQUESTS.labels("bypassed").inc()
             return self.get_response(request)
         entry: dict[str, Any] | None = django_cache.get(key)
         if entry is not None and cache.reads_still_current(entry["reads"]):
-            HITS.inc()
+            PAGE_CACHE_REQUESTS.labels("hit").inc()
             cached = HttpResponse(entry["content"], status=entry["status"])
             for header, value in entry["headers"]:
                 cached[header] = value
@@ -127,7 +124,7 @@ class PageCacheMiddleware:
             headers = list(response.items())
             entry = {"reads": reads, "status": response.status_code, "headers": headers, "content": response.content}
             django_cache.set(key, entry, timeout=PAGE_TTL)
-            STORED.inc()
+            PAGE_CACHE_REQUESTS.labels("stored").inc()
         else:
-            RENDERED.inc()
+            PAGE_CACHE_REQUESTS.labels("rendered").inc()
         return response

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +27,10 @@ def production_environment(**changes: str | None) -> dict[str, str]:
         **subprocess_env_for_test_database(),
         **{name: value for name, value in container.items() if name not in local},
     }
+    if "PROMETHEUS_MULTIPROC_DIR" in environment:
+        # As in `docker compose run web1 manage.py ...`: start-web never ran, so the directory
+        # is missing, and importing the site must not need it (here it may exist from another run).
+        environment["PROMETHEUS_MULTIPROC_DIR"] = str(Path(tempfile.mkdtemp()) / "not-made-yet")
     for name, value in changes.items():
         if value is None:
             environment.pop(name, None)
