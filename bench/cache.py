@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository root
 
-from bench.common import ROOT, bench_environment, gunicorn, machine_line, manage, wrk
+from bench.common import ROOT, bench_environment, gunicorn, machine_line, manage, write_section, wrk
 
 PHOTOS = 120
 
@@ -142,18 +142,6 @@ def profile_in_this_process(paths: list[str], rounds: int = 20) -> None:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(25)
         stats.sort_stats("cumulative").print_stats(40)
-
-
-def write_section(path: Path, heading: str, section: str) -> None:
-    """Replace the section that starts with `heading` (up to the next '## '), or append it."""
-    text = path.read_text() if path.exists() else "# Performance\n\n"
-    start = text.find(heading)
-    if start == -1:
-        text = text.rstrip() + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(heading))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    path.write_text(text)
 
 
 if __name__ == "__main__":

@@ -163,3 +163,15 @@ def machine_line() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     return f"{os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}"
+
+
+def write_section(path: Path, heading: str, section: str) -> None:
+    """Replace the section that starts with `heading` (up to the next '## '), or append it."""
+    text = path.read_text() if path.exists() else "# Performance\n\n"
+    start = text.find(heading)
+    if start == -1:
+        text = text.rstrip() + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
+    path.write_text(text)

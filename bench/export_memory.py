@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository root
 
-from bench.common import ROOT, bench_environment, machine_line, manage
+from bench.common import ROOT, bench_environment, machine_line, manage, write_section
 
 
 def rss_bytes() -> int:
@@ -157,14 +157,7 @@ def main() -> None:
     section = "\n".join(lines) + "\n"
     print(section)
     if args.write:
-        text = args.write.read_text() if args.write.exists() else ""
-        start = text.find(lines[0])
-        if start == -1:
-            text = text.rstrip("\n") + "\n\n" + section
-        else:
-            end = text.find("\n## ", start + 1)
-            text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-        args.write.write_text(text)
+        write_section(args.write, lines[0], section)
 
 
 if __name__ == "__main__":

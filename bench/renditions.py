@@ -349,7 +349,7 @@ def main() -> None:
     print(section)
     if args.write:
         sys.path.insert(0, str(ROOT))
-        from bench.cache import write_section
+        from bench.common import write_section
 
         write_section(args.write, "## Renditions: ours vs other thumbnailers", section)
 

@@ -25,8 +25,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository root
 
-from bench.cache import write_section
-from bench.common import machine_line
+from bench.common import machine_line, write_section
 
 DATABASE = "photosite_bench_sharding"
 WEEKS = 13

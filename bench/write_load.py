@@ -31,8 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository root
 
-from bench.cache import write_section
-from bench.common import ROOT, WrkResult, bench_environment, gunicorn, machine_line, manage, wrk
+from bench.common import ROOT, WrkResult, bench_environment, gunicorn, machine_line, manage, write_section, wrk
 
 PHOTOS = 120
 TURNS = 4  # each page's no-write and under-write minutes, taken in alternating quarters
