@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "apps.photos",
     "apps.social",
     "apps.albums",
+    "apps.sharing",
     "apps.moderation",
     "apps.ops",
     "apps.api",

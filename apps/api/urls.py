@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.api.views import albums, auth, feeds, people, photos, reports, social, uploads
+from apps.api.views import albums, auth, feeds, people, photos, reports, shares, social, uploads
 
 v1 = [
     path("auth/token/", auth.token, name="api_token"),
@@ -20,6 +20,9 @@ v1 = [
     path("albums/<int:album_id>/", albums.album_detail, name="api_album"),
     path("albums/<int:album_id>/photos/", albums.album_photos, name="api_album_photos"),
     path("albums/<int:album_id>/cover/", albums.album_cover, name="api_album_cover"),
+    path("photos/<int:photo_id>/shares/", shares.photo_shares, name="api_photo_shares"),
+    path("albums/<int:album_id>/shares/", shares.album_shares, name="api_album_shares"),
+    path("shares/<str:share>/", shares.share_detail, name="api_share"),
     path("reports/", reports.reports, name="api_reports"),
 ]
 
