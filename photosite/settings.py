@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "apps.social",
     "apps.albums",
     "apps.sharing",
+    "apps.notifications",
     "apps.moderation",
     "apps.ops",
     "apps.api",
@@ -429,6 +430,8 @@ else:
     EMAIL_BACKEND = "photosite.mail.LogEmailBackend"
 EMAIL_LOG_BODIES = EMBEDDED
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="photosite <noreply@localhost>")
+# Where links in mail sent by jobs (no request to take the host from) point: the digest.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # The language is picked per request by LocaleMiddleware: the django_language cookie

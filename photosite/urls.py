@@ -19,6 +19,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("", include("apps.moderation.urls")),
     path("", include("apps.social.urls")),
+    path("", include("apps.notifications.urls")),
     path("", include("apps.sharing.urls")),  # /s/<token>/ share links; before photos and albums
     path("", include("apps.albums.urls")),
     path("", include("apps.photos.urls")),

@@ -28,6 +28,11 @@ class User(AbstractUser):
         default=Licence.ALL_RIGHTS_RESERVED,
         db_default=Licence.ALL_RIGHTS_RESERVED,
     )
+    # Unread notification groups, for the header: kept by apps/notifications/services.py as a
+    # group turns unread or is read, so signed-in pages show it from the row they load anyway.
+    unread_notification_count = models.PositiveIntegerField(default=0, db_default=0)
+    # "daily": unread notifications are emailed once a day (apps/notifications/tasks.py).
+    notification_digest = models.CharField(max_length=10, default="off", db_default="off")
 
     class Meta(AbstractUser.Meta):
         # storage_sweep asks which of a page of stored pictures are someone's current one.

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.api.views import albums, auth, feeds, people, photos, reports, shares, social, uploads
+from apps.api.views import albums, auth, feeds, notifications, people, photos, reports, shares, social, uploads
 
 v1 = [
     path("auth/token/", auth.token, name="api_token"),
@@ -24,6 +24,8 @@ v1 = [
     path("albums/<int:album_id>/shares/", shares.album_shares, name="api_album_shares"),
     path("shares/<str:share>/", shares.share_detail, name="api_share"),
     path("reports/", reports.reports, name="api_reports"),
+    path("notifications/", notifications.notification_list, name="api_notifications"),
+    path("notifications/read/", notifications.notifications_read, name="api_notifications_read"),
 ]
 
 urlpatterns = [

@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from apps.accounts.models import User
+from apps.notifications.models import NotificationKind
+from apps.notifications.services import notifications_queue
 from apps.photos.caching import popular_snapshot_taken_on_commit
 from apps.photos.models import Photo, PhotoStatus, Visibility
 from apps.photos.selectors import POPULAR_DAYS
@@ -58,6 +60,8 @@ def like_set(*, user: User, photo: Photo, liked: bool) -> int:
         changed = -deleted
     if changed:
         counter_add(PHOTO_LIKES, photo.pk, changed)
+    if changed > 0 and photo.owner_id != user.pk:  # the owner hears of it from the worker
+        notifications_queue(kind=NotificationKind.LIKE, actor_id=user.pk, target_id=photo.pk)
     return counter_totals(PHOTO_LIKES, [photo.pk])[photo.pk]
 
 
@@ -70,6 +74,8 @@ def comment_create(*, author: User, photo: Photo, body: str) -> Comment:
     with transaction.atomic():
         comment = Comment.objects.create(author=author, photo=photo, body=body)
         counter_add(PHOTO_COMMENTS, photo.pk, 1)
+        # The owner and anyone @mentioned hear of it from the worker.
+        notifications_queue(kind=NotificationKind.COMMENT, actor_id=author.pk, target_id=comment.pk)
     return comment
 
 
@@ -131,6 +137,8 @@ def follow_set(*, follower: User, followee: User, following: bool) -> int:
         changed = -deleted
     if changed:
         counters_add({(USER_FOLLOWERS, followee.pk): changed, (USER_FOLLOWING, follower.pk): changed})
+    if changed > 0:
+        notifications_queue(kind=NotificationKind.FOLLOW, actor_id=follower.pk, target_id=followee.pk)
     return counter_totals(USER_FOLLOWERS, [followee.pk])[followee.pk]
 
 

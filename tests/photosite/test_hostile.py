@@ -97,6 +97,10 @@ TABLE: dict[str, Row] = {
     "accounts/people/<str:username>/follow/": Row(PAGE),
     "accounts/people/<str:username>/followers/": Row(PAGE),
     "accounts/people/<str:username>/following/": Row(PAGE),
+    # notifications: only ever the requester's own
+    "notifications/": Row(PAGE),
+    "notifications/read/": Row(PAGE),
+    "notifications/digest/": Row(PAGE),
     "albums/new/": Row(PAGE),
     "albums/add-photo/": Row(PAGE),
     "albums/<int:album_id>/": Row(VIEW, OWN),
@@ -166,6 +170,8 @@ TABLE: dict[str, Row] = {
     "api/v1/albums/<int:album_id>/photos/": Row(VIEW, OWN, methods=API_METHODS),
     "api/v1/albums/<int:album_id>/cover/": Row(VIEW, OWN, methods=API_METHODS),
     "api/v1/reports/": Row(PAGE, methods=API_METHODS),
+    "api/v1/notifications/": Row(PAGE, methods=API_METHODS),
+    "api/v1/notifications/read/": Row(PAGE, methods=API_METHODS),
     "api/schema/": Row(PAGE, methods=GET_ONLY),
     "api/docs/": Row(PAGE, methods=GET_ONLY),
     "i18n/setlang/": Row(PAGE),  # the language switcher: sets a cookie and redirects
