@@ -36,6 +36,8 @@ from apps.albums.services import album_add_photos, album_create
 from apps.moderation.models import Report
 from apps.photos.models import Photo, Visibility, stored_name
 from apps.photos.selectors import photo_share_token
+from apps.sharing.models import ShareLink
+from apps.sharing.services import share_link_create
 from apps.social.models import Comment, Like
 from apps.social.services import comment_create
 from tests.conftest import staff_login
@@ -107,6 +109,13 @@ TABLE: dict[str, Row] = {
     "albums/<int:album_id>/edit/": Row(OWN),
     "albums/<int:album_id>/arrange/": Row(OWN),
     "albums/<int:album_id>/delete/": Row(OWN),
+    # share links: /s/ opens only with a link's random token (a forged one here: the victim's
+    # are secrets); making, listing and revoking links is the owner's alone
+    "s/<str:token>/": Row(VIEW),
+    "s/<str:token>/<int:photo>/": Row(VIEW),
+    "photos/<int:photo_id>/shares/": Row(OWN),
+    "albums/<int:album_id>/shares/": Row(OWN),
+    "shares/<str:share>/revoke/": Row(OWN),
     # accounts: ours, then allauth's
     "accounts/signup/": Row(PAGE),
     "accounts/login/": Row(PAGE),
@@ -169,6 +178,9 @@ TABLE: dict[str, Row] = {
     "api/v1/albums/<int:album_id>/": Row(VIEW, OWN, methods=API_METHODS),
     "api/v1/albums/<int:album_id>/photos/": Row(VIEW, OWN, methods=API_METHODS),
     "api/v1/albums/<int:album_id>/cover/": Row(VIEW, OWN, methods=API_METHODS),
+    "api/v1/photos/<int:photo_id>/shares/": Row(OWN, methods=API_METHODS),
+    "api/v1/albums/<int:album_id>/shares/": Row(OWN, methods=API_METHODS),
+    "api/v1/shares/<str:share>/": Row(OWN, methods=API_METHODS),
     "api/v1/reports/": Row(PAGE, methods=API_METHODS),
     "api/v1/notifications/": Row(PAGE, methods=API_METHODS),
     "api/v1/notifications/read/": Row(PAGE, methods=API_METHODS),
@@ -251,6 +263,7 @@ class World:
             if label not in seen_by_staff:
                 secrets += [self.photos[label].title, self.comments[label].body]
         secrets += [album.title for label, album in self.albums.items() if label not in seen_by_staff]
+        secrets += list(ShareLink.objects.filter(owner=self.owner).values_list("token", flat=True))
         return secrets
 
 
@@ -277,6 +290,9 @@ def world(db, bucket) -> World:
     }
     for own_album in albums.values():
         album_add_photos(album=own_album, photo_ids=[photos["public"].pk])
+    # Share links to the private photo and album (their tokens are secrets, as the API token).
+    share_link_create(owner=owner, photo=photos["private"])
+    share_link_create(owner=owner, album=albums["private"], password=f"victim-{SECRET}")
     token, key = api_token_create(user=owner, name="victim", scope="write")
     cache.clear()  # the hidden photo was hidden behind the services' backs: no card may remember it shown
     export = DataExport.objects.create(user=owner, status=ExportStatus.READY, key=f"private/exports/{SECRET}.zip")
@@ -332,6 +348,9 @@ def targets(pattern: str, world: World) -> list[tuple[str, dict[str, str]]]:
         "key": "forged-key",
         "uidb36": "1",
         "id": str(world.owner.pk),
+        "token": "forged-share-token-" + "x" * 13,
+        "photo": str(world.photos["private"].pk),
+        "share": str(ShareLink.objects.filter(owner=world.owner).values_list("pk", flat=True).first()),
     }
     label = {"photo_id": "private", "signed": "export", "token_id": "token"}.get(next(iter(names), ""), "owner")
     if "name" in names and pattern.startswith("media/"):
@@ -398,6 +417,7 @@ def snapshot(world: World) -> object:
         list(world.album.entries.order_by("position").values_list("photo_id", flat=True)),
         ApiToken.objects.filter(pk=world.token.pk).exists(),
         DataExport.objects.filter(user=owner).count(),
+        list(ShareLink.objects.filter(owner=owner).order_by("pk").values_list("pk", "revoked_at", "password")),
         (owner.is_active, owner.password, owner.email, owner.display_name),
     )
 
