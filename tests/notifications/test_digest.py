@@ -1,0 +1,55 @@
+"""The daily email digest: only for people who asked, unread news since the last one, never twice."""
+
+from __future__ import annotations
+
+from apps.notifications.services import notification_digests_send, notifications_mark_read
+from apps.notifications.tasks import send_digests
+from apps.photos.models import Visibility
+from apps.photos.services import photo_update
+from apps.social.services import like_set
+from tests.factories import UserFactory, ready_photo
+from tests.notifications.jobs import run_queued_notifications
+
+
+def test_the_digest_is_sent_once_for_the_same_news_and_again_for_new_news(db, bucket, mailoutbox, settings) -> None:
+    settings.SITE_URL = "https://photos.example.org"
+    ann = UserFactory(email="ann@example.com", notification_digest="daily")
+    quiet = UserFactory(email="quiet@example.com")  # the digest is off unless chosen
+    bea, cal = UserFactory(display_name="Bea"), UserFactory(display_name="Cal")
+    photo = ready_photo(ann, title="Glacier")
+    like_set(user=bea, photo=photo, liked=True)
+    like_set(user=bea, photo=ready_photo(quiet), liked=True)
+    run_queued_notifications()
+
+    send_digests.fn()
+    (mail,) = mailoutbox
+    assert mail.to == ["ann@example.com"]
+    assert "Bea liked your photo “Glacier”" in mail.body
+    assert f"https://photos.example.org/photos/{photo.pk}/" in mail.body
+    assert notification_digests_send() == 0  # the same news is not sent twice
+    assert len(mailoutbox) == 1
+
+    like_set(user=cal, photo=photo, liked=True)  # new news in the same group
+    run_queued_notifications()
+    assert notification_digests_send() == 1
+    assert "Cal and 1 other liked your photo “Glacier”" in mailoutbox[1].body
+
+    like_set(user=bea, photo=ready_photo(ann, title="Read already"), liked=True)
+    run_queued_notifications()
+    notifications_mark_read(user=ann)
+    assert notification_digests_send() == 0  # read news needs no email
+
+
+def test_the_digest_does_not_name_a_photo_the_reader_may_no_longer_see(db, bucket, mailoutbox) -> None:
+    from apps.social.services import comment_create
+
+    ann = UserFactory(username="ann")
+    cal = UserFactory(username="cal", email="cal@example.com", notification_digest="daily")
+    photo = ready_photo(ann, title="Soon private")
+    comment_create(author=ann, photo=photo, body="@cal look")
+    run_queued_notifications()
+    photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
+    assert notification_digests_send() == 1
+    assert "Soon private" not in mailoutbox[0].body
+    assert "a photo you can no longer see" in mailoutbox[0].body
+    assert mailoutbox[0].to == [cal.email]
