@@ -10,18 +10,22 @@ visitor have warmed every page.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.albums.selectors import album_share_path
 from apps.albums.services import album_add_photos, album_create, album_update
 from apps.photos.models import Visibility
 from apps.photos.selectors import photo_share_path
+from apps.sharing.models import ShareLink
+from apps.sharing.services import share_link_create, share_link_revoke
 from apps.social.selectors import photo_counts
 from apps.social.services import follow_set, like_set
 from tests.factories import UserFactory, ready_photo
@@ -241,6 +245,53 @@ def test_album_visibility_matrix(world, viewer, album_visibility) -> None:
         share_url = shown.json()["share_url"]
         expected_link = album_visibility == Visibility.UNLISTED and viewer == "owner"
         assert share_url == (link if expected_link else None)
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_share_links_show_only_their_own_item_and_nothing_once_revoked_or_expired(world, viewer, warm) -> None:
+    """A share link (`/s/<token>/`) shows whoever holds it the photo or album it names, an
+    album's photos whatever their own visibility; never another of the owner's things, and
+    nothing once revoked or expired, not even from a cache: warm, visitors and the owner
+    opened every link while it still worked."""
+    users, photos, album = world
+    owner, private = users["owner"], photos[Visibility.PRIVATE]
+    album_update(album=album, title=album.title, description="", visibility=Visibility.PRIVATE)
+    outsider = ready_photo(owner, title="Matrix outsider", visibility=Visibility.PRIVATE)  # in no album
+    live = {
+        "photo": share_link_create(owner=owner, photo=private),
+        "album": share_link_create(owner=owner, album=album),
+    }
+    ended = [share_link_create(owner=owner, photo=private), share_link_create(owner=owner, album=album)]
+    ended += [share_link_create(owner=owner, photo=private, expires_in_days=1)]
+    cache.clear()
+    if warm:
+        for warmer in (client_for(None), client_for(None), client_for(owner)):
+            for link in [*live.values(), *ended]:
+                warmer.get(f"/s/{link.token}/")
+    share_link_revoke(link=ended[0])
+    share_link_revoke(link=ended[1])
+    ShareLink.objects.filter(pk=ended[2].pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    client = client_for(users[viewer])
+    titles = {photo.title for photo in photos.values()} | {outsider.title}
+
+    def shown(url: str, status: int) -> set[str]:
+        response = client.get(url)
+        assert response.status_code == status, (url, response.status_code)
+        assert response.get("X-Page-Cache") is None and response["Cache-Control"] == "private, no-store"
+        return {title for title in titles if title in response.content.decode()}
+
+    assert shown(f"/s/{live['photo'].token}/", 200) == {private.title}
+    assert shown(f"/s/{live['album'].token}/", 200) == {photo.title for photo in photos.values()}
+    for photo in photos.values():
+        assert shown(f"/s/{live['album'].token}/{photo.pk}/", 200) == {photo.title}
+    for link in ended:
+        assert shown(f"/s/{link.token}/", 410) == set()
+        assert shown(f"/s/{link.token}/{private.pk}/", 410) == set()
+    # A token opens only its own item: not a photo outside the album, nor an album photo by a photo's link.
+    assert shown(f"/s/{live['album'].token}/{outsider.pk}/", 404) == set()
+    assert shown(f"/s/{live['photo'].token}/{photos[Visibility.PUBLIC].pk}/", 404) == set()
+    assert shown(f"/s/{live['photo'].token[:-2]}/", 404) == set()
 
 
 @pytest.mark.parametrize("turned", [Visibility.PRIVATE, Visibility.UNLISTED])
