@@ -58,7 +58,7 @@ def _share_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             message = gettext("This link does not exist, or what it showed is no longer there.")
             response = render(request, "error.html", {"title": gettext("Not found"), "message": message}, status=404)
         for header, value in SHARE_HEADERS.items():
-            response[header] = value
+            response.headers.setdefault(header, value)
         return response
 
     return shared
@@ -75,6 +75,14 @@ def _unlock(request: HttpRequest, link: ShareLink) -> None:
 
 def _password_page(request: HttpRequest, link: ShareLink) -> HttpResponse:
     """The form a password-protected link shows first; a POST tries the password."""
+    response = _password_answer(request, link)
+    # Not no-referrer: under it a browser posts the form with `Origin: null`, which CSRF
+    # protection refuses. same-origin sends the address only to this site, which has it anyway.
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _password_answer(request: HttpRequest, link: ShareLink) -> HttpResponse:
     if request.method != "POST":
         return render(request, "sharing/password.html", {"form": SharePasswordForm()})
     form = SharePasswordForm(request.POST)

@@ -123,9 +123,13 @@ def test_a_password_is_asked_first_a_wrong_one_is_refused_clearly_and_guessing_i
     assert asked.status_code == 200 and "This link has a password" in asked.content.decode()
     assert "Family picnic" not in asked.content.decode() and not image_urls(asked.content.decode())
     assert asked["Cache-Control"] == "private, no-store"
+    # Its form posts back with the page's Origin (under no-referrer a browser sends `null`,
+    # which CSRF protection refuses), and the address goes to this site only.
+    assert asked["Referrer-Policy"] == "same-origin"
     unlocked = friend.post(url, {"password": "blue heron 7"})
     assert unlocked.status_code == 302 and unlocked["Location"] == url
-    assert "Family picnic" in friend.get(url).content.decode()
+    opened = friend.get(url)
+    assert "Family picnic" in opened.content.decode() and opened["Referrer-Policy"] == "no-referrer"
 
     for _ in range(4):  # with the friend's, five tries in five minutes
         wrong = guesser.post(url, {"password": "guess"})
