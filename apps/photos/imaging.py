@@ -329,19 +329,43 @@ def libvips_shrunk(data: bytes, *, image_format: str, box: int, crop: bool = Fal
     return Image.frombytes("RGB" if bands == 3 else "L", (int(image.width), int(image.height)), image.write_to_memory())
 
 
-def heif_shrunk(data: bytes, *, box: int, crop: bool) -> Image.Image:
-    """A HEIF image decoded by libheif into one buffer (its tiles are not decoded apart),
-    which libvips shrinks as it reads it: Pillow's plugin would copy that buffer whole."""
-    decoded = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
-    bands = len(decoded.mode)
-    if decoded.mode not in ("L", "RGB", "RGBA") or decoded.stride % bands:
-        raise OSError(f"unexpected HEIF pixel layout {decoded.mode}")
-    width, height = decoded.size
-    whole = libvips().Image.new_from_memory(decoded.data, decoded.stride // bands, height, bands, "uchar")
+def whole_pixels_shrunk(
+    pixels: object, *, size: tuple[int, int], stride: int, mode: str, box: int, crop: bool
+) -> Image.Image:
+    """Pixels a decoder made whole (8-bit L, RGB or RGBA rows, `stride` bytes apart),
+    shrunk by libvips as it reads them: no second full-size copy, as Pillow would make."""
+    bands = len(mode)
+    if mode not in ("L", "RGB", "RGBA") or stride % bands:
+        raise OSError(f"unexpected pixel layout {mode}")
+    width, height = size
+    whole = libvips().Image.new_from_memory(pixels, stride // bands, height, bands, "uchar")
     whole = whole.crop(0, 0, width, height).copy(interpretation="b-w" if bands == 1 else "srgb")
     shrunk = whole.thumbnail_image(box, height=box, size="down", no_rotate=True, crop="centre" if crop else "none")
-    mode = {1: "L", 3: "RGB", 4: "RGBA"}[bands]
     return Image.frombytes(mode, (int(shrunk.width), int(shrunk.height)), shrunk.write_to_memory())
+
+
+def heif_shrunk(data: bytes, *, box: int, crop: bool) -> Image.Image:
+    """A HEIF image decoded by libheif into one buffer (its tiles are not decoded apart)."""
+    decoded = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+    return whole_pixels_shrunk(
+        decoded.data, size=decoded.size, stride=decoded.stride, mode=decoded.mode, box=box, crop=crop
+    )
+
+
+def avif_shrunk(data: bytes, *, box: int, crop: bool) -> Image.Image:
+    """An AVIF image decoded by libavif (dav1d) into one buffer.
+
+    Through Pillow's decoder object directly: Image.open would copy the frame's 72 MB
+    (at 24 MP) into an image of its own while holding the decoder's. One decode thread:
+    a second one adds memory (about 6 MB at 24 MP) and the worker runs jobs side by side.
+    """
+    from PIL import _avif  # Pillow's own binding; its AvifImageFile offers no way around the copy
+
+    decoder = _avif.AvifDecoder(data, "auto", 1)
+    (width, height), _, mode, *_ = decoder.get_info()
+    pixels = decoder.get_frame(0)[0]
+    del decoder  # dav1d's own picture and state, before libvips reads the frame
+    return whole_pixels_shrunk(pixels, size=(width, height), stride=width * len(mode), mode=mode, box=box, crop=crop)
 
 
 def pillow_shrunk(original: Image.Image, *, box: int, crop: bool) -> Image.Image:
@@ -405,6 +429,12 @@ def shrunk_original(data: bytes, *, box: int, crop: bool = False) -> tuple[Image
                 elif original.format == "HEIF" and original.draft(None, needed) is None:
                     try:
                         image = heif_shrunk(data, box=box, crop=crop)
+                    except libvips().Error as error:
+                        raise OSError(str(error).strip().splitlines()[-1]) from None
+                    image.info = dict(original.info)
+                elif original.format == "AVIF":
+                    try:
+                        image = avif_shrunk(data, box=box, crop=crop)
                     except libvips().Error as error:
                         raise OSError(str(error).strip().splitlines()[-1]) from None
                     image.info = dict(original.info)
