@@ -1,4 +1,4 @@
-"""Whole pages cached for anonymous visitors, answered before sessions, auth, CSRF and messages run.
+"""Whole pages cached for anonymous visitors, answered first, before any other middleware.
 
 A visitor's GET with no cookie but the CSRF and language ones, and no Authorization
 header, is looked up by scheme, host, path with query and language. A page is stored
@@ -8,11 +8,29 @@ Accept-Language, and used no CSRF token, and every cached value the page was bui
 from went through the shared cache (photosite/cache.py, `reads_recorded`).
 
 The entry keeps that record: the versions and value stamps the page was built from. It
-is served again only while `reads_still_current` finds every one unchanged, so any
-invalidation its fragments honour (a listing's scope bumped, a photo's card forgotten)
-empties the page on every web process at once; so does a like, a comment or a follow
-(photosite/counters.py versions each count a page reads). PAGE_TTL bounds the rest, what
-no version covers (a person's bio, edits made in the admin): it lags at most that long.
+is served again only while every one is unchanged, so any invalidation its fragments
+honour (a listing's scope bumped, a photo's card forgotten) empties the page on every
+web process at once; so does a like, a comment or a follow (photosite/counters.py
+versions each count a page reads). PAGE_TTL bounds the rest, what no version covers (a
+person's bio, edits made in the admin): it lags at most that long.
+
+A hit is one Redis round trip: the entry is a hash holding the page, its gzipped copy
+and the record, and a small Lua script compares the record with the keys it names in
+Redis itself (the versions' values; each cached value's length and last bytes, where
+its fresh-until stamp is) and returns the page only if nothing moved. The middleware is
+listed first, so a hit runs nothing else: it carries the headers the rest of the stack
+set when the page was stored (security headers, CSP, X-Frame-Options), gets a request
+id of its own, logs the same access line, and is counted in
+`photosite_page_cache_requests_total{outcome="hit"}` (django-prometheus's request
+metrics see only the requests that reach it).
+
+The edge (nginx in compose, a CDN) may keep a stored page for EDGE_SECONDS
+(`Cache-Control: public, max-age=0, s-maxage=1`): short enough that a photo made
+private leaves every cache within the 1 s promise without being purged, and on a busy
+page still one request a second per edge. Everything else the stack answers without a
+Cache-Control of its own gets `private`: a signed-in page, a form with a CSRF token, a
+share link's page are never kept by anyone but the browser. `Surrogate-Key` and
+`Cache-Tag` name the scopes a kept page was built from, for a CDN purge by key.
 
 Only with a shared cache (Redis): a per-process copy could never be told to forget.
 PAGE_CACHE_ENABLED=false turns it off (pages then render from the cached fragments).
@@ -20,8 +38,11 @@ PAGE_CACHE_ENABLED=false turns it off (pages then render from the cached fragmen
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import pickle
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,18 +51,50 @@ from django.core.cache import cache as django_cache
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from prometheus_client import Counter
+from redis.exceptions import RedisError
 
-from photosite import cache
+from photosite import cache, requestlog
 
 PAGE_TTL = 10  # seconds: how stale what no version covers may be for visitors (a bio, admin edits)
+EDGE_SECONDS = 1  # how long nginx or a CDN may keep a visitor's page: the privacy promise's bound
+EDGE_CACHE_CONTROL = f"public, max-age=0, s-maxage={EDGE_SECONDS}"
 ALLOWED = "photosite.page_cache.allowed"
 REFUSED = "photosite.page_cache.refused"
 HIT_HEADER = "X-Page-Cache"
+SURROGATE_HEADERS = ("Surrogate-Key", "Cache-Tag")  # Fastly's and Cloudflare's names for the same list
 # Headers the page may vary on: the key holds the language, and a request is looked up only
 # without a session cookie (and stored only when it used no CSRF token).
 VARY_ALLOWED = frozenset({"cookie", "accept-language"})
 HEADER_LIST_SEPARATOR = re.compile(r"\s*,\s*")
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as Django's GZipMiddleware reads Accept-Encoding
+# Headers set per request, never stored: the hit sets its own.
+NOT_STORED = frozenset({"x-request-id", "content-length", HIT_HEADER.lower()})
+STAMP_TAIL = 24  # bytes: a pickled (value, fresh_until) ends with the stamp (and a compressor's checksum)
+MOST_DEPENDENCIES = 2000  # a page built from more values than this is not kept (the script's MGET)
+
+# KEYS[1]: the entry. ARGV[1]: the body field wanted ("body" or "gzip"). Returns {meta, body}
+# when every version and value stamp the page was built from is still the one recorded.
+HIT_SCRIPT = """
+local entry = redis.call('HMGET', KEYS[1], 'versions', 'versions_seen', 'values', 'values_seen', 'meta', ARGV[1])
+if not entry[6] then return false end
+if entry[1] ~= '' then
+  local keys = {}
+  for key in string.gmatch(entry[1], '[^\\n]+') do keys[#keys + 1] = key end
+  local found = redis.call('MGET', unpack(keys))
+  for i = 1, #found do if not found[i] then found[i] = '' end end
+  if table.concat(found, '\\n') ~= entry[2] then return false end
+end
+if entry[3] ~= '' then
+  local seen = {}
+  for key in string.gmatch(entry[3], '[^\\n]+') do
+    seen[#seen + 1] = redis.call('STRLEN', key) .. ':' .. redis.call('GETRANGE', key, -STAMP_TAIL, -1)
+  end
+  if table.concat(seen, '\\0') ~= entry[4] then return false end
+end
+return {entry[5], entry[6]}
+""".replace("STAMP_TAIL", str(STAMP_TAIL))
 
 PAGE_CACHE_REQUESTS = Counter(
     "photosite_page_cache_requests",
@@ -66,9 +119,19 @@ def _visitor_cookies_only(request: HttpRequest) -> bool:
     return all(name in harmless for name in request.COOKIES)
 
 
+def _well_formed(request: HttpRequest) -> bool:
+    """What photosite.errors.RejectMalformedRequests would let through: a hit must not answer
+    a request the stack would refuse."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    query = request.META.get("QUERY_STRING", "")
+    return length.isdigit() and "\x00" not in request.path and "%00" not in query and "\x00" not in query
+
+
 def page_key_for(request: HttpRequest) -> str | None:
     """The key an anonymous visitor's GET is cached under, None if it must not be."""
     if request.method != "GET" or "HTTP_AUTHORIZATION" in request.META or not _visitor_cookies_only(request):
+        return None
+    if not _well_formed(request):
         return None
     try:
         host = request.get_host()
@@ -89,42 +152,143 @@ def _storable(request: HttpRequest, response: HttpResponseBase, reads: cache.Cac
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return False
-    if any(word in response.get("Cache-Control", "") for word in ("private", "no-store", "no-cache")):
-        return False
+    if "Cache-Control" in response or "Content-Encoding" in response:
+        return False  # the view chose its own caching (private, no-store, ...) or encoding
     vary = {header.lower() for header in HEADER_LIST_SEPARATOR.split(response.get("Vary", "")) if header}
     if not vary <= VARY_ALLOWED:
         return False
     return response.get("Content-Language", language) == language
 
 
+def _redis() -> Any:
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")
+
+
+class _Store:
+    """The Redis side: the hit script, and storing an entry with what it was built from."""
+
+    def __init__(self) -> None:
+        self.client = _redis()
+        self.hit_script = self.client.register_script(HIT_SCRIPT)
+        backend = django_cache.client  # type: ignore[attr-defined]  # django-redis's client
+        self.make_key: Callable[[str], Any] = backend.make_key
+        self.decode: Callable[[bytes], Any] = backend.decode
+
+    def lookup(self, key: str, *, gzipped: bool) -> tuple[bytes, bytes] | None:
+        try:
+            found = self.hit_script(keys=[self.make_key(key)], args=["gzip" if gzipped else "body"])
+        except RedisError:
+            return None  # Redis is down: render, as every other read does
+        return (found[0], found[1]) if found else None
+
+    def save(self, key: str, reads: cache.CacheReads, meta: bytes, body: bytes) -> bool:
+        """Keep the page if what it was built from is still what Redis holds now (read raw,
+        so the record is exactly what the script will compare); False if something moved."""
+        versions = [str(self.make_key(name)) for name in reads.versions]
+        values = [str(self.make_key(name)) for name in reads.stamps]
+        if len(versions) + len(values) > MOST_DEPENDENCIES:
+            return False
+        try:
+            raw: list[bytes | None] = self.client.mget(versions + values) if versions or values else []
+            version_raws: list[bytes] = []
+            value_raws: list[bytes] = []
+            for seen, found in zip(reads.versions.values(), raw[: len(versions)], strict=True):
+                if found is None or str(self.decode(found)) != seen:
+                    return False
+                version_raws.append(found)
+            for stamp, found in zip(reads.stamps.values(), raw[len(versions) :], strict=True):
+                envelope = self.decode(found) if found is not None else None
+                if found is None or not isinstance(envelope, tuple) or envelope[1] != stamp:
+                    return False
+                value_raws.append(found)
+            fields = {
+                "versions": "\n".join(versions),
+                "versions_seen": b"\n".join(version_raws),
+                "values": "\n".join(values),
+                "values_seen": b"\0".join(f"{len(found)}:".encode() + found[-STAMP_TAIL:] for found in value_raws),
+                "meta": meta,
+                "body": body,
+                # Sent as stored to clients that accept gzip: compressed once, here. No secret
+                # is in a page kept for visitors (no CSRF token), so BREACH has nothing to find.
+                "gzip": gzip.compress(body, compresslevel=6, mtime=0),
+            }
+            entry = self.make_key(key)
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.delete(entry)
+                pipe.hset(entry, mapping=fields)
+                pipe.expire(entry, PAGE_TTL)
+                pipe.execute()
+        except RedisError:
+            return False
+        return True
+
+
 class PageCacheMiddleware:
-    """Listed before SessionMiddleware: a hit costs two Redis round trips and no session."""
+    """First in MIDDLEWARE: a hit is one Redis round trip and runs no other middleware."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
         self.enabled = settings.PAGE_CACHE_ENABLED and cache.cache_is_shared()
+        self.store: _Store | None = None
+        self.counted: dict[str, Any] = {}  # outcome -> its counter, bound at first use (not at import)
+
+    def count(self, outcome: str) -> None:
+        counter = self.counted.get(outcome)
+        if counter is None:
+            counter = self.counted[outcome] = PAGE_CACHE_REQUESTS.labels(outcome)
+        counter.inc()
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         key = page_key_for(request) if self.enabled else None
         if key is None:
-            PAGE_CACHE_REQUESTS.labels("bypassed").inc()
-            return self.get_response(request)
-        entry: dict[str, Any] | None = django_cache.get(key)
-        if entry is not None and cache.reads_still_current(entry["reads"]):
-            PAGE_CACHE_REQUESTS.labels("hit").inc()
-            cached = HttpResponse(entry["content"], status=entry["status"])
-            for header, value in entry["headers"]:
-                cached[header] = value
-            cached[HIT_HEADER] = "hit"
-            return cached
+            self.count("bypassed")
+            return _private_unless_told(self.get_response(request))
+        if self.store is None:
+            self.store = _Store()
+        started = time.perf_counter()
+        gzipped = ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")) is not None
+        found = self.store.lookup(key, gzipped=gzipped)
+        if found is not None:
+            self.count("hit")
+            return _hit(request, found, gzipped=gzipped, started=started)
         with cache.reads_recorded() as reads:
             response = self.get_response(request)
         language = key.split(":", 2)[1]
         if isinstance(response, HttpResponse) and _storable(request, response, reads, language):
-            headers = list(response.items())
-            entry = {"reads": reads, "status": response.status_code, "headers": headers, "content": response.content}
-            django_cache.set(key, entry, timeout=PAGE_TTL)
-            PAGE_CACHE_REQUESTS.labels("stored").inc()
-        else:
-            PAGE_CACHE_REQUESTS.labels("rendered").inc()
-        return response
+            response["Cache-Control"] = EDGE_CACHE_CONTROL
+            patch_vary_headers(response, ["Accept-Encoding"])  # the same address answers gzip or not
+            scopes = " ".join(name.removeprefix("version:") for name in reads.versions)
+            if scopes:
+                response[SURROGATE_HEADERS[0]] = scopes
+                response[SURROGATE_HEADERS[1]] = scopes.replace(" ", ",")
+            headers = [(name, value) for name, value in response.items() if name.lower() not in NOT_STORED]
+            meta = pickle.dumps((response.status_code, headers), protocol=pickle.HIGHEST_PROTOCOL)
+            if self.store.save(key, reads, meta, response.content):
+                self.count("stored")
+                return response
+        self.count("rendered")
+        return _private_unless_told(response)
+
+
+def _hit(request: HttpRequest, found: tuple[bytes, bytes], *, gzipped: bool, started: float) -> HttpResponse:
+    status, headers = pickle.loads(found[0])  # noqa: S301 (our own entry, written by _Store.save)
+    response = HttpResponse(found[1], status=status)
+    for name, value in headers:
+        response.headers[name] = value
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Content-Length"] = str(len(found[1]))
+    response.headers[HIT_HEADER] = "hit"
+    request_id = requestlog.request_id_for(request)
+    response.headers[requestlog.REQUEST_ID_HEADER] = request_id
+    requestlog.log_access(request, response.status_code, time.perf_counter() - started, request_id=request_id)
+    return response
+
+
+def _private_unless_told(response: HttpResponseBase) -> HttpResponseBase:
+    """What the stack answered but did not keep for visitors is kept by no shared cache."""
+    if "Cache-Control" not in response:
+        response["Cache-Control"] = "private"
+    return response

@@ -53,8 +53,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        offered = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = offered if _SANE_ID.match(offered) else uuid.uuid4().hex
+        request_id = request_id_for(request)
         # For views and debuggers; HttpRequest has no such attribute of its own.
         request.request_id = request_id  # type: ignore[attr-defined]
         context = {
@@ -70,19 +69,28 @@ class RequestIdMiddleware:
             user = getattr(request, "user", None)
             if user is not None and user.is_authenticated:
                 context["user.id"] = user.pk
-            elapsed = time.perf_counter() - started
             response[REQUEST_ID_HEADER] = request_id
-            access_logger.info(
-                "%s %s %s %.1fms",
-                request.method,
-                request.path,
-                response.status_code,
-                elapsed * 1000,
-                extra={"http.response.status_code": response.status_code, "event.duration": int(elapsed * 1e9)},
-            )
+            log_access(request, response.status_code, time.perf_counter() - started)
             return response
         finally:
             _context.reset(token)
+
+
+def request_id_for(request: HttpRequest) -> str:
+    """The id nginx (or the load balancer) gave the request, when it looks sane, or a new one."""
+    offered = request.META.get("HTTP_X_REQUEST_ID", "")
+    return offered if _SANE_ID.match(offered) else uuid.uuid4().hex
+
+
+def log_access(request: HttpRequest, status: int, elapsed: float, *, request_id: str | None = None) -> None:
+    """The access line. `request_id`: for a request answered outside RequestIdMiddleware (a
+    page kept for visitors, photosite/pagecache.py), whose context fields are not set."""
+    if not access_logger.isEnabledFor(logging.INFO):
+        return
+    extra: dict[str, Any] = {"http.response.status_code": status, "event.duration": int(elapsed * 1e9)}
+    if request_id is not None:
+        extra.update({"http.request.id": request_id, "http.request.method": request.method, "url.path": request.path})
+    access_logger.info("%s %s %s %.1fms", request.method, request.path, status, elapsed * 1000, extra=extra)
 
 
 class RequestIdInJobs(DramatiqMiddleware):

@@ -95,6 +95,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Visitors' kept pages, first: a hit runs nothing below (it carries the headers the stack
+    # set when it was stored, and logs and counts itself); a miss records what the page reads.
+    "photosite.pagecache.PageCacheMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "photosite.errors.RejectMalformedRequests",
     "photosite.requestlog.RequestIdMiddleware",
@@ -102,7 +105,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "photosite.pagecache.PageCacheMiddleware",  # visitors' cached pages, before sessions, auth and CSRF
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # LANGUAGES below; after sessions, before common
     "django.middleware.common.CommonMiddleware",

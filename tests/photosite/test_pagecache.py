@@ -3,20 +3,34 @@
 The checks a visitor or an operator would notice: the page comes back from the cache
 (`X-Page-Cache: hit`) without a session cookie, a privacy change takes it away on every
 web process at once, and nobody signed in, nor anyone without an unlisted photo's link,
-is ever handed a copy made for someone else.
+is ever handed a copy made for someone else. A hit carries the headers the whole stack
+set (security, CSP), a request id and an access line of its own; the edge (the
+production nginx.conf, in front of two gunicorn workers) keeps visitors' pages for one
+second at most and nobody else's.
 """
 
 from __future__ import annotations
 
+import gzip
+import logging
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 import requests
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 
 from apps.albums.services import album_create, album_update
 from apps.photos import selectors, services
 from apps.photos.models import Visibility
-from photosite.pagecache import HIT_HEADER
+from compose.local.services.net import free_port
+from photosite.pagecache import EDGE_CACHE_CONTROL, EDGE_SECONDS, HIT_HEADER
+from tests.conftest import wait_for
 from tests.factories import UserFactory, ready_photo
 
 ROUNDS = 12  # requests per page: both gunicorn workers answer several of them
@@ -137,3 +151,144 @@ def test_operators_see_page_cache_hits_and_misses_on_metrics(client, user, bucke
         client.get(reverse("explore"))
     assert _page_cache_count(client, "stored") == stored + 1  # the first visit renders and keeps it
     assert _page_cache_count(client, "hit") == hits + 2
+
+
+# Headers the rest of the stack sets (SecurityMiddleware, django-csp, XFrameOptionsMiddleware):
+# a hit answered before any of it runs must still carry them.
+STACK_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options")
+
+
+def test_a_hit_carries_the_stacks_headers_its_own_request_id_and_the_edges_cache_control(
+    client, user, bucket, caplog
+) -> None:
+    ready_photo(user, title="Headlands")
+    first = client.get("/")
+    assert first["Cache-Control"] == EDGE_CACHE_CONTROL
+    assert "Accept-Encoding" in first["Vary"] and "Cookie" in first["Vary"]
+    assert first["Surrogate-Key"] and first["Cache-Tag"] == first["Surrogate-Key"].replace(" ", ",")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="photosite.access"):
+        hits = [client.get("/", HTTP_X_REQUEST_ID=f"edge-{index}") for index in range(2)]
+    assert [hit[HIT_HEADER] for hit in hits] == ["hit", "hit"]
+    for header in (*STACK_HEADERS, "Cache-Control", "Vary", "Content-Language", "Surrogate-Key"):
+        assert hits[0][header] == first[header], header
+    assert hits[0].content == first.content and "Headlands" in hits[0].content.decode()
+    assert [hit["X-Request-ID"] for hit in hits] == ["edge-0", "edge-1"]
+    logged = [record for record in caplog.records if record.name == "photosite.access"]
+    assert [getattr(record, "http.request.id") for record in logged] == ["edge-0", "edge-1"]
+    assert all(record.getMessage().startswith("GET / 200 ") for record in logged)
+    assert client.get("/").get("X-Request-ID") not in ("edge-0", "edge-1", None)  # made up when none came
+
+
+def test_a_client_that_accepts_gzip_gets_the_copy_compressed_when_it_was_kept(client, user, bucket) -> None:
+    ready_photo(user, title="Compressed cove")
+    plain = client.get("/")
+    packed = client.get("/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert packed[HIT_HEADER] == "hit" and packed["Content-Encoding"] == "gzip"
+    assert int(packed["Content-Length"]) == len(packed.content) < len(plain.content) / 2
+    assert gzip.decompress(packed.content) == plain.content
+    identity = client.get("/", HTTP_ACCEPT_ENCODING="identity")
+    assert identity[HIT_HEADER] == "hit" and "Content-Encoding" not in identity
+    assert identity.content == plain.content
+
+
+def test_pages_not_kept_for_visitors_are_private_for_every_cache(client, user, other_user, bucket) -> None:
+    photo = ready_photo(other_user, title="Kept for one")
+    path = reverse("photo_detail", args=[photo.pk])
+    client.force_login(user)
+    signed_in = client.get(path)
+    assert signed_in.status_code == 200 and signed_in["Cache-Control"] == "private"
+    assert "Surrogate-Key" not in signed_in
+    visitor = Client()
+    login_form = visitor.get(reverse("account_login"))  # a form with this visitor's CSRF token
+    assert login_form.status_code == 200 and "private" in login_form["Cache-Control"]
+    assert HIT_HEADER not in visitor.get(reverse("account_login"))
+    unlisted = ready_photo(other_user, title="By link", visibility=Visibility.UNLISTED)
+    by_link = visitor.get(selectors.photo_share_path(photo=unlisted))
+    assert by_link.status_code == 200 and "private" in by_link["Cache-Control"]
+    assert "public" not in visitor.get("/no-such-page/")["Cache-Control"]
+
+
+def test_a_request_the_stack_refuses_is_refused_even_when_its_page_is_kept(client, user, bucket) -> None:
+    ready_photo(user, title="Refused")
+    for _ in range(2):
+        client.get("/")
+    assert client.get("/")[HIT_HEADER] == "hit"
+    refused = client.get("/", CONTENT_LENGTH="many")
+    assert refused.status_code == 400 and HIT_HEADER not in refused
+    assert client.get("/", HTTP_HOST="evil.example").status_code == 400
+
+
+class Edge:
+    """The production nginx.conf (as `make stack` renders it) in front of one site server."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def get(self, path: str, **kwargs: object) -> requests.Response:
+        return requests.get(self.url + path, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def edge(site_server_factory, tmp_path: Path) -> Iterator[Edge]:
+    from compose.local import stack
+
+    server = site_server_factory(workers=2, threads=1)
+    web = server.url.removeprefix("http://")
+    port = free_port()
+    (tmp_path / "nginx" / "cache").mkdir(parents=True, exist_ok=True)
+    conf = stack.render_nginx(listen=f"127.0.0.1:{port}", web=[web, web], media="127.0.0.1:9", state=tmp_path)
+    path = tmp_path / "nginx" / "nginx.conf"
+    path.write_text(conf.replace("/dev/stdout", "off"))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    process = subprocess.Popen(
+        [nginx, "-c", str(path), "-p", str(path.parent), "-g", "daemon off;"],
+        stdout=(tmp_path / "nginx.log").open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(url + "/nginx-health"), timeout=15, what="nginx")
+        yield Edge(url)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def test_nginx_keeps_visitors_pages_for_a_second_and_never_a_signed_in_persons(edge: Edge, client) -> None:
+    owner = UserFactory()
+    photo = ready_photo(owner, title="Edge of the harbour")
+    path = reverse("photo_detail", args=[photo.pk])
+    statuses = [edge.get(path).headers["X-Cache-Status"] for _ in range(4)]
+    assert statuses[0] in ("MISS", "EXPIRED") and "HIT" in statuses[1:]
+    kept = edge.get(path)
+    assert kept.headers["Cache-Control"] == EDGE_CACHE_CONTROL and "Set-Cookie" not in kept.headers
+    ids = {edge.get(path).headers["X-Request-ID"] for _ in range(3)}
+    assert len(ids) == 3  # each visitor's own id, even from nginx's copy
+
+    german = [edge.get(path, headers={"Accept-Language": "de"}) for _ in range(2)]
+    assert [response.headers["Content-Language"] for response in german] == ["de", "de"]
+    assert edge.get(path).headers["Content-Language"] == "en"
+
+    client.force_login(owner)
+    session = {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
+    for _ in range(2):
+        mine = edge.get(path, cookies=session)
+        assert mine.headers["X-Cache-Status"] == "BYPASS" and mine.headers["Cache-Control"] == "private"
+        assert "Log out" in mine.text  # their own page, not the visitors' copy
+    by_token = edge.get(path, headers={"Authorization": "Token nonsense"})
+    assert by_token.headers["X-Cache-Status"] == "BYPASS"
+    assert "Log out" not in edge.get(path).text  # and nothing of theirs was kept for visitors
+
+    services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
+    time.sleep(EDGE_SECONDS + 0.2)  # the bound the edge promises: its copy lives one second
+    gone = [edge.get(path) for _ in range(6)]
+    assert [response.status_code for response in gone] == [404] * 6
+    assert not any("Edge of the harbour" in edge.get(reverse("home")).text for _ in range(3))
