@@ -24,6 +24,7 @@ import io
 import json
 import logging
 import mimetypes
+import re
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ import environ
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import Storage, default_storage, storages
+from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
 
 # Older Pythons' tables lack these; S3 uploads and local serving take types from here.
 mimetypes.add_type("image/avif", ".avif")
@@ -153,10 +154,37 @@ def storage_for_key(key: str) -> Storage:
     return public_storage() if key.startswith(PUBLIC_PREFIX) else default_storage
 
 
+# Keys whose URL is the public base joined to the key as it is: every part a plain name (our
+# keys are content-addressed: letters, digits, dashes, underscores and dots), so the backend's
+# normalizing and quoting would change nothing.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)*")
+
+
+def _public_url_base(storage: Storage) -> str | None:
+    """What the `public` storage's URLs start with, when its url() only joins a key to a base:
+    django-storages with a custom domain and no signing (our S3 setting), or local files."""
+    if isinstance(storage, FileSystemStorage):
+        base_url = storage.base_url
+        return base_url if base_url and base_url.endswith("/") else None
+    domain = getattr(storage, "custom_domain", None)
+    if domain and getattr(storage, "querystring_auth", True) is False and not getattr(storage, "location", ""):
+        return f"{getattr(storage, 'url_protocol', 'https:')}//{domain}/"
+    return None
+
+
 def media_url(key: str) -> str:
-    """The URL a page links to for a stored key: plain for public keys, signed otherwise."""
+    """The URL a page links to for a stored key: plain for public keys, signed otherwise.
+
+    A public key's URL is a string join (a grid page links some 300 renditions: building
+    each through django-storages' url() was a third of a cold card, docs/PERFORMANCE.md);
+    anything else, and every private key, goes through the backend as before.
+    """
     if key.startswith(PUBLIC_PREFIX):
-        return public_storage().url(key)
+        storage = public_storage()
+        base = _public_url_base(storage)
+        if base is not None and _PLAIN_KEY.fullmatch(key) and not {".", ".."} & set(key.split("/")):
+            return base + key
+        return storage.url(key)
     return signing_storage().url(key)
 
 
