@@ -14,6 +14,7 @@ uploads a second the tag and profile pages nobody uploaded to keep hitting
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -37,10 +38,22 @@ EVERY_LISTING = "photos"
 def grid_key(*, listing: Listing) -> str:
     """A listing's first page as HTML: the same for every viewer, so cached once for all of them.
 
-    Only listings that show public photos alone are cached this way (see Listing.shared).
+    Only listings that show public photos alone are cached this way (see Listing.shared),
+    and the following feed, once per viewer (Listing.cached_for) under its own versions.
     One copy per language: the cards hold words and month names.
     """
+    if listing.cached_for is not None:
+        viewer_id, scopes = listing.cached_for
+        versions = cache.versions_get(EVERY_LISTING, *scopes)
+        return f"photos:grid:{listing.name}:{viewer_id}:{get_language()}:html:v{versions}"
     return f"photos:grid:{listing.name}:{get_language()}:html:v{cache.versions_get(EVERY_LISTING, listing.scope)}"
+
+
+def api_page_key(*, listing: Listing, address: str) -> str:
+    """A shared listing's first page as the API encodes it, at this address (its query and
+    host are in the page's `next` link). Under the listing's version, like its grid."""
+    where = hashlib.blake2b(address.encode(), digest_size=16).hexdigest()
+    return f"photos:api-page:{listing.name}:{where}:v{cache.versions_get(EVERY_LISTING, listing.scope)}"
 
 
 def listing_version_read(*, listing: Listing) -> None:

@@ -22,8 +22,15 @@ from apps.albums.models import Album
 from apps.albums.selectors import album_list_for_owner, album_share_path, album_share_token_matches
 from apps.photos.caching import GRID_STALE_TTL, GRID_TTL, grid_key
 from apps.photos.imaging import AVATAR_SIZE
-from apps.photos.models import Photo, PhotoStatus, Rendition, Visibility
-from apps.photos.selectors import Listing, photo_get_for_viewer, photo_share_path, photo_share_token_matches
+from apps.photos.models import Photo, PhotoStatus, Visibility
+from apps.photos.selectors import (
+    Listing,
+    RenditionLike,
+    photo_get_for_viewer,
+    photo_share_path,
+    photo_share_token_matches,
+    renditions_of,
+)
 from apps.photos.services import renditions_are_public
 from photosite import cache
 from photosite.pagecache import page_cache_allow
@@ -59,7 +66,7 @@ def listing_response(
         return {"items": items, "next": next_url}
 
     try:
-        if listing.shared and cursor is None:
+        if (listing.shared or listing.cached_for is not None) and cursor is None:
             # privacy=True: it shows photos, so a photo made private must leave it at once.
             data = cache.get_or_compute(
                 grid_key(listing=listing), grid, ttl=GRID_TTL, stale_ttl=GRID_STALE_TTL, privacy=True
@@ -117,7 +124,7 @@ class LinkPreview:
     title: str
     description: str
     url: str  # absolute; an unlisted item's carries its token, as the link handed out does
-    image: Rendition | None = None  # the best public rendition, its URL made absolute below
+    image: RenditionLike | None = None  # the best public rendition, its URL made absolute below
     image_url: str = ""
     image_alt: str = ""
     image_width: int = 0
@@ -129,10 +136,10 @@ class LinkPreview:
 PREVIEW_IMAGE_SIZE = 1280  # what link previews ask for (about 1200 px wide); JPEG, which every reader decodes
 
 
-def preview_rendition(photo: Photo, *, max_width: int = 0, max_height: int = 0) -> Rendition | None:
+def preview_rendition(photo: Photo, *, max_width: int = 0, max_height: int = 0) -> RenditionLike | None:
     """The photo's JPEG rendition to show in a preview or an embed: the largest that fits the
     bounds given (else the smallest), and without bounds the one nearest PREVIEW_IMAGE_SIZE."""
-    jpegs = sorted((r for r in photo.renditions.all() if r.format == "jpg"), key=lambda r: r.size)
+    jpegs = [rendition for rendition in renditions_of(photo) if rendition.format == "jpg"]
     if not jpegs:
         return None
     if not (max_width or max_height):

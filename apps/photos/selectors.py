@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
@@ -52,14 +52,74 @@ from apps.photos.models import (
     stored_name,
 )
 from apps.photos.tags import TagsRejected, tag_name_check
+from apps.social.models import USER_FOLLOWING
 from photosite import cache
-from photosite.counters import counter_totals
+from photosite.counters import count_scope, counter_totals
 from photosite.http import number_from_text
 from photosite.models import Counter
 from photosite.pagination import BadCursor, Page, after_filter, cursor_decode, keyset_page, reversed_ordering
+from photosite.storage import media_url
 
 POPULAR_DAYS = 7
 OWNER_FIELDS_NEVER_ON_CARDS = ("password", "email", "last_login")
+
+
+class RenditionLike(Protocol):
+    """What cards, the photo page and the API read of a rendition: a Rendition or a RenditionRow."""
+
+    @property
+    def size(self) -> int: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RenditionRow:
+    """A rendition read as plain values, not as a model: a grid page shows 48 photos with about
+    seven renditions each, and building those 300-odd Rendition instances (their FileFields,
+    datetimes and the prefetch machinery around them) was a third of a cold render
+    (bench/cache.py --profile, docs/PERFORMANCE.md)."""
+
+    size: int
+    format: str
+    width: int
+    height: int
+    bytes: int
+    key: str
+
+    @property
+    def url(self) -> str:
+        """Plain for public keys (CDN-cacheable), signed for private ones, as Rendition.url."""
+        return media_url(self.key)
+
+
+def renditions_of(photo: Photo) -> Sequence[RenditionLike]:
+    """A photo's renditions, smallest first: the rows read with its listing page or card
+    (rendition_rows_attach), else its prefetched (or queried) Rendition rows."""
+    rows: list[RenditionRow] | None = getattr(photo, "rendition_rows", None)
+    if rows is not None:
+        return rows
+    return sorted(photo.renditions.all(), key=lambda rendition: rendition.size)
+
+
+def rendition_rows_attach(photos: Sequence[Photo]) -> None:
+    """Read the renditions of these photos in one query, as RenditionRows (renditions_of)."""
+    by_photo: dict[int, list[RenditionRow]] = {photo.pk: [] for photo in photos}
+    if by_photo:
+        fields = ("photo_id", "size", "format", "width", "height", "bytes", "file")
+        found = Rendition.objects.filter(photo_id__in=list(by_photo)).order_by("photo_id", "size", "id")
+        for photo_id, *values in found.values_list(*fields):
+            by_photo[photo_id].append(RenditionRow(*values))
+    for photo in photos:
+        photo.rendition_rows = by_photo[photo.pk]  # type: ignore[attr-defined]  # read by renditions_of
 
 
 def photos_with_card_data(photos: QuerySet[Photo]) -> QuerySet[Photo]:
@@ -68,11 +128,11 @@ def photos_with_card_data(photos: QuerySet[Photo]) -> QuerySet[Photo]:
     The owner's password hash and email are never loaded: cards are cached (pickled
     into Redis), and nothing a card shows needs them.
     """
-    return (
-        photos.select_related("owner")
-        .defer(*(f"owner__{field}" for field in OWNER_FIELDS_NEVER_ON_CARDS))
-        .prefetch_related(Prefetch("renditions", queryset=Rendition.objects.order_by("size")))
-    )
+    return _with_owner(photos).prefetch_related(Prefetch("renditions", queryset=Rendition.objects.order_by("size")))
+
+
+def _with_owner(photos: QuerySet[Photo]) -> QuerySet[Photo]:
+    return photos.select_related("owner").defer(*(f"owner__{field}" for field in OWNER_FIELDS_NEVER_ON_CARDS))
 
 
 def _with_page_extras(photos: QuerySet[Photo]) -> QuerySet[Photo]:
@@ -117,6 +177,9 @@ class Listing:
     empty: str
     shared: bool = False  # public photos only, nothing about the viewer: one cached first page for all
     scope: str = ""  # the cache family its shared first page belongs to (caching.listing_scopes_of)
+    # A first page kept for one viewer alone (the following feed): their id and the version
+    # families it is kept under (caching.grid_key). Never shared, never kept whole for visitors.
+    cached_for: tuple[int, tuple[str, ...]] | None = None
     # A cheaper query for one page: given where the page starts (the cursor's values, or
     # None) and its size, the rows it may hold. The following feed bounds its read per followee.
     page_queryset: Callable[[list[Any] | None, int], QuerySet[Photo]] | None = None
@@ -128,10 +191,12 @@ class Listing:
         if self.page_queryset is not None:
             start = cursor_decode(cursor, length=len(self.ordering)) if cursor else None
             queryset = self.page_queryset(start, limit + 1)
-        photos = photos_with_card_data(queryset)
+        photos = _with_owner(queryset)
         if with_tags:
             photos = photos.prefetch_related("tags")
-        return keyset_page(photos, ordering=self.ordering, cursor=cursor, limit=limit)
+        page = keyset_page(photos, ordering=self.ordering, cursor=cursor, limit=limit)
+        rendition_rows_attach(page.items)
+        return page
 
     def neighbours(self, photo: Photo) -> tuple[int | None, int | None]:
         """The ids before and after `photo` in this listing, or None at either end (or if it is not in it)."""
@@ -214,11 +279,16 @@ def listing_feed(*, viewer: User | AnonymousUser) -> Listing:
     """
     photos = Photo.objects.none()
     page_queryset = None
+    cached_for = None
     if viewer.is_authenticated:
         photos = _public(Photo.objects.filter(owner__follower_set__follower=viewer))
         if connection.vendor == "postgresql":
             follows_many = getattr(viewer, "following_count", 0) >= FEED_WALK_MIN_FOLLOWS  # a copy, may lag
             page_queryset = partial(_feed_page, follower_id=viewer.pk, follows_many=follows_many)
+        # Its first page changes only when a public photo does (every such write bumps
+        # `recent`; an owner renamed or deactivated bumps every listing) or when the viewer
+        # follows or unfollows someone (their following count's version, bumped on commit).
+        cached_for = (viewer.pk, ("recent", count_scope(USER_FOLLOWING, viewer.pk)))
     return Listing(
         name="feed",
         title=pgettext("people one follows", "Following"),
@@ -227,6 +297,7 @@ def listing_feed(*, viewer: User | AnonymousUser) -> Listing:
         url=reverse("feed"),
         empty=gettext("Nothing here yet. Follow people whose photos you like and their new photos appear here."),
         page_queryset=page_queryset,
+        cached_for=cached_for,
     )
 
 
@@ -710,10 +781,7 @@ def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser, share_t
     decides who may see the photo, so it is refilled from the primary (privacy=True).
     """
     photo = cache.get_or_compute(
-        photo_card_key(photo_id),
-        lambda: photos_with_card_data(_with_page_extras(Photo.objects.all())).filter(pk=photo_id).first(),
-        ttl=PHOTO_CARD_TTL,
-        privacy=True,
+        photo_card_key(photo_id), partial(_photo_card, photo_id), ttl=PHOTO_CARD_TTL, privacy=True
     )
     if photo is None:
         raise Http404("No such photo.")
@@ -732,6 +800,14 @@ def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser, share_t
         raise Http404("No such photo.")
     if not photo.owner.is_active and not viewer.is_staff:  # deactivated: gone for everyone but moderators
         raise Http404("No such photo.")
+    return photo
+
+
+def _photo_card(photo_id: int) -> Photo | None:
+    """The photo page's card: the photo and its owner, its renditions as rows, its tags and albums."""
+    photo = _with_page_extras(_with_owner(Photo.objects.filter(pk=photo_id))).first()
+    if photo is not None:
+        rendition_rows_attach([photo])
     return photo
 
 

@@ -238,15 +238,17 @@ def test_photo_list_query_count_does_not_grow(api, user, django_assert_num_queri
         assert len(api.get("/api/v1/photos/").json()["results"]) == rows
 
 
-def test_photo_list_answers_304_while_it_has_not_changed(api, user, bucket) -> None:
-    ready_photo(user, title="First light")
+def test_photo_list_answers_304_while_it_has_not_changed(api, user, bucket, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):  # committed, as a request's upload is
+        ready_photo(user, title="First light")
     first = api.get("/api/v1/photos/")
     etag = first["ETag"]
     assert first.status_code == 200 and first["Cache-Control"] == "private, no-cache"
     unchanged = api.get("/api/v1/photos/", HTTP_IF_NONE_MATCH=etag)
     assert unchanged.status_code == 304 and unchanged.content == b""
 
-    ready_photo(user, title="Second light")
+    with django_capture_on_commit_callbacks(execute=True):
+        ready_photo(user, title="Second light")
     changed = api.get("/api/v1/photos/", HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
     assert [photo["title"] for photo in changed.json()["results"]] == ["Second light", "First light"]

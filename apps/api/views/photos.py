@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils.http import http_date, quote_etag
+from django.utils.http import http_date
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
@@ -23,6 +21,8 @@ from apps.api.views.common import (
     ERRORS,
     PAGE_PARAMETERS,
     THROTTLES,
+    conditional_response,
+    encoded_page,
     photo_page_response,
     share_token_of,
     signed_in_user,
@@ -72,7 +72,7 @@ from photosite.http import number_from_text
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticatedOrReadOnly])
 @throttle_classes(THROTTLES)
-def photo_list(request: Request) -> Response:
+def photo_list(request: Request) -> HttpResponse:
     """GET the newest public photos (or one person's, their timeline, a tag's, an album's, a search's,
     the ones you liked); POST uploads one."""
     if request.method == "POST":
@@ -136,7 +136,8 @@ photo_list.cls.throttle_scope = "upload"  # type: ignore[attr-defined]  # Scoped
 @extend_schema(request=None, responses={204: None, **ERRORS}, methods=["DELETE"])
 @api_view(["GET", "PATCH", "DELETE"])
 @permission_classes([IsAuthenticatedOrReadOnly])
-def photo_detail(request: Request, photo_id: int) -> Response:
+@throttle_classes(THROTTLES)
+def photo_detail(request: Request, photo_id: int) -> HttpResponse:
     """One photo with its renditions. GET answers 304 to a matching If-None-Match."""
     if request.method == "GET":
         photo = photo_selectors.photo_get_for_viewer(
@@ -144,16 +145,10 @@ def photo_detail(request: Request, photo_id: int) -> Response:
         )
         counts = social_selectors.photo_counts(photo_id=photo.pk)  # live; lists show the minute-old copy
         photo.like_count, photo.comment_count = counts.likes, counts.comments
-        data = s.PhotoSerializer(photo, context={"viewer": request.user}).data
-        etag = quote_etag(hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32])
-        headers = {
-            "ETag": etag,
-            "Last-Modified": http_date(photo.updated_at.timestamp()),
-            "Cache-Control": "private, no-cache",
-        }
-        if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
-        return Response(data, headers=headers)
+        body, etag = encoded_page(s.PhotoSerializer(photo, context={"viewer": request.user}).data)
+        response = conditional_response(request, body, etag)
+        response["Last-Modified"] = http_date(photo.updated_at.timestamp())
+        return response
     photo = photo_selectors.photo_get_for_owner(photo_id=photo_id, owner=request.user)
     if request.method == "DELETE":
         photo_services.photo_delete(photo_id=photo.pk)

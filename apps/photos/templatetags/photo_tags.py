@@ -13,7 +13,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
 from apps.photos.imaging import OUTPUT_FORMATS
-from apps.photos.models import Photo, Rendition, Tag, Visibility
+from apps.photos.models import Photo, Tag, Visibility
+from apps.photos.selectors import RenditionLike, renditions_of
 
 register = template.Library()
 FALLBACK_FORMAT = "jpg"  # every browser reads it
@@ -25,7 +26,7 @@ ROW_HEIGHT, ROW_HEIGHT_NARROW = 260, 120
 CARD_MAX_SIZE = 640  # a card's largest rendition: about two row heights at 2x
 
 
-def _srcset(renditions: list[Rendition]) -> str:
+def _srcset(renditions: list[RenditionLike]) -> str:
     return ", ".join(f"{rendition.url} {rendition.width}w" for rendition in renditions)
 
 
@@ -33,8 +34,8 @@ def _srcset(renditions: list[Rendition]) -> str:
 def photo_img(
     photo: Photo, sizes: str, max_size: int = 4096, css_class: str = "", eager: bool = False
 ) -> dict[str, object]:
-    by_format: dict[str, list[Rendition]] = {}
-    for rendition in sorted(photo.renditions.all(), key=lambda item: item.size):
+    by_format: dict[str, list[RenditionLike]] = {}
+    for rendition in renditions_of(photo):
         if rendition.size <= max_size:
             by_format.setdefault(rendition.format, []).append(rendition)
     fallbacks = by_format.get(FALLBACK_FORMAT, [])
@@ -55,8 +56,8 @@ def photo_img(
 
 
 @register.filter
-def renditions_in(photo: Photo, fmt: str) -> list[Rendition]:
-    return sorted((r for r in photo.renditions.all() if r.format == fmt), key=lambda r: r.size)
+def renditions_in(photo: Photo, fmt: str) -> list[RenditionLike]:
+    return [rendition for rendition in renditions_of(photo) if rendition.format == fmt]
 
 
 @register.filter
@@ -65,7 +66,7 @@ def tags_of(photo: Photo) -> list[Tag]:
     return sorted(photo.tags.all(), key=lambda tag: tag.name)
 
 
-def _largest(photo: Photo) -> Rendition | None:
+def _largest(photo: Photo) -> RenditionLike | None:
     """The biggest rendition in the fallback format: its width and height are the photo as
     shown (EXIF orientation applied), unlike the original's as stored."""
     fallbacks = renditions_in(photo, FALLBACK_FORMAT)
@@ -91,8 +92,8 @@ def viewer_attributes(photo: Photo) -> SafeString:
     largest = _largest(photo)
     if largest is None:
         return SafeString("")
-    by_format: dict[str, list[Rendition]] = {}
-    for rendition in sorted(photo.renditions.all(), key=lambda item: item.size):
+    by_format: dict[str, list[RenditionLike]] = {}
+    for rendition in renditions_of(photo):
         by_format.setdefault(rendition.format, []).append(rendition)
     main = by_format.get(VIEWER_FORMAT) or by_format[FALLBACK_FORMAT]
     extra = by_format.get(VIEWER_EXTRA_FORMAT, [])
@@ -134,13 +135,13 @@ def photo_card(photo: Photo, from_name: str, eager: bool = False) -> SafeString:
     (bench/cache.py --profile; docs/PERFORMANCE.md). Plain f-strings with every value
     escaped here (`escape` is the standard library's, as Django's own escape uses).
     """
-    renditions = sorted(photo.renditions.all(), key=lambda item: item.size)
+    renditions = renditions_of(photo)
     urls = {id(rendition): escape(rendition.url) for rendition in renditions}
 
-    def srcset(chosen: list[Rendition]) -> str:
+    def srcset(chosen: list[RenditionLike]) -> str:
         return ", ".join(f"{urls[id(rendition)]} {rendition.width}w" for rendition in chosen)
 
-    by_format: dict[str, list[Rendition]] = {}
+    by_format: dict[str, list[RenditionLike]] = {}
     for rendition in renditions:
         by_format.setdefault(rendition.format, []).append(rendition)
     fallbacks = by_format.get(FALLBACK_FORMAT, [])
