@@ -129,12 +129,16 @@ def _milliseconds(text: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, *, seconds: int = 10, connections: int = 32, threads: int = 2) -> WrkResult:
+def wrk(
+    url: str, *, seconds: int = 10, connections: int = 32, threads: int = 2, headers: dict[str, str] | None = None
+) -> WrkResult:
+    """`headers` go on every request (a signed-in visitor's session cookie, Accept)."""
     binary = shutil.which("wrk")
     if not binary:
         raise SystemExit("wrk is missing: apt-get install wrk (bench/run installs it)")
+    header_args = [argument for name, value in (headers or {}).items() for argument in ("-H", f"{name}: {value}")]
     output = subprocess.run(
-        [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        [binary, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *header_args, url],
         check=True,
         capture_output=True,
         text=True,
