@@ -19,7 +19,7 @@ from django.db.models import Count, F, Q, Subquery
 from django.db.models.functions import Coalesce, Lower
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from apps.accounts.models import User
 from apps.notifications.mentions import mentioned_usernames
@@ -258,7 +258,9 @@ def notification_digest_send(*, user_id: int) -> int:
         items = notification_views(notifications=rows, viewer=user)
         context = {"person": user, "items": items, "site_url": settings.SITE_URL}
         body = render_to_string("notifications/digest_email.txt", context)
-        subject = gettext("photosite: %(count)d new notifications") % {"count": len(items)}
+        subject = ngettext(
+            "photosite: %(count)d new notification", "photosite: %(count)d new notifications", len(items)
+        ) % {"count": len(items)}
     send_mail(subject, body, None, [user.email])
     Notification.objects.filter(pk__in=[row.pk for row in rows]).update(emailed_at=timezone.now())
     return 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -109,3 +110,20 @@ def test_the_digest_setting_is_saved_and_refuses_nonsense(client, db) -> None:
     assert client.post(reverse("notification_digest"), {"notification_digest": "hourly"}).status_code == 400
     ann.refresh_from_db()
     assert ann.notification_digest == "daily"
+
+
+@pytest.mark.parametrize("groups", [1, 4])
+def test_the_page_and_the_api_list_in_a_fixed_number_of_queries(client, db, bucket, groups, django_assert_num_queries):
+    ann, bea = UserFactory(), UserFactory()
+    for number in range(groups):
+        like_set(user=bea, photo=ready_photo(ann, title=f"Shot {number}"), liked=True)
+    run_queued_notifications()
+    client.force_login(ann)
+    # the user (the session is in the cache); the notifications with photo, owner and actor;
+    # the photos' renditions; then, in a transaction (a savepoint here, and its release), marking
+    # the shown ones read, setting the header's count from the rows, and reading it back
+    with django_assert_num_queries(8):
+        assert client.get(reverse("notifications")).status_code == 200
+    # the user; the notifications; their renditions (the API marks nothing)
+    with django_assert_num_queries(3):
+        assert client.get("/api/v1/notifications/").status_code == 200
