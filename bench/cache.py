@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/cache.py [--seconds 10] [--write docs/PERFORMANCE.md]
     .venv/bin/python bench/cache.py --profile   # where a cold render's time goes (cProfile), no load
+    .venv/bin/python bench/cache.py --profile-hit   # where a visitor's cached page's time goes
 
 Same machine, same data, same gunicorn settings (2 sync workers, as the design's
 reference figure), run side by side: once with Redis caching (warmed first), once
@@ -15,12 +16,15 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository root
 
-from bench.common import ROOT, bench_environment, gunicorn, machine_line, manage, write_section, wrk
+from bench.common import ROOT, WrkResult, bench_environment, gunicorn, machine_line, manage, write_section, wrk
 
 PHOTOS = 120
 
@@ -30,10 +34,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--write", type=Path, help="replace this benchmark's section in a Markdown file")
     parser.add_argument("--profile", action="store_true", help="profile cold renders in-process instead")
+    parser.add_argument("--profile-hit", action="store_true", help="profile cached hits in-process instead")
     parser.add_argument("--profile-child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--profile-hit-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.profile_child:
         profile_in_this_process(args.profile_child)
+        return
+    if args.profile_hit_child:
+        profile_hits_in_this_process(args.profile_hit_child)
         return
 
     # Its own database and Redis: other benchmarks may run meanwhile.
@@ -54,31 +63,50 @@ def main() -> None:
             child = [sys.executable, "bench/cache.py", "--profile-child", "/", photo_path]
             subprocess.run(child, cwd=ROOT, env={**bench.env, "CACHE_ENABLED": "false"}, check=True)
             return
-        rows = []
+        if args.profile_hit:
+            child = [sys.executable, "bench/cache.py", "--profile-hit-child", "/", photo_path]
+            subprocess.run(child, cwd=ROOT, env={**bench.env, "LOG_LEVEL": "INFO"}, check=True)
+            return
+        album_id = manage(
+            bench.env,
+            "shell",
+            "-c",
+            "from apps.accounts.models import User\n"
+            "from apps.albums.services import album_create\n"
+            "owner = User.objects.get(username='bench3')\n"
+            "ids = list(owner.photos.values_list('pk', flat=True))\n"
+            "print(album_create(owner=owner, title='Bench album', photo_ids=ids).pk)",
+        ).split()[-1]
+        rows: list[tuple[str, str, WrkResult]] = []
         load_before = os.getloadavg()[0]
         with gunicorn(bench.env, app="bench.bare_wsgi:application") as url:
-            bare = wrk(url + "/", seconds=args.seconds)
-        rows.append(("bare Django view (ceiling)", "-", bare))
+            rows.append(("bare Django view (ceiling), first", "-", wrk(url + "/", seconds=args.seconds)))
         main_pages = (("home", "/"), ("photo page", photo_path))
         more_pages = (
             ("tag page", "/tags/topic3/"),
             ("profile", "/accounts/people/bench3/"),
-            ("API photo list", "/api/v1/photos/"),
+            ("explore", "/explore/"),
+            ("album", f"/albums/{album_id}/"),
         )
-        configurations: tuple[tuple[str, dict[str, str], tuple[tuple[str, str], ...]], ...] = (
-            ("whole-page cache (Redis)", {}, main_pages + more_pages),
-            ("fragments only", {"PAGE_CACHE_ENABLED": "false"}, main_pages),
-            ("cache off", {"CACHE_ENABLED": "false"}, main_pages),
+        gzip = {"Accept-Encoding": "gzip"}  # what browsers send; wrk sends no Accept-Encoding of its own
+        configurations: tuple[tuple[str, dict[str, str], tuple[tuple[str, str], ...], dict[str, str]], ...] = (
+            ("whole-page cache (Redis)", {}, main_pages + more_pages, {}),
+            ("whole-page cache, gzip", {}, main_pages, gzip),
+            ("fragments only", {"PAGE_CACHE_ENABLED": "false"}, main_pages, {}),
+            ("cache off", {"CACHE_ENABLED": "false"}, main_pages, {}),
         )
-        unthrottled = {"API_THROTTLE_ANON": "100000000/min"}  # measure the API, not its anonymous limit
-        for label, extra, pages in configurations:
-            with gunicorn({**bench.env, **unthrottled, **extra}) as url:
+        for label, extra, pages, headers in configurations:
+            with gunicorn({**bench.env, **extra}) as url:
                 for page, path in pages:
                     for _ in range(3):  # warm the cache (and the processes)
                         urllib.request.urlopen(url + path, timeout=10).read()
-                    rows.append((label, page, wrk(url + path, seconds=args.seconds)))
+                    rows.append((label, page, wrk(url + path, seconds=args.seconds, headers=headers)))
+        with gunicorn(bench.env, app="bench.bare_wsgi:application") as url:
+            rows.append(("bare Django view (ceiling), last", "-", wrk(url + "/", seconds=args.seconds)))
 
     load_after = os.getloadavg()[0]
+    # The ceiling measured first and last: the box's load moves over a run; ratios use the mean.
+    bare_rps = (rows[0][2].requests_per_second + rows[-1][2].requests_per_second) / 2
     by_key = {(label, page): result for label, page, result in rows}
     lines = [
         "## Cache: warm vs off (whole pages, fragments only, cache off)",
@@ -92,10 +120,12 @@ def main() -> None:
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for label, page, result in rows:
-        ratio_bare = result.requests_per_second / bare.requests_per_second
+        ratio_bare = result.requests_per_second / bare_rps
         off = by_key.get(("cache off", page))
         warm_over_off = (
-            f"{result.requests_per_second / off.requests_per_second:.2f}x" if off and label != "cache off" else ""
+            f"{result.requests_per_second / off.requests_per_second:.2f}x"
+            if off and label not in ("cache off",) and not label.startswith("bare")
+            else ""
         )
         lines.append(
             f"| {label} | {page} | {result.requests_per_second:,.0f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} "
@@ -103,13 +133,16 @@ def main() -> None:
         )
     lines += [
         "",
-        "Rows: *whole-page cache* is an anonymous visitor's page answered from Redis before",
-        "sessions, auth, CSRF and messages run (photosite/pagecache.py; the API list is not kept",
-        "whole, so that row renders it); *fragments only* (PAGE_CACHE_ENABLED=false) renders the",
-        "page around the cached grid HTML and photo card; *cache off* (CACHE_ENABLED=false) reads",
-        "everything from PostgreSQL and renders every card. Where a cold render's time goes:",
-        "`bench/cache.py --profile` (cProfile through the test client). Public renditions are",
-        "linked by plain URL (no S3 signature), which is also what lets a CDN cache them.",
+        "Rows: *whole-page cache* is an anonymous visitor's page answered from Redis by the first",
+        "middleware, in one round trip (photosite/pagecache.py); *gzip* is the same with",
+        "`Accept-Encoding: gzip`, as browsers send it (the copy gzipped when it was kept);",
+        "*fragments only* (PAGE_CACHE_ENABLED=false) renders the page around the cached grid HTML",
+        "and photo card; *cache off* (CACHE_ENABLED=false) reads everything from PostgreSQL and",
+        "renders every card. *vs bare view* divides by the mean of the two bare rows. Where a",
+        "cold render's time goes: `bench/cache.py --profile`; a hit's: `bench/cache.py",
+        "--profile-hit` (cProfile on CPU time, straight into the WSGI application). Public",
+        "renditions are linked by plain URL (no S3 signature), which is also what lets a CDN",
+        "cache them.",
     ]
     section = "\n".join(lines) + "\n"
     print(section)
@@ -139,6 +172,64 @@ def profile_in_this_process(paths: list[str], rounds: int = 20) -> None:
             client.get(path)
         profiler.disable()
         print(f"\n=== {path}: {rounds} cold renders ===")
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
+
+
+def profile_hits_in_this_process(paths: list[str], rounds: int = 3000) -> None:
+    """cProfile of `rounds` visitor's requests per page straight into the WSGI application
+    (as gunicorn calls it, without the socket), after the page is kept; the access log at
+    INFO, as in production, written to /dev/null. Timed by this process's CPU time, so the
+    profile shows what the web process spends, not how long it waited for Redis."""
+    import cProfile
+    import io
+    import logging
+    import pstats
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photosite.settings")
+    from photosite.wsgi import application
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(open(os.devnull, "w"))
+
+    def request(path: str) -> tuple[str, bytes]:
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "HTTP_HOST": "127.0.0.1:8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(),
+            "wsgi.errors": sys.stderr,
+        }
+        status: list[str] = []
+
+        def start_response(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            status.append(line)
+            return lambda data: None
+
+        body = b"".join(application(environ, start_response))
+        return status[0], body
+
+    for path in paths:
+        for _ in range(3):
+            assert request(path)[0].startswith("200"), path
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for _ in range(rounds):
+            request(path)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        profiler = cProfile.Profile(time.process_time)  # this process's CPU: not the waits for Redis
+        profiler.enable()
+        for _ in range(rounds):
+            request(path)
+        profiler.disable()
+        each = f"unprofiled {wall / rounds * 1e6:.0f} us wall, {cpu / rounds * 1e6:.0f} us CPU each"
+        print(f"\n=== {path}: {rounds} hits, {each} ===")
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(25)
         stats.sort_stats("cumulative").print_stats(40)

@@ -2,7 +2,8 @@
 SeaweedFS and two workers, brought up by compose/local/stack.py in a throwaway directory.
 
 wrk (loopback, bounded) drives the home page, a photo page and the API list through
-nginx; a Python mix of people who log in (API token), upload a photo, browse and like
+nginx, which keeps visitors' pages for the second the site allows (photosite/pagecache.py);
+a Python mix of people who log in (API token), upload a photo, browse and like
 runs for a fixed time. Beside them, in the same run, a bare Django view on one gunicorn
 with the same settings as one web process: the framework's ceiling on this box.
 
@@ -139,6 +140,8 @@ def main() -> None:
             check=True,
         )
         photo = requests.get(f"{url}/api/v1/photos/?limit=1", timeout=10).json()["results"][0]["id"]
+        home = [requests.get(f"{url}/", timeout=10).headers.get("X-Cache-Status", "-") for _ in range(3)]
+        print(f"home page through nginx, X-Cache-Status of three visits: {', '.join(home)}")
         targets = {
             "home page (nginx → 2 web)": f"{url}/",
             "photo page": f"{url}/photos/{photo}/",
@@ -181,7 +184,10 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|")
     for name, rps, p50, p99, total, errors in rows:
         print(f"| {name} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {total:,} | {errors} |")
-    print("\n" + json.dumps({row[0]: row[1] for row in rows}))
+    by_name = {row[0]: row[1] for row in rows}
+    bare = next(rps for name, rps in by_name.items() if name.startswith("bare Django view"))
+    print(f"\nhome page through nginx / bare gunicorn: {rows[0][1] / bare:.2f}x")
+    print("\n" + json.dumps(by_name))
 
 
 if __name__ == "__main__":
