@@ -53,3 +53,19 @@ def test_the_digest_does_not_name_a_photo_the_reader_may_no_longer_see(db, bucke
     assert "Soon private" not in mailoutbox[0].body
     assert "a photo you can no longer see" in mailoutbox[0].body
     assert mailoutbox[0].to == [cal.email]
+
+
+def test_the_digest_job_is_scheduled_daily_on_the_maintenance_queue() -> None:
+    from dramatiq_crontab import scheduler
+
+    schedules = {job.name: str(job.trigger) for job in scheduler.get_jobs()}
+    assert "hour='7'" in schedules["send_digests"] and "minute='5'" in schedules["send_digests"]
+    assert send_digests.queue_name == "maintenance"
+
+
+def test_a_digest_needs_an_email_address_and_the_choice(db, bucket, mailoutbox) -> None:
+    ann = UserFactory(email="", notification_digest="daily")
+    bea = UserFactory()
+    like_set(user=bea, photo=ready_photo(ann), liked=True)
+    run_queued_notifications()
+    assert notification_digests_send() == 0 and mailoutbox == []
