@@ -133,3 +133,27 @@ def test_deleting_the_photo_deletes_its_notifications(db, bucket) -> None:
     run_queued_notifications()
     photo_delete(photo_id=photo.pk)
     assert not Notification.objects.exists()
+
+
+def test_a_photo_hidden_by_a_moderator_is_named_only_to_its_owner(db, bucket) -> None:
+    from apps.photos.services import photo_hide
+
+    ann, cal = UserFactory(username="ann", display_name="Ann"), UserFactory(username="cal")
+    photo = ready_photo(ann, title="Reported view")
+    comment_create(author=UserFactory(display_name="Bea"), photo=photo, body="@cal see this")
+    run_queued_notifications()
+    photo_hide(photo=photo, moderator=UserFactory(is_staff=True), reason="spam")
+    photo.refresh_from_db()
+    assert texts_for(cal) == ["Someone mentioned you on a photo you can no longer see"]
+    (view,) = notification_views(notifications=list(Notification.objects.filter(recipient=cal)), viewer=cal)
+    assert (view.url, view.photo) == ("", None)
+    assert texts_for(ann) == ["Bea commented on your photo “Reported view”"]
+
+
+def test_a_deactivated_persons_name_is_not_shown(db, bucket) -> None:
+    ann, bea = UserFactory(), UserFactory(display_name="Bea")
+    like_set(user=bea, photo=ready_photo(ann, title="Field"), liked=True)
+    run_queued_notifications()
+    bea.is_active = False
+    bea.save(update_fields=["is_active"])
+    assert texts_for(ann) == ["Someone liked your photo “Field”"]
