@@ -21,7 +21,7 @@ from apps.photos.models import Visibility
 from apps.photos.services import photo_delete, photo_hide
 from apps.sharing.models import ShareLink
 from apps.sharing.services import share_link_create
-from tests.factories import UserFactory, ready_photo
+from tests.factories import PhotoRowFactory, UserFactory, ready_photo
 
 SHARE_HEADERS = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 
@@ -270,3 +270,21 @@ def test_the_api_makes_lists_and_revokes_links(owner) -> None:
     assert api.get(f"/api/v1/photos/{photo.pk}/shares/").json() == []
     assert Client().get(f"/s/{link['token']}/").status_code == 410
     assert Client().get(f"/s/{album_link['token']}/").status_code == 410
+
+
+def test_a_big_shared_album_pages_on_and_a_broken_page_link_is_a_clear_400(owner, settings) -> None:
+    settings.PHOTOS_PAGE_SIZE = 2
+    photos = [PhotoRowFactory(owner=owner, title=f"Frame {n}", visibility=Visibility.PRIVATE) for n in range(5)]
+    album = album_create(owner=owner, title="Reel", photo_ids=[p.pk for p in photos], visibility="unlisted")
+    link = share_link_create(owner=owner, album=album)
+    visitor, url, seen = Client(), f"/s/{link.token}/", []
+    while url:
+        page = visitor.get(url).content.decode()
+        seen += re.findall(r'class="card-title">([^<]+)<', page)
+        more = re.search(r'rel="next" href="([^"]+)"', page)
+        url = f"/s/{link.token}/{unescape(more.group(1))}" if more else ""
+    assert seen == [f"Frame {n}" for n in range(5)]
+    broken = visitor.get(f"/s/{link.token}/?after=not-a-cursor")
+    assert broken.status_code == 400 and "Frame" not in broken.content.decode()
+    assert broken["Cache-Control"] == "private, no-store"
+    assert ShareLink.objects.get().view_count == 1  # an opening is the first page: its next pages are not
