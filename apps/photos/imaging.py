@@ -56,8 +56,11 @@ class OutputFormat:
 
 # Browsers take the first <source> they support: AVIF, then WebP, then JPEG, which
 # every browser reads. AVIF pays off on large images; small ones are already tiny.
+# AVIF at libaom's speed 9, not 8: at 2048 px it takes 35-65% less CPU (0.20 s instead of
+# 0.31 on a photograph, 0.37 instead of 1.09 on noise) for the same PSNR and files at most
+# 5% larger, and it was the largest part of a rendition job.
 OUTPUT_FORMATS = (
-    OutputFormat("avif", "AVIF", "image/avif", 1280, {"quality": 60, "speed": 8}),
+    OutputFormat("avif", "AVIF", "image/avif", 1280, {"quality": 60, "speed": 9}),
     OutputFormat("webp", "WEBP", "image/webp", 0, {"quality": 80, "method": 2}),
     OutputFormat("jpg", "JPEG", "image/jpeg", 0, {"quality": 85, "optimize": True, "progressive": True}),
 )
