@@ -288,36 +288,77 @@ def drill_broker(record: dict[str, Any], url: str) -> dict[str, Any]:
     }
 
 
+def _job_seconds(record: dict[str, Any]) -> dict[int, float]:
+    """Each photo's rendition job's own duration, from the workers' "renditions job ... took" lines."""
+    took: dict[int, float] = {}
+    for log in Path(record["logs"]).glob("*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            match = re.search(r"renditions job for photo (\d+) took ([\d.]+) s", line)
+            if match:
+                took[int(match[1])] = float(match[2])
+    return took
+
+
 def drill_ready(record: dict[str, Any], url: str) -> dict[str, Any]:
     from bench.load import mix
 
     say("ready: upload 12 MP JPEGs one after another, 5 on a quiet stack, then 20 while 3 people run the")
-    say("       load mix (log in, upload, browse, like); time from the POST to every rendition ready")
+    say("       load mix (log in, upload, browse, like); time from the POST to every rendition ready,")
+    say("       split into the upload (until the POST answered), the job (the worker's own log line)")
+    say("       and the rest (the queue, and up to 0.1 s of this drill's polling)")
     headers = _token(url, "driller")
     photos = [_jpeg(4000, 3000) for _ in range(25)]
+    load_before = os.getloadavg()[0]  # the machine's, this drill's stack aside: others share it
 
-    def upload_to_ready(number: int) -> float:
+    def upload_to_ready(number: int) -> tuple[float, float, int]:
         started = time.monotonic()
         upload = {"file": (f"twelve-{number}.jpg", photos[number])}
         created = requests.post(f"{url}/api/v1/photos/", headers=headers, files=upload, timeout=60).json()
+        answered = time.monotonic() - started
         while _photo_status(url, headers, created["id"]) == "processing" and time.monotonic() - started < 120:
             time.sleep(0.1)
-        return time.monotonic() - started
+        return time.monotonic() - started, answered, int(created["id"])
 
-    quiet = sorted(upload_to_ready(number) for number in range(5))
+    quiet_runs = [upload_to_ready(number) for number in range(5)]
     background = threading.Thread(target=mix, args=(url,), kwargs={"seconds": 150, "people": 3})
     background.start()
     time.sleep(5)  # the mix has logged in and is uploading and browsing
-    took = sorted(upload_to_ready(number) for number in range(5, 25))
+    load_runs = [upload_to_ready(number) for number in range(5, 25)]
     background.join()
+    time.sleep(2)  # the workers' last log lines
+    jobs = _job_seconds(record)
+
+    def parts(runs: list[tuple[float, float, int]]) -> dict[str, float]:
+        """Medians of each part; the rest is what the upload and the job leave of the total."""
+        job = [jobs.get(photo_id, 0.0) for _, _, photo_id in runs]
+        return {
+            "upload_s": round(statistics.median(answered for _, answered, _ in runs), 2),
+            "job_s": round(statistics.median(job), 2),
+            "job_max_s": round(max(job), 2),
+            "queue_and_poll_s": round(
+                statistics.median(
+                    total - answered - took for (total, answered, _), took in zip(runs, job, strict=True)
+                ),
+                2,
+            ),
+        }
+
+    quiet = sorted(total for total, _, _ in quiet_runs)
+    took = sorted(total for total, _, _ in load_runs)
     p95 = took[round(0.95 * len(took)) - 1]
+    quiet_parts, load_parts = parts(quiet_runs), parts(load_runs)
     say(f"  saw: quiet p50 {statistics.median(quiet):.2f} s; under the mix p50 {statistics.median(took):.2f} s,")
     say(f"       p95 {p95:.2f} s, max {took[-1]:.2f} s")
+    say(f"       medians, quiet: {quiet_parts}")
+    say(f"       medians, under the mix: {load_parts}")
     return {
         "quiet_p50_s": round(statistics.median(quiet), 2),
         "p50_s": round(statistics.median(took), 2),
         "p95_s": round(p95, 2),
         "max_s": round(took[-1], 2),
+        "quiet_parts": quiet_parts,
+        "parts_under_the_mix": load_parts,
+        "load_average_before_and_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
 
 

@@ -95,3 +95,57 @@ def test_a_killed_workers_job_is_taken_by_another_within_ten_seconds_with_the_de
     # mechanism from chance (Dramatiq's default took a minute or more), with room for a
     # loaded machine: this is not a speed test, the drill's figure is.
     assert handed_over_in <= 20, f"another worker took the job {handed_over_in:.1f} s after the kill"
+
+
+def test_a_worker_started_as_production_starts_it_renders_with_its_allocator_and_queue_settings(
+    user, bucket, broker_redis, transactional_db, tmp_path, django_capture_on_commit_callbacks
+) -> None:
+    """compose, Kubernetes and `make stack` all start workers with start-worker, which sets
+    what a worker's memory and a job's wait depend on: glibc's arena limit, one job taken
+    per free thread, a quarter-second look at idle queues (docs/PERFORMANCE.md, Jobs)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import ROOT, subprocess_env_for_test_database
+
+    environment = subprocess_env_for_test_database()
+    environment.pop("MALLOC_ARENA_MAX", None)
+    environment.update(
+        WORKER_PROCESSES="1",
+        WORKER_THREADS="3",
+        PATH=f"{Path(sys.executable).parent}:{environment.get('PATH', '/usr/bin:/bin')}",
+    )
+    log = tmp_path / "start-worker.log"
+    process = subprocess.Popen(
+        ["bash", str(ROOT / "compose" / "production" / "django" / "start-worker"), "--queues", "renditions"],
+        cwd=ROOT,
+        env=environment,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: list(broker_redis.scan_iter("dramatiq:photosite-workers:*")), what="the worker to boot")
+        with open(f"/proc/{process.pid}/environ", "rb") as raw:  # the worker's own, after the script's exec
+            seen = dict(item.decode().split("=", 1) for item in raw.read().split(b"\0") if b"=" in item)
+        assert seen["MALLOC_ARENA_MAX"] == "2"
+        assert seen["dramatiq_queue_prefetch"] == "3"  # as many as it has threads
+        assert seen["dramatiq_worker_timeout"] == "250"
+        with django_capture_on_commit_callbacks(execute=True):
+            photo = uploaded_photo(owner=user, data=jpeg_bytes(1600, 1200, seed=11))
+        wait_for(
+            lambda: Photo.objects.filter(pk=photo.pk, status=PhotoStatus.READY).exists(),
+            timeout=120,
+            what=f"the upload's renditions; log:\n{log.read_text(errors='replace')[-3000:]}",
+        )
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
