@@ -114,12 +114,13 @@ def _password_answer(request: HttpRequest, link: ShareLink) -> HttpResponse:
 def share_open(request: HttpRequest, token: str) -> HttpResponse:
     """What the link shows: its photo, or its album's grid (`?after=` pages on)."""
     link = selectors.share_link_get_open(token=token)
+    # A photo hidden or deleted since: a 404 before any password, as for everyone.
+    photo = selectors.share_photo_get(link=link) if link.photo_id is not None else None
     if not _unlocked(request, link):
         return _password_page(request, link)
     if request.method == "POST":
         return redirect(request.path)
-    if link.photo_id is not None:
-        photo = selectors.share_photo_get(link=link)
+    if photo is not None:
         services.share_link_viewed(link=link)
         return render(request, "sharing/photo.html", {"link": link, "photo": photo})
     cursor = request.GET.get("after") or None

@@ -180,7 +180,9 @@ def test_hidden_or_deleted_photos_are_gone_through_their_links(owner) -> None:
     visitor = Client()
     assert all(visitor.get(f"/s/{link.token}/").status_code == 200 for link in links.values())
 
+    locked = share_link_create(owner=owner, photo=hidden, password="hidden-too")
     photo_hide(photo=hidden, moderator=moderator, reason="Reported")
+    assert visitor.get(f"/s/{locked.token}/").status_code == 404  # before any password is asked
     photo_hide(photo=in_album, moderator=moderator, reason="Reported")
     photo_delete(photo_id=deleted.pk)
     for name in ("hidden", "deleted"):
