@@ -51,7 +51,6 @@ def notifications_read(request: AuthenticatedHttpRequest) -> HttpResponse:
 def notification_digest(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = DigestForm(request.POST)
     if not form.is_valid():
-        messages.error(request, gettext("Choose off or daily."))
         return render(
             request,
             "error.html",
