@@ -142,7 +142,78 @@ def render_section(rows: list[Row], *, seconds: int) -> str:
             f"| {page} | {configuration} | {result.requests_per_second:,.0f} | {result.p50_ms:.1f} "
             f"| {result.p99_ms:.1f} | {result.errors} | {ratio:.2f}x | {verdict} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + NOTES
+
+
+# What the profiles showed and what was changed: the same whatever run wrote the table above.
+NOTES = """
+API rows are against the bare JSON view, the others against the bare Django view. `errors`
+counts non-2xx answers and wrk's socket errors and timeouts (2 s). On this shared 2-core box
+the other sessions' test suites ran meanwhile: the load average above says how much, and a
+busy machine squeezes the framework's rows less than the bare view's, so compare ratios
+within one run only.
+
+What the profiles showed (cProfile, `bench/pages.py --profile`; shares and call counts, since
+the wall times under cProfile on a loaded box are not the pages' own):
+
+- **Cold home** (20 renders): 1,605,478 function calls before, 861,144 after. Before, half was
+  fetching: 441 model instances a page (48 photos, their 48 owners and 336 renditions, with
+  the renditions' FileFields, datetimes and the prefetch machinery: 8,820 `Model.__init__`),
+  and a third of each card was django-storages' `url()` for every rendition (6,720 calls).
+  After, the fetch is 48 photos with their owners and one `values_list` of the renditions,
+  and the cards join a prefix to each key; what is left is the two queries, the 96 model
+  instances and 48 cards of string building, then the page shell.
+- **Cold photo page**: half the card's query with three prefetches (renditions, tags,
+  albums); the renditions are now rows read in one plain query, the tags and albums still
+  prefetched. The other half is the page template itself.
+- **Signed-in home, warm**: the page shell's template work was 43% (57 `{% translate %}`
+  tags and 3 includes a page, 35 of the tags in the scripts' words block, the same on every
+  page); two queries a third (the user row that `AuthenticationMiddleware` loads, and the
+  "still processing" strip, whose 40-column SELECT took longer to compile than to run); and
+  three Redis round trips (session, grid version, grid).
+- **Following feed, warm**: it was not cached at all (a viewer's own listing), so every
+  request ran the fan-in query and rendered 48 cards: a cold render each time.
+- **API photo list**: the serializer of 48 photos, the JSON encoded twice (the ETag was a
+  second, sorted `json.dumps`), and seven Redis round trips, four of them throttle counters
+  (DRF's user throttle counts an anonymous request a second time, by the same address).
+  **API photo detail**: DRF's `ModelSerializer` rebuilt the model's fields for every request
+  (a sixth of it).
+
+What changed:
+
+1. Renditions are read as plain rows for listing pages and the photo page's card
+   (`RenditionRow`, `renditions_of` in apps/photos/selectors.py); cards, the photo page, link
+   previews and the API read either kind.
+2. `photosite.storage.media_url` joins the public base and the key for plain public keys
+   (the address django-storages would build, tested against it); other keys and every
+   private one still go through the backend, so a private rendition is always signed.
+3. The following feed's first page is kept per viewer (`Listing.cached_for`) under the
+   versions of every public photo (`recent`), of every listing (renames, deactivations) and
+   of the viewer's following count (each follow and unfollow, on commit).
+4. The scripts' words block is rendered once per language and process (`{% js_strings %}`);
+   the "still processing" strip selects the four columns it shows; a grid card's link
+   reverses the photo path once per process.
+5. API: the first page of a shared listing is kept encoded under the listing's version (as
+   the grids are); its ETag is a digest of the bytes sent; `PhotoSerializer` builds its dict
+   directly (tested equal to DRF's generic output); anonymous requests are counted once. For
+   a visitor, the shared lists and a public photo are then kept whole by the page cache like
+   the HTML pages, which also answers `If-None-Match` with a 304 from the kept page. No
+   library was added: with the list encoded once per version, orjson would speed up only the
+   misses.
+
+What still stands between the figures and the ceiling:
+
+- Cold renders: the two queries' ORM work (compiling, 96 model instances) and the page
+  shell. A values-only fetch for grids (no model instances at all) and a cheaper shell
+  (Jinja2 for base.html, or a shell rendered once per language with the few per-request
+  parts filled in) are the next steps; the photo page would also need its tags and albums
+  read without the prefetch machinery.
+- Signed-in pages: `AuthenticationMiddleware` loads the user row on every request, and the
+  shell is still a Django template with a CSRF token; caching the user row (without its
+  password hash, which the session check reads) belongs to the accounts app.
+- API hits skip DRF's throttles, as the HTML pages' hits skip everything: the page cache
+  answers before them.
+"""
 
 
 def follows_and_session() -> dict[str, str]:

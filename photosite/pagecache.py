@@ -71,6 +71,7 @@ HEADER_LIST_SEPARATOR = re.compile(r"\s*,\s*")
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as Django's GZipMiddleware reads Accept-Encoding
 # Headers set per request, never stored: the hit sets its own.
 NOT_STORED = frozenset({"x-request-id", "content-length", HIT_HEADER.lower()})
+NOT_MODIFIED_HEADERS = frozenset({"etag", "last-modified", "cache-control", "vary", "content-language"})
 STAMP_TAIL = 24  # bytes: a pickled (value, fresh_until) ends with the stamp (and a compressor's checksum)
 MOST_DEPENDENCIES = 2000  # a page built from more values than this is not kept (the script's MGET)
 
@@ -274,12 +275,19 @@ class PageCacheMiddleware:
 
 def _hit(request: HttpRequest, found: tuple[bytes, bytes], *, gzipped: bool, started: float) -> HttpResponse:
     status, headers = pickle.loads(found[0])  # noqa: S301 (our own entry, written by _Store.save)
-    response = HttpResponse(found[1], status=status)
+    body = found[1]
+    etag = next((value for name, value in headers if name.lower() == "etag"), None)
+    if etag is not None and etag in HEADER_LIST_SEPARATOR.split(request.META.get("HTTP_IF_NONE_MATCH", "").strip()):
+        # The client holds this very page (a kept API list or photo, which carry an ETag): a 304,
+        # as the view itself would answer, with the validators and caching headers only.
+        status, body, gzipped = 304, b"", False
+        headers = [(name, value) for name, value in headers if name.lower() in NOT_MODIFIED_HEADERS]
+    response = HttpResponse(body, status=status)
     for name, value in headers:
         response.headers[name] = value
     if gzipped:
         response.headers["Content-Encoding"] = "gzip"
-    response.headers["Content-Length"] = str(len(found[1]))
+    response.headers["Content-Length"] = str(len(body))
     response.headers[HIT_HEADER] = "hit"
     request_id = requestlog.request_id_for(request)
     response.headers[requestlog.REQUEST_ID_HEADER] = request_id

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
+from apps.accounts.services import api_token_create
 from apps.api.serializers import PhotoSerializer
 from apps.photos import services
 from apps.photos.models import Visibility
@@ -36,13 +37,20 @@ def test_the_public_list_is_kept_and_a_photo_made_private_leaves_it_at_once(
         again = api.get("/api/v1/photos/")
     assert _titles(again) == ["Low tide"] and again["ETag"] == first["ETag"]
     assert not [query for query in queries if "photos_photo" in query["sql"]], "the kept page, not the query"
+    assert again["X-Page-Cache"] == "hit"  # kept whole for visitors, as the HTML pages are
     unchanged = api.get("/api/v1/photos/", HTTP_IF_NONE_MATCH=first["ETag"])
-    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged["ETag"] == first["ETag"]
+    signed_in = APIClient()
+    signed_in.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user, name='t', scope='read')[1]}")
+    mine = signed_in.get("/api/v1/photos/")
+    assert _titles(mine) == ["Low tide"] and mine["Cache-Control"] == "private, no-cache"
+    assert "X-Page-Cache" not in mine
 
     with django_capture_on_commit_callbacks(execute=True):
         services.photo_update(photo=tide, title=tide.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
     changed = api.get("/api/v1/photos/", HTTP_IF_NONE_MATCH=first["ETag"])
     assert _titles(changed) == [] and changed["ETag"] != first["ETag"]
+    assert "X-Page-Cache" not in changed  # the kept page went with the listing's version
     assert api.get("/api/v1/photos/", {"tag": ""}).json()["results"] == []  # another address, the same listing
 
 
@@ -93,3 +101,18 @@ def test_a_photo_is_shown_as_drfs_generic_serializer_would_show_it(user, bucket)
         generic = serializers.ModelSerializer.to_representation(serializer, photo)
         assert serializer.data == generic
         assert list(serializer.data) == list(generic)  # the same order: the same bytes, the same ETag
+
+
+def test_a_public_photo_is_kept_for_visitors_and_leaves_at_once_when_made_private(
+    user, bucket, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        photo = ready_photo(user, title="Quay")
+    api, address = APIClient(), f"/api/v1/photos/{photo.pk}/"
+    first = api.get(address)
+    again = api.get(address, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again["X-Page-Cache"] == "hit"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
+    assert api.get(address).status_code == 404
+    assert api.get(address, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 404

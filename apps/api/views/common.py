@@ -23,6 +23,7 @@ from apps.photos import selectors as photo_selectors
 from apps.photos.caching import GRID_STALE_TTL, GRID_TTL, api_page_key
 from photosite import cache, ratelimit
 from photosite.http import number_from_text
+from photosite.pagecache import page_cache_allow
 
 ERRORS = {code: s.ErrorSerializer for code in (400, 401, 403, 404, 429)}
 MAX_LIMIT = 100
@@ -124,8 +125,8 @@ def photo_page_response(request: Request, listing: photo_selectors.Listing) -> H
     if listing.shared and cursor is None:
         key = api_page_key(listing=listing, address=request.build_absolute_uri())
         body, etag = cache.get_or_compute(key, encoded, ttl=GRID_TTL, stale_ttl=GRID_STALE_TTL, privacy=True)
-    else:
-        body, etag = encoded()
+        return conditional_response(request, body, etag, same_for_visitors=True)
+    body, etag = encoded()
     return conditional_response(request, body, etag)
 
 
@@ -139,11 +140,19 @@ def encoded_page(data: Any) -> EncodedPage:
     return body, quote_etag(hashlib.sha256(body).hexdigest()[:32])
 
 
-def conditional_response(request: Request, body: bytes, etag: str) -> HttpResponse:
+def conditional_response(request: Request, body: bytes, etag: str, *, same_for_visitors: bool = False) -> HttpResponse:
     """`body` with its ETag; 304 with no body when If-None-Match names it (a client polling a
-    list that has not changed fetches nothing). `private`: the content may be this viewer's,
-    so no shared cache may keep it."""
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    list that has not changed fetches nothing).
+
+    `private`: the content may be this viewer's, so no shared cache may keep it; unless it is
+    `same_for_visitors` (read through the cache under the versions that forget it) and asked
+    for by one: then it is kept whole for visitors like the HTML pages (photosite/pagecache.py,
+    which answers the next ones, If-None-Match included, before any other middleware runs)."""
+    headers = {"ETag": etag}
+    if same_for_visitors and not request.user.is_authenticated:
+        page_cache_allow(request)  # the page cache then says how long the edge may keep it
+    else:
+        headers["Cache-Control"] = "private, no-cache"
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
         return HttpResponse(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
     return HttpResponse(body, content_type="application/json", headers=headers)

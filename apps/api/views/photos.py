@@ -31,7 +31,7 @@ from apps.api.views.common import (
 from apps.photos import selectors as photo_selectors
 from apps.photos import services as photo_services
 from apps.photos import uploads
-from apps.photos.models import Licence
+from apps.photos.models import Licence, PhotoStatus, Visibility
 from apps.social import selectors as social_selectors
 from photosite.http import number_from_text
 
@@ -146,7 +146,11 @@ def photo_detail(request: Request, photo_id: int) -> HttpResponse:
         counts = social_selectors.photo_counts(photo_id=photo.pk)  # live; lists show the minute-old copy
         photo.like_count, photo.comment_count = counts.likes, counts.comments
         body, etag = encoded_page(s.PhotoSerializer(photo, context={"viewer": request.user}).data)
-        response = conditional_response(request, body, etag)
+        # A public photo opened without a link token is the same for every visitor, and was read
+        # from the cached card and the counts' versions: kept whole for them, as its HTML page is.
+        public = photo.visibility == Visibility.PUBLIC and photo.status == PhotoStatus.READY
+        same_for_visitors = public and photo.hidden_at is None and not share_token_of(request)
+        response = conditional_response(request, body, etag, same_for_visitors=same_for_visitors)
         response["Last-Modified"] = http_date(photo.updated_at.timestamp())
         return response
     photo = photo_selectors.photo_get_for_owner(photo_id=photo_id, owner=request.user)
