@@ -120,6 +120,7 @@ def main() -> None:
     for name in ("DATABASE_URL", "REDIS_URL", "BROKER_URL", "S3_BUCKET"):
         os.environ.pop(name, None)
     rows: list[tuple[str, float, float, float, int, int]] = []
+    load_before = os.getloadavg()[0]
     try:
         record = stack.up(state, port=free_port(), seed=True, api_rate="100000r/s")
         url = record["url"]
@@ -179,7 +180,10 @@ def main() -> None:
         stack.down(state)
         shutil.rmtree(state, ignore_errors=True)
 
-    print(f"\n{machine_line()}; wrk {args.connections} connections, {args.seconds} s each, loopback\n")
+    print(
+        f"\n{machine_line()}; wrk {args.connections} connections, {args.seconds} s each, loopback; "
+        f"load average (1 min) {load_before:.1f} before the stack came up, {os.getloadavg()[0]:.1f} after\n"
+    )
     print("| target | req/s | p50 ms | p99 ms | requests | errors |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, rps, p50, p99, total, errors in rows:
