@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import TokenScope
+from apps.notifications.forms import DIGEST_CHOICES
 from apps.photos.models import Licence
 from apps.photos.uploads import upload_too_big_message
 
@@ -46,6 +47,16 @@ class ProfileForm(forms.Form):
         if upload and upload.size is not None and upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
             raise forms.ValidationError(upload_too_big_message(upload.size))
         return upload
+
+
+class AccountSettingsForm(forms.Form):
+    """What the account page changes itself; the same choice as on the notifications page."""
+
+    notification_digest = forms.ChoiceField(
+        choices=DIGEST_CHOICES,
+        label=_("Email digest"),
+        help_text=_("Once a day, what you have not read yet, if anything happened."),
+    )
 
 
 TOKEN_LIFETIMES = [(7, _("7 days")), (30, _("30 days")), (90, _("90 days")), (365, _("1 year"))]

@@ -16,9 +16,10 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts import selectors, services
-from apps.accounts.forms import AccountDeleteForm, ApiTokenForm, ProfileForm
+from apps.accounts.forms import AccountDeleteForm, AccountSettingsForm, ApiTokenForm, ProfileForm
 from apps.accounts.models import ExportStatus, User
 from apps.albums.selectors import album_list_for_owner
+from apps.notifications.services import notification_digest_set
 from apps.photos import selectors as photo_selectors
 from apps.photos.caching import person_listings_version_read
 from apps.photos.pages import listing_response, profile_link_preview
@@ -136,19 +137,26 @@ def profile_edit(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def account_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """One page for everything about the account: email, password, 2FA, tokens, export, deletion."""
+    """One page for everything about the account: email, password, 2FA, tokens, export, deletion;
+    POST saves the email digest choice, which is also on the notifications page."""
     from allauth.mfa.utils import is_mfa_enabled
 
-    return render(
-        request,
-        "accounts/settings.html",
-        {
-            "mfa_enabled": is_mfa_enabled(request.user),
-            "export": selectors.data_export_latest_for_user(user=request.user),
-        },
-    )
+    form = AccountSettingsForm(request.POST or None, initial={"notification_digest": request.user.notification_digest})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            notification_digest_set(user=request.user, frequency=form.cleaned_data["notification_digest"])
+            messages.success(request, gettext("Email digest saved."))
+            return redirect("account_settings")
+    context = {
+        "mfa_enabled": is_mfa_enabled(request.user),
+        "export": selectors.data_export_latest_for_user(user=request.user),
+        "settings_form": form,
+    }
+    return render(request, "accounts/settings.html", context, status=status)
 
 
 @login_required
