@@ -1,10 +1,11 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.api.views import albums, auth, feeds, notifications, people, photos, reports, shares, social, uploads
+from apps.api.views import albums, auth, feeds, me, notifications, people, photos, reports, shares, social, uploads
 
 v1 = [
     path("auth/token/", auth.token, name="api_token"),
+    path("me/", me.me, name="api_me"),
     path("users/<str:username>/", people.person_detail, name="api_person"),
     path("users/<str:username>/follow/", people.follow, name="api_follow"),
     path("photos/", photos.photo_list, name="api_photos"),

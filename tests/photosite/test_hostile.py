@@ -163,6 +163,7 @@ TABLE: dict[str, Row] = {
     "metrics": Row(OWN),  # operators only (loopback, allowed networks or the metrics token)
     # the API
     "api/v1/auth/token/": Row(PAGE, methods=API_METHODS),
+    "api/v1/me/": Row(PAGE, methods=API_METHODS),  # the requester's own account
     "api/v1/users/<str:username>/": Row(PAGE, methods=API_METHODS),
     "api/v1/users/<str:username>/follow/": Row(PAGE, methods=API_METHODS),
     "api/v1/photos/": Row(PAGE, methods=API_METHODS),
