@@ -1,5 +1,5 @@
-"""The data-export zip: a person's originals, their photos' details, albums, comments and
-profile, written as a stream into private storage.
+"""The data-export zip: a person's originals, their photos' details, albums, comments,
+notifications, share links and profile, written as a stream into private storage.
 
 Memory stays bounded whatever the number of photos: rows are read in chunks, every
 original is copied in 1 MiB pieces, the JSON files are written a record at a time, and
@@ -14,13 +14,18 @@ import shutil
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils.text import slugify
 
 from apps.accounts.models import User
 from apps.albums.models import Album, AlbumEntry
+from apps.notifications.models import Notification
 from apps.photos.models import Photo, stored_name
+from apps.sharing.models import ShareLink
 from apps.social.models import Comment
 from photosite.storage import object_reader, object_writer
 
@@ -29,12 +34,14 @@ COPY_BYTES = 1024 * 1024
 
 README = """Your photosite data, as it was when this file was made.
 
-photos/        your original files, exactly as you uploaded them
-photos.json    each photo's title, caption, alt text, tags, visibility, licence, camera facts and dates;
-               "file" names its original in photos/
-albums.json    your albums and the photos in them, in your order
-comments.json  the comments you wrote, with the photo each is on
-profile.json   your user name, display name, email and bio
+photos/             your original files, exactly as you uploaded them
+photos.json         each photo's title, caption, alt text, tags, visibility, licence, camera facts and dates;
+                    "file" names its original in photos/
+albums.json         your albums and the photos in them, in your order
+comments.json       the comments you wrote, with the photo each is on
+notifications.json  what you were told (likes, comments, mentions, follows), grouped as on the site
+share_links.json    the links you made to your photos and albums, with their address, expiry and views
+profile.json        your user name, display name, email and bio
 """
 
 
@@ -61,6 +68,8 @@ def archive_write(*, user: User, key: str, download_name: str) -> ArchiveSummary
             _json_list_write(archive, "photos.json", (_photo_record(photo) for photo in _photos(user, with_tags=True)))
             _json_list_write(archive, "albums.json", _albums(user))
             _json_list_write(archive, "comments.json", _comments(user))
+            _json_list_write(archive, "notifications.json", _notifications(user))
+            _json_list_write(archive, "share_links.json", _share_links(user))
         size = stream.tell()
     return ArchiveSummary(photos=photos, bytes=size)
 
@@ -143,6 +152,41 @@ def _comments(user: User) -> Iterator[dict[str, Any]]:
             "hidden_by_moderator": comment.hidden_at is not None,
             "created_at": comment.created_at.isoformat(),
         }
+
+
+def _notifications(user: User) -> Iterator[dict[str, Any]]:
+    notifications = Notification.objects.filter(recipient=user).order_by("created_at", "pk")
+    for notification in notifications.iterator(chunk_size=CHUNK_ROWS):
+        yield {
+            "kind": notification.kind,
+            "photo_id": notification.photo_id,
+            "count": notification.actor_count,
+            "created_at": notification.created_at.isoformat(),
+            "updated_at": notification.updated_at.isoformat(),
+            "read": notification.read_at is not None,
+            "read_at": _iso(notification.read_at),
+        }
+
+
+def _share_links(user: User) -> Iterator[dict[str, Any]]:
+    """The link's address is the owner's own (its token is in it); its password's hash stays
+    out: it is no use to them, and would be something to guess at offline."""
+    links = ShareLink.objects.filter(owner=user).order_by("created_at", "pk")
+    for link in links.iterator(chunk_size=CHUNK_ROWS):
+        yield {
+            "url": settings.SITE_URL + reverse("share_open", args=[link.token]),
+            "photo_id": link.photo_id,
+            "album_id": link.album_id,
+            "created_at": link.created_at.isoformat(),
+            "expires_at": _iso(link.expires_at),
+            "revoked_at": _iso(link.revoked_at),
+            "has_password": link.has_password,
+            "views": link.view_count,
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _json_write(archive: zipfile.ZipFile, name: str, value: object) -> None:

@@ -119,3 +119,54 @@ def test_the_hourly_sweep_removes_expired_exports_and_stray_zips(user, bucket) -
     DataExport.objects.filter(pk=live.pk).update(expires_at=later + timedelta(hours=1))
     assert data_exports_sweep(now=later) == 1
     assert bucket.keys("private/exports/") == [live_key]
+
+
+def test_the_zip_lists_their_notifications_and_share_links_without_password_hashes(db, bucket, settings) -> None:
+    from apps.accounts.exports import archive_write
+    from apps.notifications.services import notifications_fan_out, notifications_mark_read
+    from apps.sharing.models import ShareLink
+    from apps.sharing.services import share_link_create, share_link_revoke
+    from apps.social.services import follow_set, like_set
+
+    owner, fan, other = UserFactory(), UserFactory(), UserFactory()
+    photo = ready_photo(owner, title="Lake", visibility=Visibility.PRIVATE)
+    public = ready_photo(owner, title="Hill")
+    album = album_create(owner=owner, title="Trip", visibility=Visibility.UNLISTED)
+    like_set(user=fan, photo=public, liked=True)
+    like_set(user=other, photo=public, liked=True)
+    follow_set(follower=fan, followee=owner, following=True)
+    for kind, actor, target in [("like", fan, public.pk), ("like", other, public.pk), ("follow", fan, owner.pk)]:
+        notifications_fan_out(kind=kind, actor_id=actor.pk, target_id=target)
+    notifications_mark_read(
+        user=owner, ids=list(owner.notifications.filter(kind="follow").values_list("pk", flat=True))
+    )
+    with_password = share_link_create(owner=owner, photo=photo, expires_in_days=7, password="s3cret-Q7X")
+    revoked = share_link_create(owner=owner, album=album)
+    share_link_revoke(link=revoked)
+    ShareLink.objects.filter(pk=with_password.pk).update(view_count=3)
+    share_link_create(owner=other, album=album_create(owner=other, title="Theirs", visibility=Visibility.PRIVATE))
+
+    key = "private/exports/test-notifications.zip"
+    archive_write(user=owner, key=key, download_name="export.zip")
+    archive = zipfile.ZipFile(io.BytesIO(bucket.get(key)))
+
+    notifications = {item["kind"]: item for item in json.loads(archive.read("notifications.json"))}
+    assert set(notifications) == {"like", "follow"}
+    assert notifications["like"]["photo_id"] == public.pk and notifications["like"]["count"] == 2
+    assert notifications["like"]["read"] is False and notifications["like"]["read_at"] is None
+    assert notifications["follow"]["photo_id"] is None and notifications["follow"]["read"] is True
+    assert notifications["like"]["created_at"] and notifications["like"]["updated_at"]
+
+    links = json.loads(archive.read("share_links.json"))
+    assert len(links) == 2  # theirs, not the other person's
+    by_target = {
+        ("photo", link["photo_id"]) if link["photo_id"] else ("album", link["album_id"]): link for link in links
+    }
+    photo_link, album_link = by_target[("photo", photo.pk)], by_target[("album", album.pk)]
+    assert photo_link["url"] == f"{settings.SITE_URL}/s/{with_password.token}/"
+    assert photo_link["views"] == 3 and photo_link["has_password"] is True
+    assert photo_link["expires_at"] and photo_link["revoked_at"] is None and photo_link["created_at"]
+    assert album_link["revoked_at"] and album_link["expires_at"] is None
+    raw = archive.read("share_links.json").decode()
+    assert with_password.password not in raw and "pbkdf2" not in raw and "s3cret" not in raw
+    assert "share_links.json" in archive.read("README.txt").decode()
