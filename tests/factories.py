@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from allauth.account.models import EmailAddress
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Model
 from factory.declarations import LazyAttribute, LazyFunction, PostGenerationMethodCall, Sequence, SubFactory
@@ -47,6 +48,12 @@ class UserFactory(RowFactory[User]):
     def save_password(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:
         if create:
             obj.save()
+
+
+def email_confirmed(user: User) -> User:
+    """The person confirmed their address (allauth's EmailAddress), as the email digest requires."""
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"primary": True, "verified": True})
+    return user
 
 
 def uploaded_photo(

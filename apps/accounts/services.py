@@ -37,6 +37,7 @@ from photosite.storage import (
     object_save,
     storage_errors_as_unavailable,
 )
+from photosite.text import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -109,9 +110,10 @@ def profile_update(
     the old one is deleted only after the change commits, so a failure never leaves a broken picture."""
     old_avatar = user.avatar_key
     new_avatar = avatar_store(upload=avatar) if avatar is not None else ("" if remove_avatar else old_avatar)
-    names_changed = display_name.strip() != user.display_name
+    display_name = one_line(display_name)
+    names_changed = display_name != user.display_name
     with transaction.atomic():
-        user.display_name = display_name.strip()
+        user.display_name = display_name
         user.bio = bio.strip()
         user.avatar_key = new_avatar
         if default_licence:  # "" keeps the person's

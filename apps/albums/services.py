@@ -11,6 +11,7 @@ from apps.accounts.models import User
 from apps.albums.models import Album, AlbumEntry
 from apps.photos.caching import album_changed_on_commit, photo_cards_forget_on_commit
 from apps.photos.models import Photo, Visibility
+from photosite.text import one_line
 
 MAX_PHOTOS_PER_ALBUM = 1000
 
@@ -26,7 +27,7 @@ def _check_visibility(visibility: str) -> str:
 
 
 def _check_title(title: str) -> str:
-    title = title.strip()
+    title = one_line(title)
     if not title:
         raise AlbumRefused(gettext("Give the album a title."))
     if len(title) > 200:

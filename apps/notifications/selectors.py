@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
@@ -22,6 +23,15 @@ from photosite.pagination import Page, keyset_page
 
 ORDERING = ("-updated_at", "-id")
 UNREAD_SHOWN_AT_MOST = 99  # the header says "99+" beyond
+
+
+def email_confirmed(user: User) -> bool:
+    """Whether the person's address is one they confirmed: the site mails news only there, so
+    nobody can sign up with someone else's address and have the digest sent to it."""
+    return (
+        bool(user.email)
+        and EmailAddress.objects.filter(user=user, email__iexact=user.email, primary=True, verified=True).exists()
+    )
 
 
 def photo_visible_to(*, photo: Photo, viewer: User) -> bool:
@@ -160,7 +170,8 @@ def notification_views(*, notifications: list[Notification], viewer: User) -> li
                 kind=notification.kind,
                 text=_text(notification, photo_shown=photo_shown),
                 url=_url(notification, viewer=viewer, photo_shown=photo_shown),
-                actor=actor if actor is not None and actor.is_active else None,
+                # Who acted on a photo the reader may no longer see is part of what they may not see.
+                actor=actor if actor is not None and actor.is_active and (photo_shown or photo is None) else None,
                 actor_count=notification.actor_count,
                 photo=photo if photo_shown else None,
                 unread=notification.read_at is None,

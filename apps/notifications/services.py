@@ -10,6 +10,7 @@ photo. Nobody is told about their own doing, nor about a photo they may not see.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from django.conf import settings
@@ -24,11 +25,12 @@ from django.utils.translation import gettext, ngettext
 from apps.accounts.models import User
 from apps.notifications.mentions import mentioned_usernames
 from apps.notifications.models import DigestFrequency, Notification, NotificationKind
-from apps.notifications.selectors import notification_views, photo_visible_to
+from apps.notifications.selectors import email_confirmed, notification_views, photo_visible_to
 from apps.photos.models import Photo
 from apps.social.models import PHOTO_LIKES, USER_FOLLOWERS, Comment, Follow, Like
 from photosite.counters import counter_totals
 from photosite.outbox import outbox_enqueue
+from photosite.text import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +123,11 @@ def _commenters(*, photo: Photo, recipient: User, mentioning: str) -> int:
     """How many people (not the recipient) wrote a shown comment on the photo (that mentions
     `mentioning`, if given): the photo's comment index bounds it."""
     comments = Comment.objects.filter(photo=photo, hidden_at__isnull=True).exclude(author=recipient)
-    if mentioning:
-        comments = comments.filter(body__icontains=f"@{mentioning}")
-    return comments.values("author").distinct().count()
+    if not mentioning:
+        return comments.values("author").distinct().count()
+    # icontains narrows; the mention rule decides (a comment naming @anna does not mention @ann).
+    candidates = comments.filter(body__icontains=f"@{mentioning}").values_list("author_id", "body")
+    return len({author for author, body in candidates if mentioning.lower() in mentioned_usernames(body)})
 
 
 def _fan_out_follow(*, actor: User, followee_id: int) -> int:
@@ -207,6 +211,10 @@ def notifications_mark_read(*, user: User, ids: list[int] | None = None, through
 def notification_digest_set(*, user: User, frequency: str) -> None:
     if frequency not in DigestFrequency.values:
         raise NotificationRefused(gettext("Choose off or daily."))
+    if frequency != DigestFrequency.OFF and not email_confirmed(user):
+        raise NotificationRefused(
+            gettext("Confirm your email address first (Account, Email): the digest goes only to a confirmed address.")
+        )
     user.notification_digest = frequency
     user.save(update_fields=["notification_digest"])
 
@@ -244,7 +252,7 @@ def notification_digest_send(*, user_id: int) -> int:
     the mail server is told last-but-one, the database last.
     """
     user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
-    if user is None or user.notification_digest != DigestFrequency.DAILY or not user.email:
+    if user is None or user.notification_digest != DigestFrequency.DAILY or not email_confirmed(user):
         return 0
     rows = list(
         Notification.objects.select_for_update(of=("self",))
@@ -255,7 +263,9 @@ def notification_digest_send(*, user_id: int) -> int:
     if not rows:
         return 0
     with translation.override(settings.LANGUAGE_CODE):
-        items = notification_views(notifications=rows, viewer=user)
+        # One line each: titles and names are other people's words inside a mail to this person.
+        shown = notification_views(notifications=rows, viewer=user)
+        items = [replace(item, text=one_line(item.text)) for item in shown]
         context = {"person": user, "items": items, "site_url": settings.SITE_URL}
         body = render_to_string("notifications/digest_email.txt", context)
         subject = ngettext(

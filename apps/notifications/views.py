@@ -57,6 +57,14 @@ def notification_digest(request: AuthenticatedHttpRequest) -> HttpResponse:
             {"title": gettext("Not saved"), "message": gettext("Choose off or daily.")},
             status=400,
         )
-    services.notification_digest_set(user=request.user, frequency=form.cleaned_data["notification_digest"])
+    try:
+        services.notification_digest_set(user=request.user, frequency=form.cleaned_data["notification_digest"])
+    except services.NotificationRefused as refusal:
+        return render(
+            request,
+            "error.html",
+            {"title": gettext("Not saved"), "message": str(refusal), "back_url": reverse("notifications")},
+            status=400,
+        )
     messages.success(request, gettext("Email digest saved."))
     return redirect("notifications")

@@ -59,6 +59,7 @@ from photosite.storage import (
     object_save,
     storage_errors_as_unavailable,
 )
+from photosite.text import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -257,7 +258,7 @@ def camera_copies_set(photo: Photo) -> None:
 def _photo_for(owner: User, checked: CheckedImage, title: str, caption: str, alt_text: str, visibility: str) -> Photo:
     photo = Photo(
         owner=owner,
-        title=title.strip()[:200] or "Untitled",
+        title=one_line(title)[:200] or "Untitled",
         caption=caption,
         alt_text=alt_text,
         visibility=visibility,
@@ -335,7 +336,7 @@ def photo_update(
         was_public = renditions_are_public(locked)
         scopes_before = listing_scopes_of(locked)
         counts_before = _listing_counts_of(locked)
-        photo.title = title.strip() or locked.title
+        photo.title = one_line(title)[:200] or locked.title
         photo.caption = caption
         photo.alt_text = alt_text
         photo.visibility = visibility

@@ -8,6 +8,7 @@ from apps.notifications.models import Notification, NotificationKind
 from apps.notifications.selectors import notification_page, notification_views
 from apps.notifications.services import notifications_mark_read
 from apps.photos.models import Visibility
+from apps.photos.services import photo_update
 from apps.social.services import comment_create, follow_set, like_set
 from tests.factories import UserFactory, ready_photo
 from tests.notifications.jobs import run_queued_notifications
@@ -157,3 +158,26 @@ def test_a_deactivated_persons_name_is_not_shown(db, bucket) -> None:
     bea.is_active = False
     bea.save(update_fields=["is_active"])
     assert texts_for(ann) == ["Someone liked your photo “Field”"]
+
+
+def test_who_acted_on_a_photo_the_reader_may_no_longer_see_is_not_named(db, bucket) -> None:
+    ann, bea = UserFactory(username="ann"), UserFactory(username="bea")
+    mallory = UserFactory(username="mallory", display_name="Mallory")
+    photo = ready_photo(bea, title="Jetty")
+    comment_create(author=mallory, photo=photo, body="look @ann")
+    run_queued_notifications()
+    photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
+    page = notification_page(user=ann, cursor=None)
+    (item,) = notification_views(notifications=page.items, viewer=ann)
+    assert item.actor is None and item.photo is None and "Mallory" not in item.text
+
+
+def test_a_comment_naming_a_longer_user_name_is_no_mention_of_the_shorter_one(db, bucket) -> None:
+    ann = UserFactory(username="ann")
+    UserFactory(username="anna")
+    owner, bea, cal = UserFactory(), UserFactory(display_name="Bea"), UserFactory(display_name="Cal")
+    photo = ready_photo(owner, title="Dunes")
+    comment_create(author=bea, photo=photo, body="@ann you'd like this")
+    comment_create(author=cal, photo=photo, body="@anna too")
+    run_queued_notifications()
+    assert texts_for(ann) == ["Bea mentioned you on “Dunes”"]  # Cal mentioned @anna, not Ann

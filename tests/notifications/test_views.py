@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.social.services import comment_create, follow_set, like_set
-from tests.factories import UserFactory, ready_photo
+from tests.factories import UserFactory, email_confirmed, ready_photo
 from tests.notifications.jobs import run_queued_notifications
 
 BADGE = re.compile(r'<span class="badge" data-unread-count>(\d+\+?)<')
@@ -102,7 +102,7 @@ def test_mentions_in_comments_link_to_the_person(client, db, bucket) -> None:
 
 
 def test_the_digest_setting_is_saved_and_refuses_nonsense(client, db) -> None:
-    ann = UserFactory()
+    ann = email_confirmed(UserFactory())
     client.force_login(ann)
     assert client.post(reverse("notification_digest"), {"notification_digest": "daily"}).status_code == 302
     ann.refresh_from_db()
