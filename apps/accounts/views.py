@@ -19,7 +19,7 @@ from apps.accounts import selectors, services
 from apps.accounts.forms import AccountDeleteForm, AccountSettingsForm, ApiTokenForm, ProfileForm
 from apps.accounts.models import ExportStatus, User
 from apps.albums.selectors import album_list_for_owner
-from apps.notifications.services import notification_digest_set
+from apps.notifications.services import NotificationRefused, notification_digest_set
 from apps.photos import selectors as photo_selectors
 from apps.photos.caching import person_listings_version_read
 from apps.photos.pages import listing_response, profile_link_preview
@@ -148,9 +148,13 @@ def account_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            notification_digest_set(user=request.user, frequency=form.cleaned_data["notification_digest"])
-            messages.success(request, gettext("Email digest saved."))
-            return redirect("account_settings")
+            try:
+                notification_digest_set(user=request.user, frequency=form.cleaned_data["notification_digest"])
+            except NotificationRefused as refusal:
+                form.add_error("notification_digest", str(refusal))
+            else:
+                messages.success(request, gettext("Email digest saved."))
+                return redirect("account_settings")
     context = {
         "mfa_enabled": is_mfa_enabled(request.user),
         "export": selectors.data_export_latest_for_user(user=request.user),

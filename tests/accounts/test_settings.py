@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from django.urls import reverse
 
 from apps.accounts.models import User
@@ -16,6 +17,8 @@ def test_account_page_shows_the_digest_choice_as_it_is(client, user) -> None:
 
 
 def test_digest_choice_saved_from_the_account_page(client, user) -> None:
+    # The digest goes to confirmed addresses only.
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"primary": True, "verified": True})
     client.force_login(user)
     answer = client.post(reverse("account_settings"), {"notification_digest": "daily"}, follow=True)
     assert answer.redirect_chain[-1][0] == reverse("account_settings")

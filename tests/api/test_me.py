@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
 from rest_framework.test import APIClient
 
 from apps.accounts.models import TokenScope, User
@@ -19,6 +20,11 @@ def signed_in(user: User) -> APIClient:
     api = APIClient()
     api.force_authenticate(user)
     return api
+
+
+def confirm_email(user: User) -> None:
+    """The digest goes to confirmed addresses only."""
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"primary": True, "verified": True})
 
 
 def account_of(user: User) -> tuple[str, str, str, str]:
@@ -52,6 +58,7 @@ def test_someone_elses_profile_never_shows_their_email(user, other_user) -> None
 
 
 def test_patch_changes_name_bio_licence_and_digest_together(user) -> None:
+    confirm_email(user)
     answer = signed_in(user).patch(
         "/api/v1/me/",
         {
@@ -70,6 +77,7 @@ def test_patch_changes_name_bio_licence_and_digest_together(user) -> None:
 def test_patch_of_one_field_leaves_the_others(user) -> None:
     User.objects.filter(pk=user.pk).update(display_name="Ann", bio="Lakes.", default_licence="cc0")
     user.refresh_from_db()
+    confirm_email(user)
     answer = signed_in(user).patch("/api/v1/me/", {"notification_digest": "daily"}, format="json")
     assert answer.status_code == 200
     assert account_of(user) == ("Ann", "Lakes.", "cc0", "daily")

@@ -80,19 +80,24 @@ class MeSerializer(serializers.ModelSerializer[User]):
 @throttle_classes(THROTTLES)
 def me(request: Request) -> Response:
     """Your account. PATCH any of `display_name`, `bio`, `default_licence` and
-    `notification_digest`; anything else, or a value out of range, is a 400 that changes nothing."""
+    `notification_digest`; anything else, a value out of range or a digest the service refuses
+    is a 400 that changes nothing."""
     user = signed_in_user(request)
     if request.method == "PATCH":
         serializer = MeSerializer(user, data=request_body(request), partial=True)
         serializer.is_valid(raise_exception=True)
         changes = serializer.validated_data
-        with transaction.atomic():  # both or neither
+        # Both or neither: a refusal raised inside rolls the profile's change back too.
+        with transaction.atomic():
+            if "notification_digest" in changes:
+                try:
+                    notification_services.notification_digest_set(user=user, frequency=changes["notification_digest"])
+                except notification_services.NotificationRefused as refusal:
+                    raise serializers.ValidationError({"notification_digest": [str(refusal)]}) from refusal
             account_services.profile_update(
                 user=user,
                 display_name=changes.get("display_name", user.display_name),
                 bio=changes.get("bio", user.bio),
                 default_licence=changes.get("default_licence", ""),  # "": unchanged
             )
-            if "notification_digest" in changes:
-                notification_services.notification_digest_set(user=user, frequency=changes["notification_digest"])
     return Response(MeSerializer(user).data, headers={"Cache-Control": "private, no-cache"})
