@@ -334,6 +334,10 @@ def targets(pattern: str, world: World) -> list[tuple[str, dict[str, str]]]:
             "social/comment": [(label, str(comment.pk)) for label, comment in world.comments.items()],
             "albums/album": [("album", str(world.album.pk))],
             "accounts/apitoken": [("token", str(world.token.pk))],
+            "sharing/sharelink": [
+                (f"share {pk}", str(pk))
+                for pk in ShareLink.objects.filter(owner=world.owner).values_list("pk", flat=True)
+            ],
         }.get(f"{admin_model.group(1)}/{admin_model.group(2)}", [("first", "1")])
         return [(label, {"object_id": value}) for label, value in ids]
     values = {
