@@ -15,7 +15,7 @@ from PIL import Image, ImageFile
 from pillow_heif import from_pillow
 from rest_framework.test import APIClient
 
-from apps.photos.imaging import AVATAR_SIZE, avatar_render, check_image_upload
+from apps.photos.imaging import AVATAR_SIZE, avatar_render, check_image_upload, render_renditions
 from apps.photos.models import Photo
 from apps.photos.uploads import UploadRejected
 from tests.images import decompression_bomb_png, flat_png_bytes, jpeg_bytes, png_bytes, webp_bytes
@@ -156,3 +156,24 @@ def test_a_heic_avatar_is_made_from_its_stored_thumbnail_whatever_its_size(decod
     picture = Image.open(io.BytesIO(avatar_render(upload=heic, size=len(heic.getvalue()))))
     assert picture.size == (AVATAR_SIZE, AVATAR_SIZE)
     assert set(decoded_sizes) == {(400, 266)}  # only the thumbnail, never the 1200 x 800 image
+
+
+def test_an_avif_original_is_rendered_upright_flattened_on_white_and_never_decoded_whole_by_pillow(
+    decoded_sizes,
+) -> None:
+    """libavif's frame goes to libvips to be shrunk: Image.open would copy all of it again."""
+    picture = Image.new("RGBA", (1600, 1200), (0, 0, 0, 0))
+    picture.paste((255, 0, 0, 255), (0, 0, 1600, 600))  # the top half red, the bottom transparent
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: shown rotated a quarter turn clockwise
+    original = io.BytesIO()
+    picture.save(original, "AVIF", exif=exif, quality=90)
+    rendered, _ = render_renditions(io.BytesIO(original.getvalue()))
+    largest = next(item for item in rendered if item.size == 2048 and item.format == "jpg")
+    assert (largest.width, largest.height) == (1200, 1600)
+    shown = Image.open(io.BytesIO(largest.data)).convert("RGB")
+    red, white = shown.getpixel((900, 800)), shown.getpixel((300, 800))  # the top is now on the right
+    assert isinstance(red, tuple) and isinstance(white, tuple)
+    assert red[0] > 200 and red[1] < 60 and red[2] < 60
+    assert min(white) > 230
+    assert (1600, 1200) not in decoded_sizes
