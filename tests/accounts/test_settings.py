@@ -41,3 +41,12 @@ def test_a_digest_choice_out_of_range_is_a_400_that_changes_nothing(client, user
 def test_signed_out_visitor_is_sent_to_sign_in(client, db) -> None:
     answer = client.post(reverse("account_settings"), {"notification_digest": "daily"})
     assert answer.status_code == 302 and reverse("account_login") in answer["Location"]
+
+
+def test_a_daily_digest_without_a_confirmed_address_is_refused_beside_the_choice(client, user) -> None:
+    client.force_login(user)
+    answer = client.post(reverse("account_settings"), {"notification_digest": "daily"})
+    assert answer.status_code == 400
+    assert "Confirm your email address first" in answer.content.decode()
+    user.refresh_from_db()
+    assert user.notification_digest == "off"

@@ -125,3 +125,10 @@ def test_each_person_sees_only_their_own_account(user) -> None:
     assert signed_in(stranger).get("/api/v1/me/").json()["username"] == stranger.username
     signed_in(stranger).patch("/api/v1/me/", {"bio": "Mine."}, format="json")
     assert account_of(user)[1] == ""
+
+
+def test_a_daily_digest_without_a_confirmed_address_is_refused_with_the_rest_of_the_patch(user) -> None:
+    answer = signed_in(user).patch("/api/v1/me/", {"bio": "Changed.", "notification_digest": "daily"}, format="json")
+    assert answer.status_code == 400
+    assert "Confirm your email address" in answer.json()["error"]["fields"]["notification_digest"][0]
+    assert account_of(user)[1:] == ("", "all-rights-reserved", "off")
