@@ -49,9 +49,15 @@ def _key(scope: str, ident: str, window: int) -> str:
     return f"ratelimit:{scope}:{ident}:{window}"
 
 
-def rate_limit_hit(*, scope: str, ident: str, rate: Rate, now: float | None = None) -> float | None:
+def rate_limit_hit(
+    *, scope: str, ident: str, rate: Rate, now: float | None = None, uncounted_wait: float | None = None
+) -> float | None:
     """Count one attempt at `scope` by `ident`: None if it is within `rate`, else the seconds
-    to wait. A refused attempt is not counted, so waiting is enough to be let in again."""
+    to wait. A refused attempt is not counted, so waiting is enough to be let in again.
+
+    When nothing can count (Redis down, or a cache that keeps nothing) the attempt is let
+    through, unless `uncounted_wait` is given: then it is refused with that wait (for limits
+    that guard a secret, such as a share link's password, rather than the site's load)."""
     now = time.time() if now is None else now
     window, into = divmod(now, rate.seconds)
     current_key, previous_key = _key(scope, ident, int(window)), _key(scope, ident, int(window) - 1)
@@ -60,9 +66,9 @@ def rate_limit_hit(*, scope: str, ident: str, rate: Rate, now: float | None = No
         # Typed int, but django-redis answers None when Redis is down (IGNORE_EXCEPTIONS).
         current = cast("int | None", cache.incr(current_key))
     except ValueError:  # expired between add and incr, or a cache that keeps nothing
-        return None
+        return uncounted_wait
     if current is None:  # Redis down (IGNORE_EXCEPTIONS): no limit rather than no writes
-        return None
+        return uncounted_wait
     previous = cache.get(previous_key) or 0
     overlap = 1 - into / rate.seconds  # how much of the previous window the last `period` still covers
     if previous * overlap + current <= rate.count:
@@ -91,6 +97,7 @@ WRITE_LIMIT_MESSAGES = {
     "like": "You have liked and unliked a lot in a short time.",
     "follow": "You have followed and unfollowed a lot in a short time.",
     "profile": "You have changed your profile a lot in a short time.",
+    "share": "You have made a lot of share links in a short time.",
 }
 
 

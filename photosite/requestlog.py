@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # settings import this module; keep it free of Django imports
     from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_SHARE_TOKEN = re.compile(r"^(/s/[^/]{4})[^/]+")  # apps/sharing's links (its urls.py)
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("photosite_log_context", default=None)
@@ -59,7 +60,7 @@ class RequestIdMiddleware:
         context = {
             "http.request.id": request_id,
             "http.request.method": request.method,
-            "url.path": request.path,
+            "url.path": logged_path(request.path),
         }
         token = _context.set(context)
         sentry_sdk.set_tag("request_id", request_id)  # a no-op unless SENTRY_DSN is set
@@ -76,6 +77,12 @@ class RequestIdMiddleware:
             _context.reset(token)
 
 
+def logged_path(path: str) -> str:
+    """The path as logs keep it: a share link's token (`/s/<token>/`) is a working key to a
+    private photo, so only its first four characters are written, enough to tell links apart."""
+    return _SHARE_TOKEN.sub(r"\1…", path)
+
+
 def request_id_for(request: HttpRequest) -> str:
     """The id nginx (or the load balancer) gave the request, when it looks sane, or a new one."""
     offered = request.META.get("HTTP_X_REQUEST_ID", "")
@@ -88,9 +95,10 @@ def log_access(request: HttpRequest, status: int, elapsed: float, *, request_id:
     if not access_logger.isEnabledFor(logging.INFO):
         return
     extra: dict[str, Any] = {"http.response.status_code": status, "event.duration": int(elapsed * 1e9)}
+    path = logged_path(request.path)
     if request_id is not None:
-        extra.update({"http.request.id": request_id, "http.request.method": request.method, "url.path": request.path})
-    access_logger.info("%s %s %s %.1fms", request.method, request.path, status, elapsed * 1000, extra=extra)
+        extra.update({"http.request.id": request_id, "http.request.method": request.method, "url.path": path})
+    access_logger.info("%s %s %s %.1fms", request.method, path, status, elapsed * 1000, extra=extra)
 
 
 class RequestIdInJobs(DramatiqMiddleware):

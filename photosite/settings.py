@@ -486,6 +486,7 @@ WRITE_LIMITS = {
     "like": env.str("WRITE_LIMIT_LIKE", default="60/min"),  # likes and unlikes
     "follow": env.str("WRITE_LIMIT_FOLLOW", default="60/hour"),  # follows and unfollows
     "profile": env.str("WRITE_LIMIT_PROFILE", default="30/hour"),  # profile saves, each may carry an avatar
+    "share": env.str("WRITE_LIMIT_SHARE", default="60/hour"),  # share links made (a password costs a hash)
 }
 
 # --- The REST API (/api/v1) ---------------------------------------------------------

@@ -35,6 +35,7 @@ from typing import IO, Any
 import environ
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from django.core import signing
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
 
@@ -102,7 +103,8 @@ def storages_config(*, s3: S3Settings | None, media_root: Path) -> dict[str, dic
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(media_root), "allow_overwrite": True},
         }
-        return {"default": local, "public": local, "signing": local, "staticfiles": staticfiles}
+        signing = {**local, "BACKEND": "photosite.storage.SignedFileSystemStorage"}
+        return {"default": local, "public": local, "signing": signing, "staticfiles": staticfiles}
     common = {
         "bucket_name": s3.bucket,
         "endpoint_url": s3.endpoint_url,
@@ -139,6 +141,34 @@ def storages_config(*, s3: S3Settings | None, media_root: Path) -> dict[str, dic
         },
         "staticfiles": staticfiles,
     }
+
+
+# Embedded mode's signed URLs (/media/<key>?sig=...), which photos.views.local_media honours
+# as S3 honours its own: whoever holds one may fetch that key until it expires, as a share
+# link's recipient must, without an account.
+LOCAL_SIGNATURE_SALT = "photosite.storage.local-media"
+LOCAL_SIGNED_URL_SECONDS = 3600  # as S3_SIGNED_URL_SECONDS' default
+
+
+class SignedFileSystemStorage(FileSystemStorage):
+    """Local files whose URLs carry a signature of their key and the time, like S3's presigned URLs."""
+
+    def url(self, name: str | None) -> str:
+        if name is None:
+            return super().url(name)
+        signature = signing.TimestampSigner(salt=LOCAL_SIGNATURE_SALT).sign(name).removeprefix(f"{name}:")
+        return f"{super().url(name)}?sig={signature}"
+
+
+def local_signature_valid(name: str, signature: str) -> bool:
+    """Whether `signature` (a SignedFileSystemStorage URL's `sig`) signs `name` and is still fresh."""
+    try:
+        signing.TimestampSigner(salt=LOCAL_SIGNATURE_SALT).unsign(
+            f"{name}:{signature}", max_age=LOCAL_SIGNED_URL_SECONDS
+        )
+    except signing.BadSignature:  # SignatureExpired is one too
+        return False
+    return True
 
 
 def public_storage() -> Storage:

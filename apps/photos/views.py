@@ -37,7 +37,14 @@ from apps.social import selectors as social
 from photosite.http import AuthenticatedHttpRequest, number_from_text, wants_json
 from photosite.pagecache import page_cache_allow
 from photosite.ratelimit import write_limited
-from photosite.storage import AVATAR_PREFIX, IMMUTABLE, PUBLIC_PREFIX, StorageUnavailable, media_url
+from photosite.storage import (
+    AVATAR_PREFIX,
+    IMMUTABLE,
+    PUBLIC_PREFIX,
+    StorageUnavailable,
+    local_signature_valid,
+    media_url,
+)
 
 
 @require_GET
@@ -377,10 +384,11 @@ def local_media(request: HttpRequest, name: str) -> FileResponse:
             raise Http404("No such file.")
         # A rendition under public/ is reachable by its random key alone on S3 (an unlisted
         # photo's too, by whoever holds its link): the same here.
-        token = selectors.photo_share_token(photo=photo) if name.startswith(PUBLIC_PREFIX) else ""
-        viewable = selectors.photo_get_for_viewer(photo_id=photo.pk, viewer=request.user, share_token=token)
-        if rendition is None and viewable.owner_id != request.user.pk:
-            raise Http404("No such file.")  # originals are for their owner only
+        if not local_signature_valid(name, request.GET.get("sig", "")):  # a signed URL opens as on S3
+            token = selectors.photo_share_token(photo=photo) if name.startswith(PUBLIC_PREFIX) else ""
+            viewable = selectors.photo_get_for_viewer(photo_id=photo.pk, viewer=request.user, share_token=token)
+            if rendition is None and viewable.owner_id != request.user.pk:
+                raise Http404("No such file.")  # originals are for their owner only
     try:
         handle = default_storage.open(name, "rb")
     except FileNotFoundError:

@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.throttling import BaseThrottle
 
 from apps.albums.selectors import album_get_for_owner
 from apps.photos.selectors import photo_get_for_owner
@@ -29,15 +30,18 @@ from apps.sharing.forms import ShareLinkForm, SharePasswordForm
 from apps.sharing.models import ShareLink
 from photosite.http import AuthenticatedHttpRequest
 from photosite.pagination import BadCursor
-from photosite.ratelimit import Rate, rate_limit_hit
+from photosite.ratelimit import Rate, rate_limit_hit, write_limited
 
 SHARE_HEADERS = {
     "Cache-Control": "private, no-store",
     "X-Robots-Tag": "noindex",
     "Referrer-Policy": "no-referrer",
 }
-# Tries at a link's password, whoever makes them: a link is one secret, guessed from anywhere.
+# Tries at a link's password: from one client address, and from everyone together (a link is
+# one secret, guessed from anywhere; 50 an hour still makes a 6-character password slow to find).
 PASSWORD_RATE = Rate(count=5, seconds=300)
+PASSWORD_RATE_ALL = Rate(count=50, seconds=3600)
+UNCOUNTED_WAIT = 60.0  # seconds to wait when the limiter cannot count (Redis down)
 UNLOCKED_KEY = "sharing.unlocked"  # in the session: ids of the links whose password it gave
 UNLOCKED_KEPT = 50  # the most recent ones; an older one asks for its password again
 
@@ -86,7 +90,15 @@ def _password_answer(request: HttpRequest, link: ShareLink) -> HttpResponse:
     if request.method != "POST":
         return render(request, "sharing/password.html", {"form": SharePasswordForm()})
     form = SharePasswordForm(request.POST)
-    wait = rate_limit_hit(scope="share-password", ident=str(link.pk), rate=PASSWORD_RATE)
+    # Per link and client, so someone else holding the link cannot lock its recipient out, and
+    # per link for everyone, which bounds guessing from many addresses; refused while the
+    # limiter cannot count (Redis down), since then nothing would bound the guessing.
+    client = BaseThrottle().get_ident(request)  # type: ignore[arg-type]  # reads only META, as an HttpRequest has it
+    wait = rate_limit_hit(
+        scope="share-password", ident=f"{link.pk}:{client}", rate=PASSWORD_RATE, uncounted_wait=UNCOUNTED_WAIT
+    ) or rate_limit_hit(
+        scope="share-password-all", ident=str(link.pk), rate=PASSWORD_RATE_ALL, uncounted_wait=UNCOUNTED_WAIT
+    )
     if wait is not None:
         minutes = math.ceil(wait / 60)
         form.add_error(
@@ -178,6 +190,7 @@ def _first_error(form: ShareLinkForm) -> str:
 
 @login_required
 @require_POST
+@write_limited("share")
 def photo_share_create(request: AuthenticatedHttpRequest, photo_id: int) -> HttpResponse:
     photo = photo_get_for_owner(photo_id=photo_id, owner=request.user)
     return _created(request, back=reverse("photo_detail", args=[photo.pk]), photo=photo)
@@ -185,6 +198,7 @@ def photo_share_create(request: AuthenticatedHttpRequest, photo_id: int) -> Http
 
 @login_required
 @require_POST
+@write_limited("share")
 def album_share_create(request: AuthenticatedHttpRequest, album_id: int) -> HttpResponse:
     album = album_get_for_owner(album_id=album_id, owner=request.user)
     return _created(request, back=reverse("album_detail", args=[album.pk]), album=album)

@@ -107,10 +107,13 @@ def embedded_site(tmp_path: Path, free_tcp_port: int):
         server.wait(timeout=10)
 
 
-def _post_form(session: requests.Session, url: str, data: dict[str, str], files=None) -> requests.Response:
+def _post_form(
+    session: requests.Session, url: str, data: dict[str, str], files=None, *, post_to: str = ""
+) -> requests.Response:
+    """Post a form of the page at `url` (to `post_to` when its action is another address)."""
     token = parse_page(session.get(url, timeout=10).text).csrf_token
     return session.post(
-        url, data={**data, "csrfmiddlewaretoken": token}, files=files, timeout=30, headers={"Referer": url}
+        post_to or url, data={**data, "csrfmiddlewaretoken": token}, files=files, timeout=30, headers={"Referer": url}
     )
 
 
@@ -162,9 +165,24 @@ def test_embedded_mode_serves_demo_content_and_renders_a_new_upload(embedded_sit
         fetched = person.get(base + link.url, timeout=10)
         assert fetched.status_code == 200
         assert_rendition_is_clean(fetched.content, link.width, link.height)
-        # The photo is private: a stranger holding the exact URL gets nothing.
-        assert visitor.get(base + link.url, timeout=10).status_code == 404
+        # The photo is private: its images are signed URLs, as on S3 (whoever holds one may
+        # fetch it for an hour); the bare address or a forged signature gets nothing.
+        path, _, signature = link.url.partition("?sig=")
+        assert signature, "a private rendition's URL is signed"
+        assert visitor.get(base + path, timeout=10).status_code == 404
+        assert visitor.get(f"{base}{path}?sig={signature[:-2]}xx", timeout=10).status_code == 404
     assert visitor.get(photo_url, timeout=10).status_code == 404
+
+    # A share link opens the private photo to someone without an account, its images too.
+    made = _post_form(person, photo_url, {"expires": "7", "password": ""}, post_to=photo_url + "shares/")
+    assert made.status_code == 200 and made.url.startswith(photo_url)
+    share = re.search(r'class="share-url" value="([^"]+/s/[^"]+)"', made.text)
+    assert share, "the owner's page lists the new link"
+    opened = visitor.get(share.group(1), timeout=10).text
+    assert "My first" in opened
+    shared = parse_page(opened)
+    shown_images = [image["src"] for image in shared.images if "/media/" in image["src"]]
+    assert shown_images and all(visitor.get(base + src, timeout=10).status_code == 200 for src in shown_images)
 
     # Made unlisted, it opens by its link only, images included (served by Django here).
     details = {"title": "My first", "caption": "", "alt_text": "A test picture", "tags": "", "show_camera_facts": "on"}

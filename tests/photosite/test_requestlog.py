@@ -139,3 +139,12 @@ def test_a_failing_request_and_a_failing_job_log_their_tracebacks_inside_json_li
     assert "rendition_make_all" in job_failure["error"]["stack_trace"]
     # The worker's main process (dramatiq's CLI, which never loads Django) logs JSON too.
     assert any(line["log"]["logger"] == "dramatiq.MainProcess" for line in jobs)
+
+
+def test_a_share_links_token_is_masked_in_the_access_log(client, db, caplog) -> None:
+    token = "HOeP9BgSecretPartOfTheLink"
+    with caplog.at_level("INFO", logger="photosite.access"):
+        client.get(f"/s/{token}/12/")
+    (line,) = [record for record in caplog.records if record.name == "photosite.access"]
+    assert "/s/HOeP…/12/" in line.getMessage() and token not in line.getMessage()
+    assert token not in json.dumps({key: str(value) for key, value in vars(line).items()})

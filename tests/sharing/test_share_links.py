@@ -290,3 +290,54 @@ def test_a_big_shared_album_pages_on_and_a_broken_page_link_is_a_clear_400(owner
     assert broken.status_code == 400 and "Frame" not in broken.content.decode()
     assert broken["Cache-Control"] == "private, no-store"
     assert ShareLink.objects.get().view_count == 1  # an opening is the first page: its next pages are not
+
+
+def test_links_made_while_private_stay_listed_with_revoke_when_the_item_turns_public(owner) -> None:
+    from apps.photos.services import photo_update
+
+    photo = ready_photo(owner, title="Was private", visibility=Visibility.PRIVATE)
+    link = share_link_create(owner=owner, photo=photo)
+    photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PUBLIC)
+    page = signed_in(owner).get(reverse("photo_detail", args=[photo.pk])).content.decode()
+    assert [path_of(url) for url in links_on(page)] == [f"/s/{link.token}/"]  # still live, so still shown
+    assert reverse("share_revoke", args=[link.pk]) in page and "share-create" not in page  # no new ones
+    signed_in(owner).post(reverse("share_revoke", args=[link.pk]))
+    page = signed_in(owner).get(reverse("photo_detail", args=[photo.pk])).content.decode()
+    assert 'id="share-links"' not in page  # public and nothing live: no panel
+    photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
+    assert Client().get(f"/s/{link.token}/").status_code == 410
+
+
+def test_guessing_from_one_address_does_not_lock_out_another(owner) -> None:
+    photo = ready_photo(owner, title="Garden party", visibility=Visibility.PRIVATE)
+    link = share_link_create(owner=owner, photo=photo, password="blue heron 7")
+    url = f"/s/{link.token}/"
+    guesser, recipient = Client(REMOTE_ADDR="203.0.113.7"), Client(REMOTE_ADDR="198.51.100.20")
+    for _ in range(5):
+        assert guesser.post(url, {"password": "guess"}).status_code == 403
+    assert guesser.post(url, {"password": "blue heron 7"}).status_code == 429
+    assert recipient.post(url, {"password": "blue heron 7"}).status_code == 302  # their own tries are theirs
+    assert "Garden party" in recipient.get(url).content.decode()
+
+
+def test_with_redis_down_password_tries_are_refused_rather_than_uncounted(owner, own_redis) -> None:
+    # Unbounded guessing at a six-character password is worse than a minute's wait.
+    photo = ready_photo(owner, title="Reunion", visibility=Visibility.PRIVATE)
+    link = share_link_create(owner=owner, photo=photo, password="blue heron 7")
+    own_redis.stop()
+    refused = Client().post(f"/s/{link.token}/", {"password": "blue heron 7"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "Reunion" not in refused.content.decode()
+
+
+def test_making_links_draws_on_a_per_person_budget(owner, settings) -> None:
+    settings.WRITE_LIMITS = {**settings.WRITE_LIMITS, "share": "3/hour"}
+    photo = ready_photo(owner, title="Budget", visibility=Visibility.PRIVATE)
+    client, api = signed_in(owner), api_as(owner)
+    for _ in range(2):
+        assert client.post(reverse("photo_share_create", args=[photo.pk]), {"expires": ""}).status_code == 302
+    assert api.post(f"/api/v1/photos/{photo.pk}/shares/", {}, format="json").status_code == 201
+    refused = client.post(reverse("photo_share_create", args=[photo.pk]), {"expires": ""})
+    assert refused.status_code == 429 and "a lot of share links" in refused.content.decode()
+    assert api.post(f"/api/v1/photos/{photo.pk}/shares/", {}, format="json").status_code == 429
+    assert ShareLink.objects.filter(photo=photo).count() == 3

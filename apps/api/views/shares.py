@@ -9,14 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view, permission_classes, throttle_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.albums import selectors as album_selectors
-from apps.api.views.common import ERRORS, signed_in_user, validated
+from apps.api.views.common import ERRORS, THROTTLES, signed_in_user, validated
 from apps.photos import selectors as photo_selectors
 from apps.sharing import selectors as share_selectors
 from apps.sharing import services as share_services
@@ -89,6 +89,7 @@ def _made(request: Request, **target: Any) -> Response:
 @extend_schema(request=ShareLinkInputSerializer, responses={201: ShareLinkSerializer, **ERRORS}, methods=["POST"])
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticated])
+@throttle_classes(THROTTLES)
 def photo_shares(request: Request, photo_id: int) -> Response:
     """GET your photo's live share links; POST makes one (private or unlisted photos only)."""
     photo = photo_selectors.photo_get_for_owner(photo_id=photo_id, owner=request.user)
@@ -101,6 +102,7 @@ def photo_shares(request: Request, photo_id: int) -> Response:
 @extend_schema(request=ShareLinkInputSerializer, responses={201: ShareLinkSerializer, **ERRORS}, methods=["POST"])
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticated])
+@throttle_classes(THROTTLES)
 def album_shares(request: Request, album_id: int) -> Response:
     """GET your album's live share links; POST makes one (private or unlisted albums only)."""
     album = album_selectors.album_get_for_owner(album_id=album_id, owner=request.user)
@@ -117,3 +119,8 @@ def share_detail(request: Request, share: str) -> Response:
     link = share_selectors.share_link_get_for_owner(owner=signed_in_user(request), share=share)
     share_services.share_link_revoke(link=link)
     return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Making links draws on the same per-person budget as the pages' form (settings.WRITE_LIMITS["share"]).
+photo_shares.cls.throttle_scope = "share"  # type: ignore[attr-defined]  # ScopedRateThrottle reads it; APIView has none
+album_shares.cls.throttle_scope = "share"  # type: ignore[attr-defined]  # ScopedRateThrottle reads it; APIView has none
