@@ -99,9 +99,9 @@ def main() -> None:
             for label, extra, pages, headers in configurations:
                 with gunicorn({**bench.env, **extra}) as url:
                     for page, path in pages:
+                        bare = wrk(bare_url + "/", seconds=args.seconds)
                         for _ in range(3):  # warm the cache (and the processes)
                             urllib.request.urlopen(url + path, timeout=10).read()
-                        bare = wrk(bare_url + "/", seconds=args.seconds)
                         result = wrk(url + path, seconds=args.seconds, headers=headers)
                         rows.append((label, page, result, bare))
 

@@ -12,7 +12,10 @@ is served again only while every one is unchanged, so any invalidation its fragm
 honour (a listing's scope bumped, a photo's card forgotten) empties the page on every
 web process at once; so does a like, a comment or a follow (photosite/counters.py
 versions each count a page reads). PAGE_TTL bounds the rest, what no version covers (a
-person's bio, edits made in the admin): it lags at most that long.
+person's bio, edits made in the admin): it lags that long, plus the time one request takes
+to render the page again. When a page's PAGE_TTL is up, that one request renders it (it
+takes a short lock in Redis) while the others are still answered from the entry, which is
+still checked against every version and stamp: busy pages never all render at once.
 
 A hit is one Redis round trip: the entry is a hash holding the page, its gzipped copy
 and the record, and a small Lua script compares the record with the keys it names in
@@ -58,6 +61,7 @@ from redis.exceptions import RedisError
 from photosite import cache, requestlog
 
 PAGE_TTL = 10  # seconds: how stale what no version covers may be for visitors (a bio, admin edits)
+PAGE_GRACE = 5  # seconds an entry past PAGE_TTL may still answer while one request renders it again
 EDGE_SECONDS = 1  # how long nginx or a CDN may keep a visitor's page: the privacy promise's bound
 EDGE_CACHE_CONTROL = f"public, max-age=0, s-maxage={EDGE_SECONDS}"
 ALLOWED = "photosite.page_cache.allowed"
@@ -75,10 +79,13 @@ NOT_MODIFIED_HEADERS = frozenset({"etag", "last-modified", "cache-control", "var
 STAMP_TAIL = 24  # bytes: a pickled (value, fresh_until) ends with the stamp (and a compressor's checksum)
 MOST_DEPENDENCIES = 2000  # a page built from more values than this is not kept (the script's MGET)
 
-# KEYS[1]: the entry. ARGV[1]: the body field wanted ("body" or "gzip"). Returns {meta, body}
-# when every version and value stamp the page was built from is still the one recorded.
+# KEYS[1]: the entry. ARGV[1]: the body field wanted ("body" or "gzip"); ARGV[2]: the time now;
+# ARGV[3]: how long a renewal may take. Returns {meta, body} when every version and value stamp
+# the page was built from is still the one recorded, unless the entry is past its PAGE_TTL and
+# this caller is the one to render it again (the first to take the renewal lock).
 HIT_SCRIPT = """
-local entry = redis.call('HMGET', KEYS[1], 'versions', 'versions_seen', 'values', 'values_seen', 'meta', ARGV[1])
+local entry = redis.call('HMGET', KEYS[1], 'versions', 'versions_seen', 'values', 'values_seen', 'meta', ARGV[1],
+  'fresh_until')
 if not entry[6] then return false end
 if entry[1] ~= '' then
   local keys = {}
@@ -93,6 +100,10 @@ if entry[3] ~= '' then
     seen[#seen + 1] = redis.call('STRLEN', key) .. ':' .. redis.call('GETRANGE', key, -STAMP_TAIL, -1)
   end
   if table.concat(seen, '\\0') ~= entry[4] then return false end
+end
+local fresh_until = tonumber(entry[7]) or 0
+if fresh_until < tonumber(ARGV[2]) and redis.call('SET', KEYS[1] .. ':renewing', '1', 'NX', 'EX', ARGV[3]) then
+  return false
 end
 return {entry[5], entry[6]}
 """.replace("STAMP_TAIL", str(STAMP_TAIL))
@@ -179,7 +190,9 @@ class _Store:
 
     def lookup(self, key: str, *, gzipped: bool) -> tuple[bytes, bytes] | None:
         try:
-            found = self.hit_script(keys=[self.make_key(key)], args=["gzip" if gzipped else "body"])
+            found = self.hit_script(
+                keys=[self.make_key(key)], args=["gzip" if gzipped else "body", time.time(), PAGE_GRACE]
+            )
         except RedisError:
             return None  # Redis is down: render, as every other read does
         return (found[0], found[1]) if found else None
@@ -214,12 +227,14 @@ class _Store:
                 # Sent as stored to clients that accept gzip: compressed once, here. No secret
                 # is in a page kept for visitors (no CSRF token), so BREACH has nothing to find.
                 "gzip": gzip.compress(body, compresslevel=6, mtime=0),
+                "fresh_until": repr(time.time() + PAGE_TTL),
             }
             entry = self.make_key(key)
             with self.client.pipeline(transaction=True) as pipe:
                 pipe.delete(entry)
                 pipe.hset(entry, mapping=fields)
-                pipe.expire(entry, PAGE_TTL)
+                pipe.expire(entry, PAGE_TTL + PAGE_GRACE)
+                pipe.delete(f"{entry}:renewing")
                 pipe.execute()
         except RedisError:
             return False

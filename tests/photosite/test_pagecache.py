@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import re
 import shutil
 import subprocess
 import time
@@ -22,14 +23,15 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
+from django_redis import get_redis_connection
 
 from apps.albums.services import album_create, album_update
 from apps.photos import selectors, services
 from apps.photos.models import Visibility
 from compose.local.services.net import free_port
-from photosite.pagecache import EDGE_CACHE_CONTROL, EDGE_SECONDS, HIT_HEADER
+from photosite.pagecache import EDGE_CACHE_CONTROL, EDGE_SECONDS, HIT_HEADER, page_key_for
 from tests.conftest import wait_for
 from tests.factories import UserFactory, ready_photo
 
@@ -209,6 +211,26 @@ def test_pages_not_kept_for_visitors_are_private_for_every_cache(client, user, o
     assert "public" not in visitor.get("/no-such-page/")["Cache-Control"]
 
 
+def test_a_page_past_its_time_is_rendered_again_by_one_request_while_the_others_keep_the_copy(
+    client, user, bucket
+) -> None:
+    from django.core.cache import cache
+
+    ready_photo(user, title="Renewed")
+    client.get("/")
+    assert client.get("/")[HIT_HEADER] == "hit"
+    redis = get_redis_connection("default")
+    entry = str(cache.client.make_key(page_key_for(RequestFactory().get("/"))))  # type: ignore[attr-defined]
+    redis.hset(entry, "fresh_until", "0")  # its PAGE_TTL is up
+    redis.set(f"{entry}:renewing", "1", ex=30)  # and another request is rendering it again
+    assert client.get("/")[HIT_HEADER] == "hit"  # meanwhile the others keep the (still checked) copy
+    redis.delete(f"{entry}:renewing")
+    assert HIT_HEADER not in client.get("/")  # the first to see it past its time renders it...
+    assert client.get("/")[HIT_HEADER] == "hit"  # ...and keeps it again for the next ones
+    assert float(redis.hget(entry, "fresh_until") or 0) > time.time()
+    assert not redis.exists(f"{entry}:renewing")
+
+
 def test_a_request_the_stack_refuses_is_refused_even_when_its_page_is_kept(client, user, bucket) -> None:
     ready_photo(user, title="Refused")
     for _ in range(2):
@@ -239,7 +261,7 @@ def edge(site_server_factory, tmp_path: Path) -> Iterator[Edge]:
     (tmp_path / "nginx" / "cache").mkdir(parents=True, exist_ok=True)
     conf = stack.render_nginx(listen=f"127.0.0.1:{port}", web=[web, web], media="127.0.0.1:9", state=tmp_path)
     path = tmp_path / "nginx" / "nginx.conf"
-    path.write_text(conf.replace("/dev/stdout", "off"))
+    path.write_text(re.sub(r"access_log\s+/dev/stdout[^;]*;", "access_log off;", conf))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     process = subprocess.Popen(
         [nginx, "-c", str(path), "-p", str(path.parent), "-g", "daemon off;"],
