@@ -529,4 +529,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the licence choices a photo and a person's default both use.
+    "ENUM_NAME_OVERRIDES": {"LicenceEnum": "apps.photos.models.Licence"},
 }
