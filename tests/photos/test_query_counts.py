@@ -98,9 +98,9 @@ def _people_world(user, count: int):
         ("following", 4, "session, user, the person, whom they follow"),
         (
             "photo_signed_in",
-            10,
+            11,
             "session, user, the photo, renditions, tags, albums, like and comment counts, "
-            "comments with authors, liked?, the owner's albums for the menu",
+            "comments with authors, liked?, the owner's albums for the menu, their live share links",
         ),
         ("album_edit", 7, "session, user, the album, its photos, their renditions, photos to add, their renditions"),
         ("profile_edit", 2, "session, user"),

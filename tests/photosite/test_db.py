@@ -25,6 +25,7 @@ from apps.photos.models import Photo
 from photosite.db import PIN_COOKIE, PrimaryReplicaRouter, monitor
 from tests.conftest import ROOT, ReplicaHandle, subprocess_env_for_test_database, wait_for
 from tests.factories import UserFactory, uploaded_photo
+from tests.photosite.listing import uncached_listing_path
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica_0"])
 
@@ -47,9 +48,9 @@ def ready_public_photo(owner, title: str) -> Photo:
 
 
 def titles_listed(client, owner) -> list[str]:
-    """The owner's photos as the API lists them: a read that may go to a replica (photo
-    pages and grids decide who may see a photo, so they read it from the primary)."""
-    response = client.get(f"/api/v1/photos/?user={owner.username}")
+    """The owner's photos as the API lists them, a month at a time: a read that may go to a
+    replica (tests/photosite/listing.py says why not the first page, or a photo page)."""
+    response = client.get(uncached_listing_path(owner.username))
     assert response.status_code == 200
     return [photo["title"] for photo in response.json()["results"]]
 
@@ -222,7 +223,7 @@ def test_a_web_request_s_slow_statement_on_the_primary_is_cancelled(site_server_
     server = site_server_factory(DATABASE_STATEMENT_TIMEOUT_MS="500")  # no replicas: every read on the primary
     with photos_table_locked(replica):
         started = time.monotonic()
-        answer = requests.get(f"{server.url}/api/v1/photos/?user={owner.username}", timeout=60)
+        answer = requests.get(server.url + uncached_listing_path(owner.username), timeout=60)
         took = time.monotonic() - started
     assert answer.status_code == 500
     assert took < 5, f"the request held on for {took:.1f} s"
@@ -235,7 +236,7 @@ def test_a_slow_statement_on_a_replica_is_cancelled_and_the_replica_stays_in(sit
     replica.wait_until_caught_up(timeout=30)
     url = f"postgres://postgres@127.0.0.1:{replica.server.port}/{connections['default'].settings_dict['NAME']}"
     server = site_server_factory(DATABASE_REPLICA_URLS=url, DATABASE_STATEMENT_TIMEOUT_MS="500")
-    page = f"{server.url}/api/v1/photos/?user={owner.username}"
+    page = server.url + uncached_listing_path(owner.username)
     assert requests.get(page, timeout=30).status_code == 200
     with photos_table_locked(replica):
         wait_for(lambda: photos_locked_on_replica(replica), timeout=15, what="the lock to reach the replica")

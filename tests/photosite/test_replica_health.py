@@ -19,6 +19,7 @@ from psycopg import sql
 from photosite.db import monitor
 from tests.conftest import ReplicaHandle, wait_for
 from tests.factories import UserFactory, ready_photo
+from tests.photosite.listing import uncached_listing_path
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica_0"])
 
@@ -73,7 +74,7 @@ def test_replica_disconnected_from_its_primary_leaves_the_rotation_and_returns(c
     ready_photo(owner, title="Before the cut")
     replica.wait_until_caught_up(timeout=30)
     wait_for(lambda: monitor.state(replica.alias).healthy, timeout=15, what="the replica healthy")
-    page = f"/api/v1/photos/?user={owner.username}"
+    page = uncached_listing_path(owner.username)
     assert reads_on_replica(client, replica, page) > 0
 
     with streaming_cut(replica):
@@ -100,7 +101,7 @@ def test_replica_whose_receiver_hangs_leaves_the_rotation_once_behind_the_primar
         assert on_replica(replica, "SELECT pg_last_wal_receive_lsn()") == received_before
         wait_for(lambda: not monitor.state(replica.alias).healthy, timeout=15, what="the lag to be noticed")
         assert "behind the primary" in monitor.state(replica.alias).reason
-        body = client.get(f"/api/v1/photos/?user={owner.username}").json()
+        body = client.get(uncached_listing_path(owner.username)).json()
         assert [photo["title"] for photo in body["results"]] == ["Written while the receiver hangs"]
 
     wait_for(lambda: monitor.state(replica.alias).healthy, timeout=30, what="the replica to catch up")

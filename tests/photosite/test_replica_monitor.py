@@ -17,6 +17,7 @@ from django.db import connection
 from photosite.db import monitor
 from tests.conftest import ReplicaHandle, wait_for
 from tests.factories import UserFactory, ready_photo
+from tests.photosite.listing import uncached_listing_path
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica_0"])
 
@@ -61,7 +62,7 @@ def test_replica_checks_keep_one_connection_per_process_instead_of_one_per_check
         DATABASE_REPLICA_URLS=replica_url(replica),
         DATABASE_REPLICA_CHECK_SECONDS="0.2",
     )
-    page = f"{server.url}/api/v1/photos/?user={owner.username}"
+    page = server.url + uncached_listing_path(owner.username)
     for _ in range(10):  # both workers have started serving, their checks and connections made
         assert requests.get(page, timeout=30).status_code == 200
     before = sessions_opened_on(replica)
@@ -88,7 +89,7 @@ def test_with_the_pool_requests_waiting_on_a_replica_that_dies_fail_over_within_
         DATABASE_POOL_MAX_SIZE="2",
         DATABASE_REPLICA_CHECK_SECONDS="30",  # the checks must not be what saves these requests
     )
-    page = f"{server.url}/api/v1/photos/?user={owner.username}"
+    page = server.url + uncached_listing_path(owner.username)
     with concurrent.futures.ThreadPoolExecutor(4) as clients:
         assert [status for status, _ in clients.map(timed_get, [page] * 8)] == [200] * 8  # two pooled connections
         with replica._primary() as locker:
@@ -117,7 +118,7 @@ def test_with_the_pool_a_restarted_replica_serves_at_once(site_server_factory, r
     server = site_server_factory(
         workers=1, threads=4, DATABASE_REPLICA_URLS=replica_url(replica), DATABASE_POOL_MAX_SIZE="2"
     )
-    page = f"{server.url}/api/v1/photos/?user={owner.username}"
+    page = server.url + uncached_listing_path(owner.username)
     assert requests.get(page, timeout=30).status_code == 200
     replica.server.stop("immediate")
     # Down for a while: the pool's attempts to reconnect fail, each pause longer (1, 2, 4, 8 s).

@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from photosite.db import monitor
 from tests.conftest import ReplicaHandle, wait_for
 from tests.factories import PASSWORD, UserFactory, ready_photo
+from tests.photosite.listing import uncached_listing_path
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica_0"])
 
@@ -60,7 +61,7 @@ def token_for(site: str, username: str) -> dict[str, str]:
 
 
 def titles(site: str, owner_name: str, headers: dict[str, str] | None = None) -> list[str]:
-    answer = requests.get(f"{site}/api/v1/photos/?user={owner_name}", headers=headers or {}, timeout=30)
+    answer = requests.get(site + uncached_listing_path(owner_name), headers=headers or {}, timeout=30)
     assert answer.status_code == 200, answer.text
     return [photo["title"] for photo in answer.json()["results"]]
 
@@ -111,7 +112,7 @@ def test_the_pin_belongs_to_the_person_not_the_client(client, stale_replica, buc
 
     client.force_login(owner)  # the same person's browser, which never got the API client's cookie
     with queries_on(stale_replica.alias) as on_replica:
-        listed = client.get(f"/api/v1/photos/?user={owner.username}").json()["results"]
+        listed = client.get(uncached_listing_path(owner.username)).json()["results"]
     assert [photo["title"] for photo in listed] == ["New title"]
     assert on_replica == []
 
@@ -125,7 +126,7 @@ def test_a_writer_reads_from_the_replica_again_once_it_has_replayed_the_write(cl
     assert changed.status_code == 200
     client.cookies.clear()  # an API client: no pin cookie
     with queries_on(stale_replica.alias) as on_replica:
-        client.get(f"/api/v1/photos/?user={owner.username}", **auth)
+        client.get(uncached_listing_path(owner.username), **auth)
     assert on_replica == []
 
     stale_replica.resume_replay()
@@ -133,7 +134,7 @@ def test_a_writer_reads_from_the_replica_again_once_it_has_replayed_the_write(cl
 
     def served_by_replica() -> bool:
         with queries_on(stale_replica.alias) as on_replica:
-            listed = client.get(f"/api/v1/photos/?user={owner.username}", **auth).json()["results"]
+            listed = client.get(uncached_listing_path(owner.username), **auth).json()["results"]
         assert [photo["title"] for photo in listed] == ["New"]
         return bool(on_replica)
 
@@ -157,9 +158,9 @@ def test_with_redis_unreachable_signed_in_reads_go_to_the_primary_and_nothing_fa
     assert changed.status_code == 200
     client.cookies.clear()
     with queries_on(stale_replica.alias) as on_replica:
-        listed = client.get(f"/api/v1/photos/?user={owner.username}", **auth).json()["results"]
+        listed = client.get(uncached_listing_path(owner.username), **auth).json()["results"]
     assert [photo["title"] for photo in listed] == ["New"]
     assert on_replica == []
     with queries_on(stale_replica.alias) as on_replica:
-        assert client.get(f"/api/v1/photos/?user={owner.username}").status_code == 200
+        assert client.get(uncached_listing_path(owner.username)).status_code == 200
     assert on_replica != []  # anonymous readers still use the replica

@@ -24,6 +24,7 @@ from compose.local.services.postgres_replica import Replica, create_replica
 from photosite.db import monitor
 from tests.conftest import REPLICA_SLOT_PREFIX, ReplicaHandle, wait_for
 from tests.factories import UserFactory, ready_photo
+from tests.photosite.listing import uncached_listing_path
 
 SECOND = "replica_1"
 
@@ -98,7 +99,7 @@ def test_every_read_of_a_request_goes_to_the_one_replica_it_picked(client, two_r
         cache.clear()
         with queries_per_alias("default", *aliases) as logged:
             # The owner's lookup, the page of photos, and its prefetched renditions and tags.
-            response = client.get(f"/api/v1/photos/?user={owner.username}")
+            response = client.get(uncached_listing_path(owner.username))
         assert response.status_code == 200
         assert sorted(photo["title"] for photo in response.json()["results"]) == ["Beach 0", "Beach 1", "Beach 2"]
         assert logged["default"] == []
