@@ -35,6 +35,10 @@ from bench.common import ROOT, WrkResult, bench_environment, gunicorn, machine_l
 
 PHOTOS = 120
 TURNS = 4  # each page's no-write and under-write minutes, taken in alternating quarters
+# shared: everything on every core, as on one small box. split: gunicorn pinned to one core,
+# the writer (renditions included) and wrk to the others, as in production where renditions
+# run on worker hosts; PostgreSQL and Redis stay on every core in both.
+LAYOUTS = ("shared", "split")
 PAGES = (
     ("tag page (untouched)", "/tags/topic3/"),
     ("profile (untouched)", "/accounts/people/bench3/"),
@@ -60,6 +64,7 @@ class Window:
 
 @dataclass
 class Row:
+    layout: str  # "shared" or "split" (LAYOUTS)
     label: str
     quiet: Window
     busy: Window
@@ -171,11 +176,59 @@ def writer_main(seconds: float, rate: float) -> None:
     print(f"writes {done} cpu {time.process_time():.2f}")
 
 
+def measure_layout(layout: str, env: dict[str, str], seconds: int, rate: float) -> list[Row]:
+    """Each page without and under writes, with gunicorn on both cores or on a core of its own."""
+    everything = os.sched_getaffinity(0)
+    web_cores, other_cores = everything, everything
+    if layout == "split" and len(everything) >= 2:
+        first = min(everything)
+        web_cores, other_cores = {first}, everything - {first}
+    rows = []
+    os.sched_setaffinity(0, web_cores)  # gunicorn and its workers inherit it
+    try:
+        with gunicorn(env) as url:
+            os.sched_setaffinity(0, other_cores)  # the writer and wrk inherit this one
+            for label, path in PAGES:
+                for _ in range(3):
+                    urllib.request.urlopen(url + path, timeout=10).read()
+                writer = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "bench/write_load.py",
+                        "--writer",
+                        "--seconds",
+                        str(2 * seconds + 60),  # stopped by SIGTERM once measured
+                        "--rate",
+                        str(rate),
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                assert writer.stdout is not None
+                assert writer.stdout.readline().strip() == "ready"  # writing from now on
+                quiet, busy = in_turns(url, path, seconds, writer.pid)
+                writer.send_signal(signal.SIGTERM)
+                out, _ = writer.communicate(timeout=120)
+                _, writes, _, cpu_seconds = out.split()[-4:]
+                rows.append(Row(layout, label, quiet, busy, int(writes), float(cpu_seconds) / seconds))
+    finally:
+        os.sched_setaffinity(0, everything)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--write", type=Path, help="replace this benchmark's section in a Markdown file")
+    parser.add_argument(
+        "--layout",
+        choices=(*LAYOUTS, "both"),
+        default="both",
+        help="shared: gunicorn, the writer and wrk on every core; split: gunicorn on a core of its own",
+    )
     parser.add_argument("--writer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.writer:
@@ -193,38 +246,14 @@ def main() -> None:
         subprocess.run(
             [sys.executable, "bench/seed.py", str(PHOTOS)], cwd=ROOT, env=env, check=True, capture_output=True
         )
-        with gunicorn(env) as url:
-            for label, path in PAGES:
-                for _ in range(3):
-                    urllib.request.urlopen(url + path, timeout=10).read()
-                writer = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "bench/write_load.py",
-                        "--writer",
-                        "--seconds",
-                        str(2 * args.seconds + 60),  # stopped by SIGTERM once measured
-                        "--rate",
-                        str(args.rate),
-                    ],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
-                assert writer.stdout is not None
-                assert writer.stdout.readline().strip() == "ready"  # writing from now on
-                quiet, busy = in_turns(url, path, args.seconds, writer.pid)
-                writer.send_signal(signal.SIGTERM)
-                out, _ = writer.communicate(timeout=120)
-                _, writes, _, cpu_seconds = out.split()[-4:]
-                rows.append(Row(label, quiet, busy, int(writes), float(cpu_seconds) / args.seconds))
+        for layout in LAYOUTS if args.layout == "both" else (args.layout,):
+            rows += measure_layout(layout, env, args.seconds, args.rate)
 
     lines = [
         "## Cache under writes: pages a write does not touch keep hitting",
         "",
         f"Command: `.venv/bin/python bench/write_load.py --seconds {args.seconds} --rate {args.rate:g} "
-        "--write docs/PERFORMANCE.md`  ",
+        f"--layout {args.layout} --write docs/PERFORMANCE.md`  ",
         f"Machine: {machine_line()}. gunicorn 2 sync workers, Redis cache, PostgreSQL; wrk 2 threads, 32 "
         f"connections, {args.seconds} s per column in {TURNS} alternating turns (the writer paused for the "
         f"no-write ones), loopback; {PHOTOS} public photos in 10 tags by 10 people; "
@@ -234,10 +263,10 @@ def main() -> None:
         "answered whole by the page cache, the rest by the view from the cached grid (fresh or stale). Load: the "
         "machine's 1-minute load average while the row ran (other work on this shared machine included).",
         "",
-        "| page | no writes: req/s | from cache (whole page) | grids computed | load "
+        "| cores | page | no writes: req/s | from cache (whole page) | grids computed | load "
         "| under writes: req/s | from cache (whole page) | grids computed | load | writes | writer CPU (cores) "
         "| throughput under writes / none |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def cells(window: Window) -> str:
@@ -249,7 +278,8 @@ def main() -> None:
 
     for row in rows:
         lines.append(
-            f"| {row.label} | {cells(row.quiet)} | {cells(row.busy)} | {row.writes} | {row.writer_cores:.2f} "
+            f"| {row.layout} | {row.label} | {cells(row.quiet)} | {cells(row.busy)} "
+            f"| {row.writes} | {row.writer_cores:.2f} "
             f"| {row.busy.result.requests_per_second / row.quiet.result.requests_per_second:.2f}x |"
         )
     lines += [
@@ -260,11 +290,14 @@ def main() -> None:
         "it is recomputed after each write there, once (the stampede lock), not per request,",
         "and its whole-page copy is dropped with it. The untouched pages' grids are computed",
         "again only when their 30 s freshness runs out.",
-        "The writer runs on the same two cores as gunicorn, wrk and PostgreSQL (in production",
-        "renditions are made on worker hosts). The turns alternate, so other work on this shared",
-        "machine (`load`) falls on both columns alike; what a page whose hit ratio held loses",
-        "under writes is CPU: the writer's own (`writer CPU`, in cores of the two, its start",
-        "included) and the PostgreSQL, Redis and SeaweedFS work its writes cause, not cache misses.",
+        "Cores `shared`: the writer runs on the same cores as gunicorn, wrk and PostgreSQL, so what",
+        "a page whose hit ratio held loses under writes is CPU: the writer's own (`writer CPU`, in",
+        "cores, its start and the renditions it makes included) and the PostgreSQL, Redis and",
+        "SeaweedFS work its writes cause, not cache misses. Cores `split`: gunicorn pinned to one",
+        "core and the writer and wrk to the other (`sched_setaffinity`; PostgreSQL and Redis on",
+        "both), as in production, where renditions are made on worker hosts and the web tier has",
+        "its own CPU: the ratio then shows what the writes cost the web tier itself. The turns",
+        "alternate, so other work on this shared machine (`load`) falls on both columns alike.",
     ]
     section = "\n".join(lines) + "\n"
     print(section)
