@@ -14,8 +14,6 @@ from django.http import HttpRequest
 from apps.sharing import services
 from apps.sharing.models import ShareLink
 
-TOKEN_SHOWN_CHARACTERS = 4
-
 
 @admin.register(ShareLink)
 class ShareLinkAdmin(admin.ModelAdmin):
@@ -44,7 +42,7 @@ class ShareLinkAdmin(admin.ModelAdmin):
 
     @admin.display(description="token")
     def masked_token(self, link: ShareLink) -> str:
-        return f"{link.token[:TOKEN_SHOWN_CHARACTERS]}…"
+        return link.masked_token
 
     @admin.display(description="owner", ordering="owner__username")
     def owner_username(self, link: ShareLink) -> str:

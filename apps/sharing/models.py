@@ -7,6 +7,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+# How much of a token is shown where the whole would hand the link out: the admin, a read-only API token.
+TOKEN_SHOWN_CHARACTERS = 4
+
 
 class ShareLink(models.Model):
     # secrets.token_urlsafe(24): 192 random bits, 32 characters (services.share_link_create).
@@ -39,6 +42,10 @@ class ShareLink(models.Model):
     def __str__(self) -> str:
         target = f"photo {self.photo_id}" if self.photo_id else f"album {self.album_id}"
         return f"share of {target} by {self.owner_id}"
+
+    @property
+    def masked_token(self) -> str:
+        return f"{self.token[:TOKEN_SHOWN_CHARACTERS]}…"
 
     @property
     def has_password(self) -> bool:

@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.accounts.models import TokenScope
+from apps.accounts.services import api_token_create
 from apps.albums.services import album_create
 from apps.photos.models import Visibility
 from apps.photos.services import photo_delete, photo_hide
@@ -341,3 +343,22 @@ def test_making_links_draws_on_a_per_person_budget(owner, settings) -> None:
     assert refused.status_code == 429 and "a lot of share links" in refused.content.decode()
     assert api.post(f"/api/v1/photos/{photo.pk}/shares/", {}, format="json").status_code == 429
     assert ShareLink.objects.filter(photo=photo).count() == 3
+
+
+def test_a_read_only_api_token_sees_links_cut_and_cannot_make_one(owner) -> None:
+    """A link opens the photo for anyone and outlives the API token: handing it out is a write."""
+    photo = ready_photo(owner, title="Not for a reader", visibility=Visibility.PRIVATE)
+    link = share_link_create(owner=owner, photo=photo)
+    _, read_key = api_token_create(user=owner, name="reader", scope=TokenScope.READ)
+    _, write_key = api_token_create(user=owner, name="writer", scope=TokenScope.WRITE)
+    url = f"/api/v1/photos/{photo.pk}/shares/"
+
+    [seen] = APIClient(HTTP_AUTHORIZATION=f"Token {read_key}").get(url).json()
+    assert seen["id"] == link.pk and seen["url"] is None
+    assert seen["token"] == f"{link.token[:4]}…" and link.token not in str(seen)
+    refused = APIClient(HTTP_AUTHORIZATION=f"Token {read_key}").post(url, {}, format="json")
+    assert refused.status_code == 403 and "read-only" in refused.json()["error"]["message"]
+    assert ShareLink.objects.filter(photo=photo).count() == 1
+
+    [whole] = APIClient(HTTP_AUTHORIZATION=f"Token {write_key}").get(url).json()
+    assert whole["token"] == link.token and whole["url"] == f"http://testserver/s/{link.token}/"

@@ -15,6 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.models import ApiToken
 from apps.albums import selectors as album_selectors
 from apps.api.views.common import ERRORS, THROTTLES, signed_in_user, validated
 from apps.photos import selectors as photo_selectors
@@ -24,7 +25,14 @@ from apps.sharing.models import ShareLink
 
 
 class ShareLinkSerializer(serializers.ModelSerializer[ShareLink]):
-    url = serializers.SerializerMethodField(help_text="The link to hand out: `/s/<token>/` on this site.")
+    """A link as its owner sees it. Through a read-only API token the token and the URL are cut to
+    their first characters: a link opens a private photo for anyone and outlives the API token,
+    so handing one out is a write, and a token that may only read must not be able to."""
+
+    token = serializers.SerializerMethodField(help_text="Whole with a session or read-write token, else cut.")
+    url = serializers.SerializerMethodField(
+        help_text="The link to hand out: `/s/<token>/` on this site; null through a read-only token."
+    )
     has_password = serializers.BooleanField(read_only=True)
     expired = serializers.SerializerMethodField()
 
@@ -44,7 +52,16 @@ class ShareLinkSerializer(serializers.ModelSerializer[ShareLink]):
         )
         read_only_fields = fields
 
-    def get_url(self, link: ShareLink) -> str:
+    def _whole(self) -> bool:
+        auth = self.context["request"].auth
+        return not isinstance(auth, ApiToken) or auth.may_write
+
+    def get_token(self, link: ShareLink) -> str:
+        return link.token if self._whole() else link.masked_token
+
+    def get_url(self, link: ShareLink) -> str | None:
+        if not self._whole():
+            return None
         request: Request = self.context["request"]
         return request.build_absolute_uri(reverse("share_open", args=[link.token]))
 
