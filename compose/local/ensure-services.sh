@@ -6,9 +6,12 @@ set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_updated=0
+# Another install on this machine (a second test run, a benchmark's) may hold dpkg's lock:
+# wait for it rather than fail.
+apt_get() { as_root apt-get -o DPkg::Lock::Timeout=600 "$@"; }
 apt_install() {
-  [ "$apt_updated" = 1 ] || { as_root apt-get update -qq; apt_updated=1; }
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+  [ "$apt_updated" = 1 ] || { apt_get update -qq; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive apt_get install -y -qq "$@" >/dev/null
 }
 wait_for() { # name, command
   for _ in $(seq 1 60); do if eval "$2" >/dev/null 2>&1; then return 0; fi; sleep 0.5; done
