@@ -6,9 +6,6 @@ public rendition URLs stop answering, from the bucket and from the nginx cache i
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +17,8 @@ import requests
 from apps.accounts.models import User
 from apps.photos import services
 from apps.photos.models import Photo, Visibility
-from compose.local.services.net import free_port
 from photosite.storage import object_list
+from tests import nginx
 from tests.conftest import WorkerProcess, wait_for
 from tests.factories import UserFactory, ready_photo
 
@@ -38,39 +35,13 @@ class Nginx:
 @pytest.fixture
 def nginx_in_front(tmp_path: Path) -> Iterator[Nginx]:
     """The production nginx.conf, in front of this run's SeaweedFS (as `make stack` renders it)."""
-    from compose.local import stack
-
-    port = free_port()
-    media = urlsplit(os.environ["S3_ENDPOINT_URL"]).netloc
-    for folder in ("logs", "nginx/cache"):
-        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
-    conf = stack.render_nginx(
-        listen=f"127.0.0.1:{port}", web=["127.0.0.1:9", "127.0.0.1:9"], media=media, state=tmp_path
-    )
-    conf = conf.replace("/photosite/", f"/{os.environ['S3_BUCKET']}/")
-    conf = re.sub(r"access_log\s+/dev/stdout[^;]*;", "access_log off;", conf)  # `off` takes no format
-    path = tmp_path / "nginx" / "nginx.conf"
-    path.write_text(conf)
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    process = subprocess.Popen(
-        [nginx, "-c", str(path), "-p", str(path.parent), "-g", "daemon off;"],
-        stdout=(tmp_path / "nginx.log").open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _answers(url + "/nginx-health"), timeout=15, what="nginx")
+    bucket = os.environ["S3_BUCKET"]
+    with nginx.nginx_in_front(
+        tmp_path,
+        media=urlsplit(os.environ["S3_ENDPOINT_URL"]).netloc,
+        edit=lambda conf: conf.replace("/photosite/", f"/{bucket}/"),
+    ) as url:
         yield Nginx(url)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def _public_urls(photo: Photo) -> list[str]:

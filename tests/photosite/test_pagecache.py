@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import re
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,9 +27,8 @@ from django_redis import get_redis_connection
 from apps.albums.services import album_create, album_update
 from apps.photos import selectors, services
 from apps.photos.models import Visibility
-from compose.local.services.net import free_port
 from photosite.pagecache import EDGE_CACHE_CONTROL, EDGE_SECONDS, HIT_HEADER, page_key_for
-from tests.conftest import wait_for
+from tests import nginx
 from tests.factories import UserFactory, ready_photo
 
 ROUNDS = 12  # requests per page: both gunicorn workers answer several of them
@@ -253,35 +249,10 @@ class Edge:
 
 @pytest.fixture
 def edge(site_server_factory, tmp_path: Path) -> Iterator[Edge]:
-    from compose.local import stack
-
     server = site_server_factory(workers=2, threads=1)
     web = server.url.removeprefix("http://")
-    port = free_port()
-    (tmp_path / "nginx" / "cache").mkdir(parents=True, exist_ok=True)
-    conf = stack.render_nginx(listen=f"127.0.0.1:{port}", web=[web, web], media="127.0.0.1:9", state=tmp_path)
-    path = tmp_path / "nginx" / "nginx.conf"
-    path.write_text(re.sub(r"access_log\s+/dev/stdout[^;]*;", "access_log off;", conf))
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    process = subprocess.Popen(
-        [nginx, "-c", str(path), "-p", str(path.parent), "-g", "daemon off;"],
-        stdout=(tmp_path / "nginx.log").open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _answers(url + "/nginx-health"), timeout=15, what="nginx")
+    with nginx.nginx_in_front(tmp_path, web=[web, web]) as url:
         yield Edge(url)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def test_nginx_keeps_visitors_pages_for_a_second_and_never_a_signed_in_persons(edge: Edge, client) -> None:
