@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from compose.local import composefile
+from tests.photosite.test_requestlog import json_lines
 
 PRODUCTION = composefile.PRODUCTION
 PROMETHEUS = PRODUCTION / "prometheus"
@@ -164,7 +165,11 @@ job.after_process_message(None, message)
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in (result.stdout + result.stderr).splitlines() if line.startswith("{")]
+    # Every line, not just those that look like JSON: Filebeat ships each line as a record.
+    return [
+        *(json_lines(result.stdout, source="stdout") if result.stdout else []),
+        *json_lines(result.stderr, source="stderr"),
+    ]
 
 
 def _embedded_env() -> dict[str, str]:
