@@ -152,7 +152,7 @@ def test_hosts_panel_fits_a_phone_and_survives_the_refresh(
 ) -> None:
     """At 390 px the page does not scroll sideways (a wide table scrolls in its card), and the
     panel is still there after the dashboard's script swapped in a fresh body."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     server = site_server_factory(PROMETHEUS_URL=prometheus.url)
     # Before Playwright starts: Django refuses database work while its event loop runs here.
@@ -173,8 +173,8 @@ def test_hosts_panel_fits_a_phone_and_survives_the_refresh(
             page.wait_for_function(
                 "text => document.querySelector('.ops-updated').innerText !== text", arg=first_update, timeout=120_000
             )
-            assert page.locator(f'tr[data-host="{prometheus.dead_target}"] .state-down').count() == 1
-            assert page.locator(f'tr[data-host="{prometheus.live_target}"] .state-up').count() == 1
+            expect(page.locator(f'tr[data-host="{prometheus.dead_target}"] .state-down')).to_have_count(1)
+            expect(page.locator(f'tr[data-host="{prometheus.live_target}"] .state-up')).to_have_count(1)
             widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             assert widths[0] <= widths[1], f"the page scrolls sideways at 390 px: {widths}"
         finally:

@@ -59,7 +59,7 @@ def test_uploader_previews_disabled_button_and_fields_once_sent(
         start = page.locator("#uploader-start")
         # Nothing to send yet: the button is disabled and looks it.
         expect(start).to_be_disabled()
-        assert float(start.evaluate("button => getComputedStyle(button).opacity")) <= 0.5
+        expect(start).to_have_css("opacity", "0.45")
 
         files: list[FilePayload] = [
             {"name": "phone.heic", "mimeType": "image/heic", "buffer": b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64},
@@ -70,7 +70,7 @@ def test_uploader_previews_disabled_button_and_fields_once_sent(
         items = page.locator(".upload-item")
         expect(items).to_have_count(3)
         expect(start).to_be_enabled()
-        assert float(start.evaluate("button => getComputedStyle(button).opacity")) == 1
+        expect(start).to_have_css("opacity", "1")
         # A file the browser cannot draw gets a tile with its type, never a broken image.
         expect(items.nth(0).locator(".no-preview")).to_have_text("HEIC")
         expect(items.nth(1).locator(".no-preview")).to_have_text("JPG")

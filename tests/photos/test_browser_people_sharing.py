@@ -213,7 +213,7 @@ def test_a_pasted_link_previews_a_public_photo_and_nothing_of_a_private_one(
         response = page.goto(private_url)
         assert response is not None and response.status == 404
         expect(page.locator("body")).not_to_contain_text("Locked diary")
-        assert page.locator('meta[property="og:image"]').count() == 0
+        expect(page.locator('meta[property="og:image"]')).to_have_count(0)
         refused = page.request.get(site.url + "/oembed?" + urlencode({"url": private_url, "format": "json"}))
         assert refused.status == 404
         body = refused.text()  # the site's "not found" page: neither title nor picture
