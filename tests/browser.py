@@ -117,6 +117,7 @@ class AccessibilityWatch:
                 self.watch_context(context)
             return context
 
+        # Wrapped in place: every test's contexts are watched, however the test makes them.
         browser.new_context = watched_new_context  # type: ignore[method-assign]
 
     def watch_context(self, context: BrowserContext) -> None:
@@ -139,6 +140,7 @@ class AccessibilityWatch:
                         self.record(axe_violations(page))
             close(**kwargs)
 
+        # As with new_context above: wrapped in place so no page escapes the check.
         context.new_page = watched_new_page  # type: ignore[method-assign]
         context.close = checked_close  # type: ignore[method-assign]
 

@@ -50,6 +50,7 @@ def _revokes_itself(request: Request) -> bool:
     return request.method == "DELETE" and request.path == reverse("api_token")
 
 
+# drf-spectacular's extension base registers subclasses through an unannotated __init_subclass__.
 class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     """Tells the OpenAPI schema (and so the API docs and the fuzzer) how to send a token."""
 

@@ -43,6 +43,8 @@ def browser_page(
     javascript: bool = True,
 ) -> Iterator[Page]:
     """A tab in a fresh context; a Content-Security-Policy violation fails the test."""
+    # chromium is the fixture's Browser, typed object here so callers pass plain dicts for the
+    # viewport and colour scheme (Playwright wants its TypedDict and Literal).
     context = chromium.new_context(  # type: ignore[attr-defined]
         viewport=viewport, color_scheme=color_scheme, java_script_enabled=javascript
     )

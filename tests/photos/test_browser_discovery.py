@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from apps.photos.models import Photo
 from apps.social.services import like_set
@@ -97,11 +97,11 @@ def test_timeline_search_filters_liked_and_a_duplicate_upload(discovery_site, ch
 
         # The uploader names a file already uploaded, with a link to it; the other file goes in.
         page.goto(site.url + "/upload/")
-        files = [
+        files: list[FilePayload] = [
             {"name": "again.jpg", "mimeType": "image/jpeg", "buffer": site.existing_bytes},
             {"name": "new.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(600, 400, seed=6)},
         ]
-        page.set_input_files("#uploader-files", files=files)  # type: ignore[arg-type]
+        page.set_input_files("#uploader-files", files=files)
         page.locator("#uploader-start").click()
         items = page.locator(".upload-item")
         expect(items.nth(1).get_by_role("link", name="View photo")).to_be_visible(timeout=30_000)

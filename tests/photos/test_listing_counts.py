@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
@@ -41,9 +42,10 @@ def test_counts_follow_every_change_a_photo_goes_through(db, bucket) -> None:
     photo = ready_photo(owner, title="Sea", tags="sea")
     assert shown(owner, visitor, "sea") == (2, 2, 1)
 
-    def edit(**changes: object) -> None:
-        fields = {"title": photo.title, "caption": "", "alt_text": "", "visibility": photo.visibility, **changes}
-        services.photo_update(photo=Photo.objects.get(pk=photo.pk), **fields)  # type: ignore[arg-type]
+    def edit(**changes: Any) -> None:
+        fields: dict[str, Any] = {"title": photo.title, "caption": "", "alt_text": "", "visibility": photo.visibility}
+        fields.update(changes)
+        services.photo_update(photo=Photo.objects.get(pk=photo.pk), **fields)
 
     edit(visibility=Visibility.PRIVATE)
     assert shown(owner, visitor, "sea") == (1, 2, 0)

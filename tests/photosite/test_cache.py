@@ -166,7 +166,7 @@ def test_a_caller_whose_lock_expired_never_releases_the_next_holders_lock(monkey
     def slow_b() -> str:
         b_holds_the_lock.set()
         a_finished.wait(timeout=10)  # A has stored its value and released "its" lock by now
-        b_saw.append(bool(cache.lock("contended:lock").locked()))  # type: ignore[attr-defined]
+        b_saw.append(bool(cache.lock("contended:lock").locked()))  # type: ignore[attr-defined]  # django-redis's, not Django's
         return "b"
 
     def run_a() -> None:

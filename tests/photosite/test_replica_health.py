@@ -53,7 +53,7 @@ def streaming_cut(handle: ReplicaHandle) -> Iterator[None]:
 @contextlib.contextmanager
 def wal_receiver_frozen(handle: ReplicaHandle) -> Iterator[None]:
     """SIGSTOP the replica's WAL receiver: it still says "streaming", but nothing arrives."""
-    pid = int(on_replica(handle, "SELECT pid FROM pg_stat_wal_receiver"))  # type: ignore[call-overload]
+    pid = int(str(on_replica(handle, "SELECT pid FROM pg_stat_wal_receiver")))
     os.kill(pid, signal.SIGSTOP)
     try:
         yield
