@@ -1,4 +1,5 @@
-"""No app reaches into another app's private names (house rule 13); `make lint` runs this.
+"""No app reaches into another app's private names (house rule 13), and no import of our own
+code hides inside a function without saying why; `make lint` runs both checks.
 
 import-linter sees modules, not names, so it cannot tell `from apps.photos.selectors import
 photo_list` from `... import _with_card_data`. This reads the source instead and reports:
@@ -11,7 +12,13 @@ photosite/ counts as one more unit: an app must not use photosite's private name
 nor photosite an app's; nor may compose/ or bench/ use theirs. Inside one app, private
 names are that app's own business. Tests are not checked: a test may look inside.
 
-    python -m tests.lint_private_names [paths...]     # default: apps photosite compose bench
+An import of apps, photosite or compose inside a function dodges an import cycle or waits for
+Django's app registry; either way a newcomer moving it to the top would break something, so
+it carries a comment on its line or right above it (above a run of imports, for the whole run).
+Reported as `... imported inside a function without a comment saying why`. bench/ is not held
+to this: its scripts import our code after django.setup(), every one for that same reason.
+
+    python -m tests.lint_private_names [paths...]     # default: apps photosite compose (bench: names only)
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUR_PACKAGES = ("apps", "photosite")  # whose private names are guarded
 CHECKED_BY_DEFAULT = ("apps", "photosite", "compose", "bench")
+OUR_CODE = ("apps", "photosite", "compose")  # an import of these inside a function needs a reason
+IMPORTS_CHECKED_BY_DEFAULT = ("apps", "photosite", "compose")
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,70 @@ class PrivateNameFinder(ast.NodeVisitor):
         self.generic_visit(node)
 
 
+@dataclass(frozen=True)
+class UncommentedImport:
+    path: Path
+    line: int
+    module: str
+
+    def __str__(self) -> str:
+        shown = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path
+        return f"{shown}:{self.line}: {self.module} imported inside a function without a comment saying why"
+
+
+def is_import_line(text: str) -> bool:
+    stripped = text.strip()
+    return stripped.startswith(("import ", "from ")) or stripped.startswith(")") or stripped.endswith(",")
+
+
+def has_reason(lines: list[str], node: ast.Import | ast.ImportFrom) -> bool:
+    """A comment on the import's own lines, or on the line above it or above the run of
+    imports it is part of."""
+    last = getattr(node, "end_lineno", None) or node.lineno
+    if any("#" in lines[number - 1] for number in range(node.lineno, last + 1)):
+        return True
+    above = node.lineno - 1
+    while above >= 1 and is_import_line(lines[above - 1]):
+        if "#" in lines[above - 1]:
+            return True
+        above -= 1
+    return above >= 1 and lines[above - 1].strip().startswith("#")
+
+
+class FunctionImportFinder(ast.NodeVisitor):
+    def __init__(self, path: Path, source: str, root: Path) -> None:
+        self.path = path
+        self.root = root
+        self.module = module_name_of(path, root)
+        self.is_package = path.name == "__init__.py"
+        self.lines = source.splitlines()
+        self.depth = 0  # functions we are inside
+        self.found: list[UncommentedImport] = []
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def judge(self, node: ast.Import | ast.ImportFrom, modules: list[str]) -> None:
+        ours = [module for module in modules if module.split(".")[0] in OUR_CODE]
+        if self.depth and ours and not has_reason(self.lines, node):
+            self.found.append(UncommentedImport(self.path, node.lineno, ours[0]))
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.judge(node, [alias.name for alias in node.names])
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        source = (
+            resolve_relative(self.module, node.level, node.module, is_package=self.is_package)
+            if node.level
+            else node.module or ""
+        )
+        self.judge(node, [source])
+
+
 def python_files(paths: list[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_file() and path.suffix == ".py":
@@ -163,6 +236,16 @@ def find_violations(paths: list[Path], root: Path = ROOT) -> list[Violation]:
     return found
 
 
+def find_uncommented_imports(paths: list[Path], root: Path = ROOT) -> list[UncommentedImport]:
+    found: list[UncommentedImport] = []
+    for path in python_files(paths):
+        source = path.read_text()
+        finder = FunctionImportFinder(path, source, root)
+        finder.visit(ast.parse(source, filename=str(path)))
+        found.extend(finder.found)
+    return found
+
+
 def main(argv: list[str]) -> int:
     paths = [ROOT / argument for argument in argv] or [ROOT / directory for directory in CHECKED_BY_DEFAULT]
     violations = find_violations(paths)
@@ -170,7 +253,13 @@ def main(argv: list[str]) -> int:
         print(violation)
     if violations:
         print(f"{len(violations)} private name(s) used across an app boundary", file=sys.stderr)
-    return 1 if violations else 0
+    import_paths = [ROOT / argument for argument in argv] or [ROOT / name for name in IMPORTS_CHECKED_BY_DEFAULT]
+    uncommented = find_uncommented_imports(import_paths)
+    for found in uncommented:
+        print(found)
+    if uncommented:
+        print(f"{len(uncommented)} import(s) of our own code inside a function without a reason", file=sys.stderr)
+    return 1 if violations or uncommented else 0
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""The private-name check `make lint` runs (tests/lint_private_names.py), on a small tree of its own."""
+"""The checks `make lint` runs from tests/lint_private_names.py (private names across apps, in-function
+imports without a reason), on a small tree of their own."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.lint_private_names import find_violations
+from tests.lint_private_names import find_uncommented_imports, find_violations
 
 
 def tree(root: Path, files: dict[str, str]) -> Path:
@@ -73,3 +74,48 @@ def test_public_names_dunders_object_attributes_and_own_privates_pass(tmp_path: 
         "selectors.photo_list()\n"
     )
     assert reached(tmp_path, source) == []
+
+
+# --- Imports of our own code inside functions ---------------------------------------------
+
+
+def uncommented(root: Path, source: str) -> list[str]:
+    tree(root, {**PHOTOS, "apps/albums/services.py": source})
+    return [found.module for found in find_uncommented_imports([root / "apps" / "albums"], root=root)]
+
+
+def test_an_import_of_our_code_inside_a_function_without_a_reason_is_reported(tmp_path: Path) -> None:
+    source = (
+        "def f():\n"
+        "    from apps.photos.selectors import photo_list\n"
+        "    import photosite.storage\n"
+        "    from . import models\n"
+        "    return photo_list\n"
+    )
+    assert uncommented(tmp_path, source) == ["apps.photos.selectors", "photosite.storage", "apps.albums"]
+
+
+def test_a_comment_on_the_line_or_above_the_run_of_imports_is_a_reason(tmp_path: Path) -> None:
+    source = (
+        "def ready():\n"
+        "    # Imported here: models load after the app registry.\n"
+        "    from apps.photos.models import Photo\n"
+        "    from photosite.storage import (\n"
+        "        object_list,\n"
+        "    )\n"
+        "\n"
+        "def enqueue():\n"
+        "    from apps.photos.selectors import photo_list  # tasks import this module\n"
+    )
+    assert uncommented(tmp_path, source) == []
+
+
+def test_top_level_and_other_peoples_imports_in_functions_pass(tmp_path: Path) -> None:
+    source = (
+        "from apps.photos.models import Photo\n"
+        "def f():\n"
+        "    import json\n"
+        "    from django.conf import settings\n"
+        "    return json, settings, Photo\n"
+    )
+    assert uncommented(tmp_path, source) == []
