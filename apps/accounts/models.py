@@ -31,6 +31,11 @@ class User(AbstractUser):
     # Unread notification groups, for the header: kept by apps/notifications/services.py as a
     # group turns unread or is read, so signed-in pages show it from the row they load anyway.
     unread_notification_count = models.PositiveIntegerField(default=0, db_default=0)
+    # The person's photos not ready yet (processing or failed), kept by the photo services in
+    # the transaction of each status change: the home page's "still processing" strip asks for
+    # them only when this is not 0, so a signed-in home page costs no query for it otherwise.
+    # Never below 0; listing_counts_reconcile repairs drift (a count too high costs one query).
+    unfinished_photo_count = models.PositiveIntegerField(default=0, db_default=0)
     # "daily": unread notifications are emailed once a day (apps/notifications/tasks.py).
     notification_digest = models.CharField(max_length=10, default="off", db_default="off")
 

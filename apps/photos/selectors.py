@@ -731,8 +731,8 @@ def listing_named(*, name: str, viewer: User | AnonymousUser) -> Listing | None:
 
 def photo_list_unfinished_for_owner(*, owner: User | AnonymousUser) -> list[Photo]:
     """The owner's own uploads still processing or failed, shown above the grid."""
-    if not owner.is_authenticated:
-        return []
+    if not owner.is_authenticated or not owner.unfinished_photo_count:
+        return []  # nothing unfinished, as the owner's row (read for every signed-in request) says
     photos = Photo.objects.filter(owner=owner).exclude(status=PhotoStatus.READY)
     # Only what the strip shows: compiling the SELECT of all 40 columns was most of this
     # query's cost on every signed-in home page, which almost always finds no row.

@@ -17,6 +17,8 @@ from typing import cast
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -98,8 +100,34 @@ LISTING_EXACT_COUNTS = {
 
 
 def listing_counts_reconcile() -> dict[str, int]:
-    """Repair every profile and tag count from the photos; returns how many of each were wrong."""
-    return {name: counter_correct(name, exact_sql=exact) for name, exact in LISTING_EXACT_COUNTS.items()}
+    """Repair every profile and tag count, and every person's count of unfinished photos, from
+    the photos; returns how many of each were wrong."""
+    fixed = {name: counter_correct(name, exact_sql=exact) for name, exact in LISTING_EXACT_COUNTS.items()}
+    return {**fixed, "user.unfinished_photos": unfinished_counts_reconcile()}
+
+
+def unfinished_counts_reconcile() -> int:
+    """Set User.unfinished_photo_count to its photos' for everyone whose count is off; returns how many were.
+
+    Safe while people upload: each suspect is recounted holding their row, and every status
+    change moves the count on that row in its own transaction. One that moved it already has
+    committed once we hold the row, and is counted; one that has not yet moves ours after us.
+    """
+    unfinished = Photo.objects.exclude(status=PhotoStatus.READY).order_by()
+    exact = dict(unfinished.values("owner_id").annotate(total=Count("id")).values_list("owner_id", "total"))
+    kept = dict(User.objects.exclude(unfinished_photo_count=0).values_list("pk", "unfinished_photo_count"))
+    wrong = 0
+    for owner_id in sorted(pk for pk in exact.keys() | kept.keys() if exact.get(pk, 0) != kept.get(pk, 0)):
+        with transaction.atomic():
+            if not User.objects.select_for_update().filter(pk=owner_id).exists():
+                continue  # deleted meanwhile
+            total = unfinished.filter(owner_id=owner_id).count()
+            wrong += (
+                User.objects.filter(pk=owner_id)
+                .exclude(unfinished_photo_count=total)
+                .update(unfinished_photo_count=total)
+            )
+    return wrong
 
 
 def listing_counts_recount(*, owner_ids: Sequence[int] = (), tag_ids: Sequence[int] = ()) -> int:
@@ -111,6 +139,14 @@ def listing_counts_recount(*, owner_ids: Sequence[int] = (), tag_ids: Sequence[i
     return wrong + counter_correct(
         TAG_PUBLIC_PHOTOS, exact_sql=LISTING_EXACT_COUNTS[TAG_PUBLIC_PHOTOS], object_ids=list(tag_ids)
     )
+
+
+def _unfinished_count_add(owner_id: int, delta: int) -> None:
+    """Move the owner's count of photos not ready yet (User.unfinished_photo_count, which spares
+    the home page its "still processing" query) in the transaction that changed a status.
+    Never below 0: a count too low would hide the strip, one too high only costs a query."""
+    count = Greatest(F("unfinished_photo_count") + delta, 0)
+    User.objects.filter(pk=owner_id).update(unfinished_photo_count=count)
 
 
 def tag_ids_of_owners(*, owner_ids: list[int]) -> list[int]:
@@ -293,6 +329,7 @@ def _photo_record(
             if not saved:
                 photo.original.name = stored_name
                 photo.save()
+            _unfinished_count_add(photo.owner_id, 1)  # a new photo is processing
             _tags_set(photo, tags)
             if album is not None:
                 try:
@@ -488,6 +525,8 @@ def photo_delete(*, photo_id: int) -> None:
         names = [photo.original.name, *photo.renditions.values_list("file", flat=True)]
         scopes_before = listing_scopes_of(photo)
         _listing_counts_move(_listing_counts_of(photo), set())
+        if photo.status != PhotoStatus.READY:
+            _unfinished_count_add(photo.owner_id, -1)
         photo.delete()
         photo_changed_on_commit(photo_id=photo_id, scopes=scopes_before)
         stored_files_delete_later(names=names)
@@ -541,6 +580,10 @@ def photo_mark_failed(*, photo_id: int, reason: str) -> None:
 
 @transaction.atomic
 def photo_retry_renditions(*, photo: Photo) -> None:
+    # Locked, so a rendition job finishing meanwhile and this agree on whether it was ready.
+    status = Photo.objects.select_for_update().filter(pk=photo.pk).values_list("status", flat=True).first()
+    if status == PhotoStatus.READY:  # a ready photo rendered again (admin, storage_sweep) shows as processing
+        _unfinished_count_add(photo.owner_id, 1)
     photo.status = PhotoStatus.PROCESSING
     photo.failure_reason = ""
     photo.save(update_fields=["status", "failure_reason", "updated_at"])
@@ -556,7 +599,10 @@ def photos_retry_failed(*, hours: int = 24) -> int:
             status=PhotoStatus.FAILED, updated_at__gte=timezone.now() - timedelta(hours=hours)
         ).values_list("pk", flat=True)
     )
-    Photo.objects.filter(pk__in=photo_ids).update(status=PhotoStatus.PROCESSING, failure_reason="")
+    # Only those still failed (both count as unfinished): one made ready meanwhile stays ready.
+    Photo.objects.filter(pk__in=photo_ids, status=PhotoStatus.FAILED).update(
+        status=PhotoStatus.PROCESSING, failure_reason=""
+    )
     for photo_id in photo_ids:
         photo_changed_on_commit(photo_id=photo_id, scopes=())  # failed before, processing now: in no listing
         _enqueue_renditions(photo_id)
@@ -583,6 +629,8 @@ def photos_mark_processing(*, photo_ids: list[int]) -> None:
     their listings and counts until rendition_make_all makes them ready again."""
     for photo in Photo.objects.select_for_update().filter(pk__in=photo_ids).order_by("pk"):
         scopes_before, counts_before = listing_scopes_of(photo), _listing_counts_of(photo)
+        if photo.status == PhotoStatus.READY:
+            _unfinished_count_add(photo.owner_id, 1)
         photo.status = PhotoStatus.PROCESSING
         photo.failure_reason = ""
         photo.save(update_fields=["status", "failure_reason", "updated_at"])
@@ -672,6 +720,8 @@ def rendition_make_all(*, photo_id: int) -> None:
             # then): nothing to purge while the photo is public.
             stored_files_delete_later(names=superseded, purge=not renditions_are_public(locked))
         counts_before = _listing_counts_of(locked)
+        if locked.status != PhotoStatus.READY:
+            _unfinished_count_add(locked.owner_id, -1)
         locked.status = PhotoStatus.READY
         locked.failure_reason = ""
         locked.placeholder_color = placeholder

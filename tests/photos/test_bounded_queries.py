@@ -110,7 +110,8 @@ def test_people_search_and_the_unfinished_strip_have_indexes_to_use(db) -> None:
     from apps.accounts.selectors import people_matching
     from apps.photos.selectors import photo_list_unfinished_for_owner
 
-    owner = UserFactory(username="marta", display_name="Marta Kowalska")
+    # A row made without the upload service: its owner's count of unfinished photos set by hand.
+    owner = UserFactory(username="marta", display_name="Marta Kowalska", unfinished_photo_count=1)
     PhotoRowFactory(owner=owner, status=PhotoStatus.PROCESSING)
     with CaptureQueriesContext(connection) as queries:
         assert people_matching(query="owal") == [owner]
