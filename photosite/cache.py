@@ -33,7 +33,7 @@ from django.core.cache import cache
 from prometheus_client import Counter
 from redis.exceptions import LockError, RedisError
 
-from photosite import db
+from photosite import db, purge
 
 T = TypeVar("T")
 # What a key holds: the value and the time.time() until which it is fresh.
@@ -142,9 +142,28 @@ def versions_read_if_recording(*names: str) -> None:
 
 
 def versions_bump(names: Iterable[str]) -> None:
-    """Invalidate every key built with these versions."""
+    """Invalidate every key built with these versions, and the pages built from them at the edge.
+
+    The edge generation moves in the same MSET, so nginx, once told (photosite/purge.py),
+    never again looks up a page it kept before this bump.
+    """
     now = time.time_ns()
-    cache.set_many({f"version:{name}": now for name in set(names)}, timeout=None)
+    names = set(names)
+    cache.set_many({**{f"version:{name}": now for name in names}, EDGE_GENERATION_KEY: now}, timeout=None)
+    purge.page_purge(keys=names)
+
+
+# nginx keys visitors' pages by this too (photosite/purge.py): every invalidation moves it.
+EDGE_GENERATION_KEY = "version:edge"
+
+
+def edge_generation() -> str:
+    """The current edge generation (one round trip), started when none is stored yet."""
+    found = cache.get(EDGE_GENERATION_KEY)
+    if found is None:
+        cache.add(EDGE_GENERATION_KEY, time.time_ns(), timeout=None)
+        found = cache.get(EDGE_GENERATION_KEY)
+    return str(found or 0)
 
 
 # --- The stampede lock, with an owner token ----------------------------------------
@@ -305,7 +324,11 @@ def _compute_and_store(key: str, compute: Callable[[], T], lock: _Lock, *, ttl: 
 
 
 def delete(*keys: str) -> None:
+    """Forget these values; pages built from them are forgotten at the edge too (no surrogate
+    key names a value: only nginx's generation reaches them)."""
     cache.delete_many(list(keys))
+    cache.set(EDGE_GENERATION_KEY, time.time_ns(), timeout=None)
+    purge.page_purge(keys=())
 
 
 def get_many(keys: Iterable[str]) -> dict[str, Any]:

@@ -28,11 +28,17 @@ id of its own, logs the same access line, and is counted in
 metrics see only the requests that reach it).
 
 The edge (nginx in compose, a CDN) may keep a stored page for EDGE_SECONDS
-(`Cache-Control: public, max-age=0, s-maxage=1`): short enough that a photo made
-private leaves every cache within the 1 s promise without being purged, and on a busy
-page still one request a second per edge. Everything else the stack answers without a
-Cache-Control of its own gets `private`: a signed-in page, a form with a CSRF token, a
-share link's page are never kept by anyone but the browser. `Surrogate-Key` and
+(`Cache-Control: public, max-age=0, s-maxage=1`), and on a busy page asks the site once a
+second per edge. Every invalidation purges the edge too (photosite/purge.py, `page_purge`):
+nginx keys pages by the site's edge generation (answered here, at EDGE_GENERATION_PATH,
+to nginx's `auth_request`), which every bump moves, so a photo made private or hidden
+leaves nginx with the request that changed it. Only when that nginx is the edge
+(MEDIA_PURGE_BACKEND=nginx) do kept pages also say `stale-while-revalidate` (EDGE_STALE_SECONDS):
+nginx's safety does not hang on a purge call arriving (it takes the new generation within
+two seconds by itself), and it strips the directive from what it passes on, so no browser
+or CDN behind it serves a stale copy nobody purges. Everything else the stack answers
+without a Cache-Control of its own gets `private`: a signed-in page, a form with a CSRF
+token, a share link's page are never kept by anyone but the browser. `Surrogate-Key` and
 `Cache-Tag` name the scopes a kept page was built from, for a CDN purge by key.
 
 Only with a shared cache (Redis): a per-process copy could never be told to forget.
@@ -58,12 +64,16 @@ from django.utils.cache import patch_vary_headers
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 
-from photosite import cache, requestlog
+from photosite import cache, purge, requestlog
 
 PAGE_TTL = 10  # seconds: how stale what no version covers may be for visitors (a bio, admin edits)
 PAGE_GRACE = 5  # seconds an entry past PAGE_TTL may still answer while one request renders it again
 EDGE_SECONDS = 1  # how long nginx or a CDN may keep a visitor's page: the privacy promise's bound
 EDGE_CACHE_CONTROL = f"public, max-age=0, s-maxage={EDGE_SECONDS}"
+# How long nginx may answer with a page past its second while it fetches the page again:
+# only nginx is told (the page's Cache-Control when MEDIA_PURGE_BACKEND=nginx; nginx strips it).
+EDGE_STALE_SECONDS = 20
+EDGE_CACHE_CONTROL_PURGED = f"{EDGE_CACHE_CONTROL}, stale-while-revalidate={EDGE_STALE_SECONDS}"
 ALLOWED = "photosite.page_cache.allowed"
 REFUSED = "photosite.page_cache.refused"
 HIT_HEADER = "X-Page-Cache"
@@ -249,6 +259,8 @@ class PageCacheMiddleware:
         self.enabled = settings.PAGE_CACHE_ENABLED and cache.cache_is_shared()
         self.store: _Store | None = None
         self.counted: dict[str, Any] = {}  # outcome -> its counter, bound at first use (not at import)
+        edge_purged = settings.MEDIA_PURGE.backend == "nginx"
+        self.edge_cache_control = EDGE_CACHE_CONTROL_PURGED if edge_purged else EDGE_CACHE_CONTROL
 
     def count(self, outcome: str) -> None:
         counter = self.counted.get(outcome)
@@ -257,6 +269,8 @@ class PageCacheMiddleware:
         counter.inc()
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.path == purge.EDGE_GENERATION_PATH and request.method in ("GET", "HEAD"):
+            return _edge_generation()
         key = page_key_for(request) if self.enabled else None
         if key is None:
             self.count("bypassed")
@@ -273,7 +287,7 @@ class PageCacheMiddleware:
             response = self.get_response(request)
         language = key.split(":", 2)[1]
         if isinstance(response, HttpResponse) and _storable(request, response, reads, language):
-            response["Cache-Control"] = EDGE_CACHE_CONTROL
+            response["Cache-Control"] = self.edge_cache_control
             patch_vary_headers(response, ["Accept-Encoding"])  # the same address answers gzip or not
             scopes = " ".join(name.removeprefix("version:") for name in reads.versions)
             if scopes:
@@ -307,6 +321,16 @@ def _hit(request: HttpRequest, found: tuple[bytes, bytes], *, gzipped: bool, sta
     request_id = requestlog.request_id_for(request)
     response.headers[requestlog.REQUEST_ID_HEADER] = request_id
     requestlog.log_access(request, response.status_code, time.perf_counter() - started, request_id=request_id)
+    return response
+
+
+def _edge_generation() -> HttpResponse:
+    """What nginx keys visitors' pages by (its `auth_request`, kept a second; a purge fetches it
+    again at once). The same for everyone, holding nothing about anyone."""
+    generation = cache.edge_generation()
+    response = HttpResponse(generation, content_type="text/plain")
+    response[purge.EDGE_GENERATION_HEADER] = generation
+    response["Cache-Control"] = EDGE_CACHE_CONTROL  # never stale-while-revalidate: this is the purge
     return response
 
 

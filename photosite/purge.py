@@ -1,4 +1,4 @@
-"""Purging the caches in front of public media after a takedown.
+"""Purging the caches in front: public media after a takedown, visitors' pages after a change.
 
 Public renditions are served with `Cache-Control: immutable` for a year, so the copies a
 CDN or nginx holds outlive the object: once a photo is hidden, made private or deleted,
@@ -15,6 +15,23 @@ asked, each through its documented purge API:
 
 A failure raises PurgeFailed, so the job that asked is retried with backoff. Browsers
 that fetched a URL before the takedown keep their own copy: no server can reach those.
+
+Pages kept for visitors (photosite/pagecache.py) are purged by `page_purge`, right after a
+write bumps the versions they were built from (photosite/cache.py), through the same backend:
+
+- `nginx`: stock nginx cannot purge by key, so it keys every visitor's page by the site's
+  edge generation as well (`EDGE_GENERATION_PATH`, fetched by `auth_request` and kept one
+  second), and every invalidation bumps the generation: a GET of that path with
+  X-Cache-Purge makes nginx take the new one at once, and every page is then looked up
+  under a key nothing was stored under before the change. If that GET fails, nginx takes
+  the new generation when its copy expires (under two seconds, as before any purge);
+- `fastly`: a purge by surrogate key (`POST /service/<id>/purge`, `Surrogate-Key`), when
+  MEDIA_PURGE_FASTLY_SERVICE_ID is set; `cloudflare`: a purge by `tags` (`Cache-Tag`);
+- `cloudfront`: no purge by key, and an invalidation takes longer than the page's own
+  second at the edge: pages are left to expire.
+
+Only nginx is sent `stale-while-revalidate` (pagecache.py): its safety does not depend on
+the purge call arriving. A page purge never raises: the write it follows is committed.
 """
 
 from __future__ import annotations
@@ -24,6 +41,7 @@ import logging
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,6 +59,11 @@ BACKENDS = ("none", "nginx", "cloudfront", "fastly", "cloudflare")
 CLOUDFLARE_URLS_PER_CALL = 30  # the purge-by-URL limit of Cloudflare's plans below Enterprise
 CLOUDFRONT_PATHS_PER_CALL = 1000
 PURGE_HEADER = "X-Cache-Purge"
+EDGE_GENERATION_PATH = "/-/edge-generation"  # nginx's key for visitors' pages (compose/production/nginx)
+EDGE_GENERATION_HEADER = "X-Edge-Generation"
+PAGE_PURGE_TIMEOUT_SECONDS = 2.0  # a page purge runs in the request that wrote: it must not hold it long
+FASTLY_KEYS_PER_CALL = 256  # Fastly's limit for a purge by several surrogate keys
+CLOUDFLARE_TAGS_PER_CALL = 30
 
 
 class PurgeFailed(Exception):
@@ -54,6 +77,7 @@ class PurgeSettings:
     cloudfront_distribution_id: str = ""
     api_token: str = ""  # Fastly's or Cloudflare's API token
     cloudflare_zone_id: str = ""
+    fastly_service_id: str = ""  # only for purging pages by surrogate key; media are purged by URL
     api_url: str = ""  # the CDN API's base URL, when not its public one (a proxy, a test's fake)
     timeout_seconds: float = 10.0
 
@@ -72,6 +96,7 @@ class PurgeSettings:
             cloudfront_distribution_id=env.str("MEDIA_PURGE_CLOUDFRONT_DISTRIBUTION_ID", default=""),
             api_token=token,
             cloudflare_zone_id=env.str("MEDIA_PURGE_CLOUDFLARE_ZONE_ID", default=""),
+            fastly_service_id=env.str("MEDIA_PURGE_FASTLY_SERVICE_ID", default=""),
             api_url=env.str("MEDIA_PURGE_API_URL", default="").rstrip("/"),
             timeout_seconds=env.float("MEDIA_PURGE_TIMEOUT_SECONDS", default=10.0),
         )
@@ -92,6 +117,10 @@ class PurgeSettings:
 
 class PurgeBackend(Protocol):
     def purge(self, urls: list[str]) -> None: ...
+
+    def purge_pages(self, keys: list[str]) -> None:
+        """Drop visitors' pages built from these surrogate keys (the scopes just bumped)."""
+        ...
 
 
 def media_purge(*, keys: list[str]) -> int:
@@ -114,6 +143,25 @@ def media_purge(*, keys: list[str]) -> int:
     return len(urls)
 
 
+def page_purge(*, keys: Iterable[str]) -> None:
+    """After an invalidation (photosite/cache.py, once its bump is in Redis): ask the caches in
+    front to drop the visitors' pages built from these scopes. A failure is logged, not raised:
+    the write is committed, and every edge keeps a page for about a second at most anyway."""
+    config: PurgeSettings = settings.MEDIA_PURGE
+    if config.backend == "none":
+        return
+    wanted = sorted(set(keys))
+    try:
+        purge_backend(config).purge_pages(wanted)
+    except PurgeFailed as error:
+        logger.warning(
+            "visitors' pages were not purged from the edge (%s): %s; they expire there within two seconds",
+            config.backend,
+            error,
+            extra={"event.action": "page-purge-failed"},
+        )
+
+
 def purge_backend(config: PurgeSettings) -> PurgeBackend:
     if config.backend == "nginx":
         return NginxPurge(config)
@@ -128,6 +176,9 @@ def purge_backend(config: PurgeSettings) -> PurgeBackend:
 
 class NoPurge:
     def purge(self, urls: list[str]) -> None:
+        return None
+
+    def purge_pages(self, keys: list[str]) -> None:
         return None
 
 
@@ -182,6 +233,22 @@ class NginxPurge:
                 if status >= 500:
                     raise PurgeFailed(f"nginx at {base} answered {status} refreshing {path}")
 
+    def purge_pages(self, keys: list[str]) -> None:
+        """Every nginx fetches the site's edge generation again (the bump already moved it), so
+        from the next request on no page kept before the change is looked up any more."""
+        timeout = min(self.config.timeout_seconds, PAGE_PURGE_TIMEOUT_SECONDS)
+        failures = []
+        for base in self.config.nginx_urls:
+            try:
+                status = _request("GET", base + EDGE_GENERATION_PATH, timeout=timeout, headers={PURGE_HEADER: "1"})
+            except PurgeFailed as error:
+                failures.append(str(error))
+                continue
+            if status != 200:
+                failures.append(f"nginx at {base} answered {status} refreshing the edge generation")
+        if failures:
+            raise PurgeFailed("; ".join(failures))
+
 
 class CloudFrontPurge:
     """CloudFront's CreateInvalidation, with the S3 credentials when set (else boto3's chain)."""
@@ -221,6 +288,11 @@ class CloudFrontPurge:
             except (BotoCoreError, ClientError) as error:
                 raise PurgeFailed(f"CloudFront invalidation: {error}") from error
 
+    def purge_pages(self, keys: list[str]) -> None:
+        """CloudFront has no purge by key, and an invalidation takes longer than the page's own
+        second there: pages are left to expire (and are never sent stale-while-revalidate)."""
+        return None
+
 
 class FastlyPurge:
     """Fastly's single-URL purge: POST /purge/<host and path>, a hard purge."""
@@ -237,6 +309,22 @@ class FastlyPurge:
                 f"{base}/purge/{parts.netloc}{parts.path}",
                 timeout=self.config.timeout_seconds,
                 headers={"Fastly-Key": self.config.api_token},
+            )
+
+    def purge_pages(self, keys: list[str]) -> None:
+        """Fastly's purge by surrogate key (`Surrogate-Key`, as pages carry it), when the service is known."""
+        if not (keys and self.config.fastly_service_id):
+            return
+        base = self.config.api_url or "https://api.fastly.com"
+        for start in range(0, len(keys), FASTLY_KEYS_PER_CALL):
+            _json_call(
+                "POST",
+                f"{base}/service/{self.config.fastly_service_id}/purge",
+                timeout=min(self.config.timeout_seconds, PAGE_PURGE_TIMEOUT_SECONDS),
+                headers={
+                    "Fastly-Key": self.config.api_token,
+                    "Surrogate-Key": " ".join(keys[start : start + FASTLY_KEYS_PER_CALL]),
+                },
             )
 
 
@@ -258,3 +346,17 @@ class CloudflarePurge:
             )
             if not (isinstance(answer, dict) and answer.get("success")):
                 raise PurgeFailed(f"Cloudflare refused the purge: {answer!r:.300}")
+
+    def purge_pages(self, keys: list[str]) -> None:
+        """Cloudflare's purge by cache tag (`Cache-Tag`, as pages carry it), 30 tags per call."""
+        base = self.config.api_url or "https://api.cloudflare.com/client/v4"
+        for start in range(0, len(keys), CLOUDFLARE_TAGS_PER_CALL):
+            answer = _json_call(
+                "POST",
+                f"{base}/zones/{self.config.cloudflare_zone_id}/purge_cache",
+                timeout=min(self.config.timeout_seconds, PAGE_PURGE_TIMEOUT_SECONDS),
+                headers={"Authorization": f"Bearer {self.config.api_token}"},
+                payload={"tags": keys[start : start + CLOUDFLARE_TAGS_PER_CALL]},
+            )
+            if not (isinstance(answer, dict) and answer.get("success")):
+                raise PurgeFailed(f"Cloudflare refused the page purge: {answer!r:.300}")

@@ -29,13 +29,14 @@ def nginx_in_front(
     web: list[str] | None = None,
     media: str = NOWHERE,
     edit: Callable[[str], str] | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
-    """nginx on a free loopback port with these upstreams (host:port), until the block ends;
-    yields its base URL. `edit` changes the rendered configuration before it starts (a
-    bucket's name). The access log is off: the tests read headers, not log lines."""
+    """nginx on a loopback port (`port`, or a free one) with these upstreams (host:port), until
+    the block ends; yields its base URL. `edit` changes the rendered configuration before it
+    starts (a bucket's name). The access log is off: the tests read headers, not log lines."""
     from compose.local import stack
 
-    port = free_port()
+    port = port or free_port()
     for folder in ("logs", "nginx/cache"):
         (state / folder).mkdir(parents=True, exist_ok=True)
     conf = stack.render_nginx(listen=f"127.0.0.1:{port}", web=web or [NOWHERE, NOWHERE], media=media, state=state)

@@ -5,8 +5,10 @@ The checks a visitor or an operator would notice: the page comes back from the c
 web process at once, and nobody signed in, nor anyone without an unlisted photo's link,
 is ever handed a copy made for someone else. A hit carries the headers the whole stack
 set (security, CSP), a request id and an access line of its own; the edge (the
-production nginx.conf, in front of two gunicorn workers) keeps visitors' pages for one
-second at most and nobody else's.
+production nginx.conf, in front of two gunicorn workers) keeps visitors' pages for a
+second and nobody else's, serves them stale while it fetches them again, and drops them
+with the request that made a photo private or hid it (the site's purge), or within two
+seconds if that purge never arrives.
 """
 
 from __future__ import annotations
@@ -27,7 +29,16 @@ from django_redis import get_redis_connection
 from apps.albums.services import album_create, album_update
 from apps.photos import selectors, services
 from apps.photos.models import Visibility
-from photosite.pagecache import EDGE_CACHE_CONTROL, EDGE_SECONDS, HIT_HEADER, page_key_for
+from compose.local.services.net import free_port
+from photosite import purge
+from photosite.pagecache import (
+    EDGE_CACHE_CONTROL,
+    EDGE_CACHE_CONTROL_PURGED,
+    EDGE_SECONDS,
+    HIT_HEADER,
+    page_key_for,
+)
+from photosite.purge import PurgeSettings
 from tests import nginx
 from tests.factories import UserFactory, ready_photo
 
@@ -238,21 +249,34 @@ def test_a_request_the_stack_refuses_is_refused_even_when_its_page_is_kept(clien
 
 
 class Edge:
-    """The production nginx.conf (as `make stack` renders it) in front of one site server."""
+    """The production nginx.conf (as `make stack` renders it) in front of one site server,
+    which purges it (MEDIA_PURGE_BACKEND=nginx), as do this test's own writes."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, site: str) -> None:
         self.url = url
+        self.site = site
 
     def get(self, path: str, **kwargs: object) -> requests.Response:
         return requests.get(self.url + path, timeout=10, **kwargs)  # type: ignore[arg-type]
 
+    def kept(self, path: str) -> requests.Response:
+        """The page once nginx answers it from its copy (the first visit or two fetch it)."""
+        for _ in range(5):
+            response = self.get(path)
+            if response.headers.get("X-Cache-Status") == "HIT":
+                return response
+        raise AssertionError(f"nginx never kept {path}: {response.headers.get('X-Cache-Status')}")
+
 
 @pytest.fixture
-def edge(site_server_factory, tmp_path: Path) -> Iterator[Edge]:
-    server = site_server_factory(workers=2, threads=1)
+def edge(site_server_factory, tmp_path: Path, settings) -> Iterator[Edge]:
+    port = free_port()
+    purged_by = {"MEDIA_PURGE_BACKEND": "nginx", "MEDIA_PURGE_NGINX_URLS": f"http://127.0.0.1:{port}"}
+    server = site_server_factory(workers=2, threads=1, **purged_by)
+    settings.MEDIA_PURGE = PurgeSettings(backend="nginx", nginx_urls=(f"http://127.0.0.1:{port}",))
     web = server.url.removeprefix("http://")
-    with nginx.nginx_in_front(tmp_path, web=[web, web]) as url:
-        yield Edge(url)
+    with nginx.nginx_in_front(tmp_path, web=[web, web], port=port) as url:
+        yield Edge(url, server.url)
 
 
 def test_nginx_keeps_visitors_pages_for_a_second_and_never_a_signed_in_persons(edge: Edge, client) -> None:
@@ -262,6 +286,8 @@ def test_nginx_keeps_visitors_pages_for_a_second_and_never_a_signed_in_persons(e
     statuses = [edge.get(path).headers["X-Cache-Status"] for _ in range(4)]
     assert statuses[0] in ("MISS", "EXPIRED") and "HIT" in statuses[1:]
     kept = edge.get(path)
+    # stale-while-revalidate is for nginx alone, which the site purges: nobody behind it gets it.
+    assert requests.get(edge.site + path, timeout=10).headers["Cache-Control"] == EDGE_CACHE_CONTROL_PURGED
     assert kept.headers["Cache-Control"] == EDGE_CACHE_CONTROL and "Set-Cookie" not in kept.headers
     ids = {edge.get(path).headers["X-Request-ID"] for _ in range(3)}
     assert len(ids) == 3  # each visitor's own id, even from nginx's copy
@@ -279,11 +305,50 @@ def test_nginx_keeps_visitors_pages_for_a_second_and_never_a_signed_in_persons(e
     by_token = edge.get(path, headers={"Authorization": "Token nonsense"})
     assert by_token.headers["X-Cache-Status"] == "BYPASS"
     assert "Log out" not in edge.get(path).text  # and nothing of theirs was kept for visitors
+    assert edge.get(purge.EDGE_GENERATION_PATH).status_code == 404  # nor can a visitor refresh what pages are keyed by
+    assert edge.get("/_edge/generation").status_code == 404
 
-    services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
-    # The bound the edge promises: nginx keeps `s-maxage=1` in whole seconds of its clock, so a
-    # copy lives more than one second and less than two (docs/PERFORMANCE.md, issue 16).
+
+def test_a_photo_made_private_or_hidden_leaves_nginx_with_the_request_that_changed_it(edge: Edge) -> None:
+    owner = UserFactory()
+    private = ready_photo(owner, title="Night ferry", tags="ferry")
+    hidden = ready_photo(owner, title="Morning ferry", tags="ferry")
+    ready_photo(owner, title="Harbour crane", tags="ferry")
+    photo_page = reverse("photo_detail", args=[private.pk])
+    listings = [reverse("home"), reverse("tag", args=["ferry"]), reverse("profile", args=[owner.username])]
+    for path in (photo_page, reverse("photo_detail", args=[hidden.pk]), *listings):
+        assert edge.kept(path).status_code == 200
+    # Past the page's second nginx answers from its copy while it fetches the page again
+    # (stale-while-revalidate): what a purge must not let through after a privacy change.
     time.sleep(EDGE_SECONDS + 1.2)
-    gone = [edge.get(path) for _ in range(6)]
-    assert [response.status_code for response in gone] == [404] * 6
-    assert not any("Edge of the harbour" in edge.get(reverse("home")).text for _ in range(3))
+    assert edge.get(reverse("home")).headers["X-Cache-Status"] == "STALE"
+    assert "Night ferry" in edge.get(listings[1]).text  # the tag page's copy, stale, still answered
+
+    services.photo_update(photo=private, title=private.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
+    # No sleep: the change's commit moved the edge generation and told nginx.
+    assert [edge.get(photo_page).status_code for _ in range(4)] == [404] * 4
+    for path in listings:
+        pages = [edge.get(path) for _ in range(3)]
+        assert all(page.status_code == 200 and "Harbour crane" in page.text for page in pages), path
+        assert not any("Night ferry" in page.text for page in pages), path
+
+    services.photo_hide(photo=hidden, moderator=UserFactory(is_staff=True), reason="Reported")
+    assert [edge.get(reverse("photo_detail", args=[hidden.pk])).status_code for _ in range(4)] == [404] * 4
+    for path in listings:
+        assert not any("Morning ferry" in edge.get(path).text for _ in range(3)), path
+    assert "Harbour crane" in edge.kept(listings[1]).text  # and nginx keeps the pages again
+
+
+def test_a_purge_that_never_reaches_nginx_still_lets_a_private_photo_leave_within_two_seconds(
+    edge: Edge, settings
+) -> None:
+    owner = UserFactory()
+    photo = ready_photo(owner, title="Unpurged pier")
+    path = reverse("photo_detail", args=[photo.pk])
+    assert edge.kept(path).status_code == 200
+    settings.MEDIA_PURGE = PurgeSettings(backend="nginx", nginx_urls=("http://127.0.0.1:9",))  # nginx unreachable
+    services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
+    # nginx keeps the generation for `s-maxage=1`, in whole seconds of its clock: under two.
+    time.sleep(EDGE_SECONDS + 1.2)
+    assert [edge.get(path).status_code for _ in range(4)] == [404] * 4
+    assert not any("Unpurged pier" in edge.get(reverse("home")).text for _ in range(3))

@@ -1,4 +1,5 @@
-"""photosite/purge.py: a takedown's cleanup job asks the CDN to drop the old public URLs.
+"""photosite/purge.py: a takedown's cleanup job asks the CDN to drop the old public URLs, and
+a privacy change asks it to drop the visitors' pages built from what it changed.
 
 A real CDN cannot run here, so each backend talks to a fake HTTP server that answers as
 the CDN's documented purge API does and records what it was sent; everything else (the
@@ -19,10 +20,12 @@ import environ
 import pytest
 import requests
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 
 from apps.photos import services
 from apps.photos.models import Photo, Visibility
 from apps.photos.tasks import delete_stored_files
+from photosite.pagecache import EDGE_CACHE_CONTROL
 from photosite.purge import PurgeFailed, PurgeSettings
 from tests.factories import UserFactory, ready_photo
 
@@ -51,6 +54,9 @@ class FakeCdn:
                     self._answer(201, CLOUDFRONT_ANSWER, "text/xml")
                 elif self.path.startswith("/purge/"):
                     self._answer(200, b'{"status": "ok", "id": "1-2-3"}', "application/json")
+                elif self.path.startswith("/service/"):  # Fastly's purge by surrogate key: key -> purge id
+                    keys = self.headers.get("Surrogate-Key", "").split()
+                    self._answer(200, json.dumps(dict.fromkeys(keys, "1-2-3")).encode(), "application/json")
                 else:
                     self._answer(200, b'{"success": true, "errors": [], "result": {"id": "z"}}', "application/json")
 
@@ -94,6 +100,11 @@ def _take_down(action: str, photo: Photo) -> None:
         services.photo_delete(photo_id=photo.pk)
 
 
+def _media_purges(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The calls that purge media by URL, not visitors' pages by key (a `tags` list, a service purge)."""
+    return [call for call in calls if not (call["path"].startswith("/service/") or b'"tags"' in call["body"])]
+
+
 @pytest.mark.parametrize(
     ("backend", "action"), [("cloudflare", "delete"), ("fastly", "hide"), ("cloudfront", "private")]
 )
@@ -113,8 +124,10 @@ def test_a_takedown_asks_the_cdn_to_purge_exactly_the_old_public_urls(
 
     with django_capture_on_commit_callbacks(execute=True):
         _take_down(action, photo)
-    assert fake_cdn.calls == [], "the purge waits for the objects' removal, in the maintenance job"
+    assert _media_purges(fake_cdn.calls) == [], "the purge waits for the objects' removal, in the maintenance job"
+    fake_cdn.calls.clear()  # the pages the takedown changed, purged at once (tested below)
     _run_cleanup_jobs(broker_redis)
+    fake_cdn.calls[:] = _media_purges(fake_cdn.calls)
 
     assert all(requests.get(url, timeout=10).status_code in (403, 404) for url in old_urls)
     if backend == "cloudflare":
@@ -187,3 +200,70 @@ def test_a_purge_backend_without_what_it_needs_stops_the_start(monkeypatch, vari
 
 def test_no_backend_is_the_default() -> None:
     assert PurgeSettings.from_env(environ.Env()).backend == "none"
+
+
+def _purged_page_keys(backend: str, calls: list[dict[str, Any]]) -> set[str]:
+    if backend == "fastly":
+        return {key for call in calls for key in call["headers"]["Surrogate-Key"].split()}
+    return {tag for call in calls for tag in json.loads(call["body"])["tags"]}
+
+
+@pytest.mark.parametrize("backend", ["fastly", "cloudflare"])
+def test_a_photo_made_private_purges_the_visitors_pages_built_from_it_by_surrogate_key(
+    backend, client, user, bucket, settings, fake_cdn, django_capture_on_commit_callbacks
+) -> None:
+    settings.MEDIA_PURGE = PurgeSettings(
+        backend=backend,
+        api_url=fake_cdn.url,
+        api_token="cdn-token",
+        cloudflare_zone_id="zone-1",
+        fastly_service_id="SERVICE1",
+    )
+    photo = ready_photo(user, title="Keyed", tags="lighthouse")
+    home = client.get("/")
+    tag_page = client.get(reverse("tag", args=["lighthouse"]))
+    # A CDN that is not purged at once is never told it may serve a page stale.
+    assert home["Cache-Control"] == EDGE_CACHE_CONTROL
+    fake_cdn.calls.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
+
+    purged = _purged_page_keys(backend, fake_cdn.calls)
+    assert set(home["Surrogate-Key"].split()) & purged, "the home page that listed it"
+    assert set(tag_page["Surrogate-Key"].split()) & purged, "the tag page that listed it"
+    assert {"recent", f"user:{user.pk}", "tag:lighthouse"} <= purged
+    if backend == "fastly":
+        assert {call["path"] for call in fake_cdn.calls} == {"/service/SERVICE1/purge"}
+        assert {call["headers"]["Fastly-Key"] for call in fake_cdn.calls} == {"cdn-token"}
+    else:
+        assert {call["path"] for call in fake_cdn.calls} == {"/zones/zone-1/purge_cache"}
+        assert all(len(json.loads(call["body"])["tags"]) <= 30 for call in fake_cdn.calls)
+    assert "Keyed" not in client.get("/").content.decode()
+
+
+def test_a_cdn_that_fails_a_page_purge_does_not_undo_the_change(
+    client, user, bucket, settings, fake_cdn, django_capture_on_commit_callbacks, caplog
+) -> None:
+    settings.MEDIA_PURGE = PurgeSettings(
+        backend="cloudflare", api_url=fake_cdn.url, api_token="t", cloudflare_zone_id="z"
+    )
+    photo = ready_photo(user, title="Still private")
+    fake_cdn.failing = True
+    with django_capture_on_commit_callbacks(execute=True):
+        services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
+    photo.refresh_from_db()
+    assert photo.visibility == Visibility.PRIVATE
+    assert fake_cdn.calls, "the purge was asked for"
+    assert any("not purged from the edge" in record.getMessage() for record in caplog.records)
+    assert "Still private" not in client.get("/").content.decode()
+
+
+def test_cloudfront_is_not_asked_to_purge_pages_it_cannot_purge_by_key(
+    user, bucket, settings, fake_cdn, django_capture_on_commit_callbacks
+) -> None:
+    settings.MEDIA_PURGE = PurgeSettings(backend="cloudfront", api_url=fake_cdn.url, cloudfront_distribution_id="DIST1")
+    photo = ready_photo(user, title="Left to expire")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.photo_update(photo=photo, title="Renamed", caption="", alt_text="", visibility=Visibility.PUBLIC)
+    assert fake_cdn.calls == []  # the page leaves CloudFront when its second is up (s-maxage=1, no SWR)
