@@ -48,11 +48,19 @@ def test_every_translatable_string_of_the_site_is_translated_to_german(tmp_path,
     copy = tmp_path / "de" / "LC_MESSAGES" / "django.po"
     copy.parent.mkdir(parents=True)
     shutil.copy(GERMAN_PO, copy)
-    monkeypatch.chdir(settings.BASE_DIR)
+    # On a copy of the code: makemessages writes each template's text beside it (base.html.py)
+    # and deletes it afterwards, so another test run doing the same in the checkout would delete
+    # files this one's xgettext is about to read. What README's command ignores is not copied,
+    # nor the real locale directory (makemessages would adopt it and write there).
+    source = tmp_path / "source"
+    for directory in sorted(Path(settings.BASE_DIR).iterdir()):
+        ignored = any(directory.match(pattern.rstrip("/*")) for pattern in MAKEMESSAGES_IGNORE)
+        tooling = directory.name.startswith(".") or directory.name.endswith(".egg-info")  # .git, caches
+        if directory.is_dir() and not ignored and not tooling:
+            shutil.copytree(directory, source / directory.name, ignore=shutil.ignore_patterns("locale", "__pycache__"))
+    monkeypatch.chdir(source)
     settings.LOCALE_PATHS = [tmp_path]
-    # Ignoring the real locale directory keeps makemessages from adopting it (and writing there).
-    ignore = [*MAKEMESSAGES_IGNORE, "photosite/locale"]
-    call_command("makemessages", locale=["de"], no_location=True, no_obsolete=True, ignore_patterns=ignore)
+    call_command("makemessages", locale=["de"], no_location=True, no_obsolete=True, ignore_patterns=MAKEMESSAGES_IGNORE)
     statistics = msgfmt_statistics(copy)
     untranslated = re.findall(r'\nmsgid "((?:[^"\\]|\\.)*)"\nmsgstr ""\n\n', copy.read_text())
     assert "untranslated" not in statistics and "fuzzy" not in statistics, (
