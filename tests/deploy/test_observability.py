@@ -136,7 +136,7 @@ def test_dashboard_is_provisioned_and_charts_only_metrics_that_exist(client) -> 
         assert subject in titles, subject
 
 
-def _real_log_lines() -> list[dict[str, Any]]:
+def _real_log_lines(var_dir: Path) -> list[dict[str, Any]]:
     """Lines the site writes under LOG_FORMAT=json: an access line for a signed-in user,
     an error with its traceback, and a job's line carrying the request id."""
     script = """
@@ -159,7 +159,14 @@ job.after_process_message(None, message)
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=composefile.ROOT,
-        env={**_embedded_env(), "LOG_FORMAT": "json", "DJANGO_SETTINGS_MODULE": "photosite.settings"},
+        # Embedded mode, with a var directory of its own: not the checkout's, which `make run`
+        # and another test run may be using.
+        env={
+            **_embedded_env(),
+            "LOG_FORMAT": "json",
+            "DJANGO_SETTINGS_MODULE": "photosite.settings",
+            "PHOTOSITE_VAR_DIR": str(var_dir),
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -196,10 +203,10 @@ def _mapped(properties: dict[str, Any], prefix: str = "") -> set[str]:
     return fields
 
 
-def test_log_index_template_maps_every_field_the_site_logs() -> None:
+def test_log_index_template_maps_every_field_the_site_logs(tmp_path: Path) -> None:
     template = json.loads((ELASTICSEARCH / "index-template.json").read_text())
     mapped = _mapped(template["template"]["mappings"]["properties"])
-    lines = _real_log_lines()
+    lines = _real_log_lines(tmp_path / "var")
     assert any("labels" in line and line["http"]["request"]["id"] == "r-1" for line in lines), lines
     assert any("error" in line and "stack_trace" in line["error"] for line in lines), lines
     logged = set().union(*(_flatten(line) for line in lines))
