@@ -65,7 +65,6 @@ services:
 
 # lint first: a type or layering error fails in seconds, not after the whole suite.
 test: lint services
-	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 # Every gate house rule 10 names; all of them run, then it fails if any did.

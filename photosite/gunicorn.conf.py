@@ -11,6 +11,10 @@ graceful_timeout = 30
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = 200
 wsgi_app = "photosite.wsgi:application"
+# gunicorn 25+ opens a control socket at one fixed path per user (~/.gunicorn/gunicorn.ctl):
+# every gunicorn on a host (two web processes in make stack, two test runs) would unlink and
+# rebind the same file. Nothing here uses gunicornc; signals and the orchestrator manage workers.
+control_socket_disable = True
 
 if os.environ.get("LOG_FORMAT") == "json":
     # Every line on stdout is one ECS object for Filebeat: the site logs its own access
