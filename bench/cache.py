@@ -116,8 +116,8 @@ def main() -> None:
         f"Load average (1 min, `uptime`) {load_before:.1f} before the rows, {load_after:.1f} after.",
         "",
         "| configuration | page | req/s | bare view just before | vs bare view | p50 ms | p99 ms | errors "
-        "| warm / off |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| bare p99 ms | warm / off |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, page, result, bare in rows:
         off = by_key.get(("cache off", page))
@@ -127,7 +127,7 @@ def main() -> None:
         lines.append(
             f"| {label} | {page} | {result.requests_per_second:,.0f} | {bare.requests_per_second:,.0f} "
             f"| {result.requests_per_second / bare.requests_per_second:.2f} | {result.p50_ms:.1f} "
-            f"| {result.p99_ms:.1f} | {result.errors} | {warm_over_off} |"
+            f"| {result.p99_ms:.1f} | {result.errors} | {bare.p99_ms:.1f} | {warm_over_off} |"
         )
     lines += [
         "",
@@ -138,7 +138,10 @@ def main() -> None:
         "and photo card; *cache off* (CACHE_ENABLED=false) reads everything from PostgreSQL and",
         "renders every card. *bare view just before*: a Django view with no middleware, no",
         "database and a one-line page (bench/bare_wsgi.py) on the same gunicorn settings, measured",
-        "right before the row; *vs bare view* divides by it. Where a",
+        "right before the row; *vs bare view* divides by it, *bare p99* is its tail. gunicorn",
+        "replaces a worker after GUNICORN_MAX_REQUESTS (photosite/gunicorn.conf.py): when both",
+        "workers did so at once, nothing answered while they imported the site again, which is",
+        "what a p99 of a second or more on a fast row meant. Where a",
         "cold render's time goes: `bench/cache.py --profile`; a hit's: `bench/cache.py",
         "--profile-hit` (cProfile on CPU time, straight into the WSGI application). Public",
         "renditions are linked by plain URL (no S3 signature), which is also what lets a CDN",

@@ -8,8 +8,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # Uploads are bounded by PHOTO_MAX_UPLOAD_BYTES; allow a slow phone connection to finish.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = 200
+# A worker is replaced after this many requests (a leak's bound), at a point drawn anew for each
+# worker over a range as wide as the period: with a narrow jitter the workers of one container,
+# serving equal shares, reached it together, and while both imported the site again (1-2 s)
+# nothing answered: the 1.3-1.6 s p99 of bench/cache.py's kept pages (docs/PERFORMANCE.md).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", str(max_requests)))
 wsgi_app = "photosite.wsgi:application"
 # gunicorn 25+ opens a control socket at one fixed path per user (~/.gunicorn/gunicorn.ctl):
 # every gunicorn on a host (two web processes in make stack, two test runs) would unlink and
