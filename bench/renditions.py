@@ -2,7 +2,7 @@
 with --peers, vs other Python thumbnailers).
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python bench/renditions.py [--repeat 3] [--peers] [--write docs/PERFORMANCE.md]
+    .venv/bin/python bench/renditions.py [--repeat 3] [--peers] [--only HEIC AVIF] [--write docs/PERFORMANCE.md]
 
 Ours and pyvips make the set the pipeline makes: long edge 320, 640, 1280 and 2048 px,
 each as JPEG (quality 85) and WebP (quality 80, method 2), and AVIF (quality 60, speed
@@ -67,7 +67,7 @@ def run_photosite(path: str) -> list[bytes]:
 
 def run_photosite_jpeg_webp(path: str) -> list[bytes]:
     """Ours on the peers' set (no AVIF)."""
-    from apps.photos import imaging
+    from apps.photos import imaging  # only after main() has called django.setup()
 
     formats = tuple(output for output in imaging.OUTPUT_FORMATS if output.name in ("jpg", "webp"))
     with open(path, "rb") as source:
@@ -243,6 +243,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--peers", action="store_true", help="also the Pillow-based thumbnailers, on the JPEGs")
+    parser.add_argument(
+        "--only", nargs="+", metavar="FORMAT", help="only the originals in these formats (JPEG, PNG, WEBP, HEIC, AVIF)"
+    )
     parser.add_argument("--write", type=Path)
     parser.add_argument("--child", nargs=2, metavar=("CONTENDER", "PATH"))
     parser.add_argument("--prepare", metavar="DIRECTORY")
@@ -264,6 +267,9 @@ def main() -> None:
             [sys.executable, __file__, "--prepare", directory], check=True, capture_output=True, text=True
         ).stdout
         originals = [(name, Path(path), unreadable) for name, path, unreadable in json.loads(listing)]
+        if args.only:
+            wanted = tuple(f" {extension.upper()}" for extension in args.only)
+            originals = [original for original in originals if original[0].endswith(wanted)]
         results: dict[tuple[str, str], dict[str, float]] = {}
         for name, path, unreadable in originals:
             for contender in CONTENDERS:
@@ -277,8 +283,8 @@ def main() -> None:
                     print(name, contender, cell(results[(name, contender)]), file=sys.stderr)
 
     load_after = os.getloadavg()[0]
-    command = ".venv/bin/python bench/renditions.py --repeat {} {}--write docs/PERFORMANCE.md".format(
-        args.repeat, "--peers " if args.peers else ""
+    command = ".venv/bin/python bench/renditions.py --repeat {} {}{}--write docs/PERFORMANCE.md".format(
+        args.repeat, "--peers " if args.peers else "", f"--only {' '.join(args.only)} " if args.only else ""
     )
     lines = [
         "## Renditions: ours vs other thumbnailers",

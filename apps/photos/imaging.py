@@ -16,8 +16,9 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
-from typing import IO, SupportsFloat
+from typing import IO, Any, SupportsFloat
 
 import pillow_heif
 from django.conf import settings
@@ -58,9 +59,13 @@ class OutputFormat:
 # every browser reads. AVIF pays off on large images; small ones are already tiny.
 # AVIF at libaom's speed 9, not 8: at 2048 px it takes 35-65% less CPU (0.20 s instead of
 # 0.31 on a photograph, 0.37 instead of 1.09 on noise) for the same PSNR and files at most
-# 5% larger, and it was the largest part of a rendition job.
+# 5% larger, and it was the largest part of a rendition job. Without libaom's TPL model:
+# at speed 9 it does not change a byte of the file, and its buffers are 5 MB of the
+# encoder's 66 at 2048 px.
 OUTPUT_FORMATS = (
-    OutputFormat("avif", "AVIF", "image/avif", 1280, {"quality": 60, "speed": 9}),
+    OutputFormat(
+        "avif", "AVIF", "image/avif", 1280, {"quality": 60, "speed": 9, "advanced": (("enable-tpl-model", "0"),)}
+    ),
     OutputFormat("webp", "WEBP", "image/webp", 0, {"quality": 80, "method": 2}),
     OutputFormat("jpg", "JPEG", "image/jpeg", 0, {"quality": 85, "optimize": True, "progressive": True}),
 )
@@ -259,7 +264,7 @@ def to_srgb(image: Image.Image) -> Image.Image:
 # reduced scale (both "shrink on load"), PNG and GIF a few lines at a time, so their
 # full-size pixels are never all in memory at once. Not a CMYK JPEG: libvips would
 # convert it to sRGB itself, and LittleCMS must, through its own profile (to_srgb). Not
-# HEIF or AVIF: libvips decodes those whole too (and the libvips wheel reads no HEVC).
+# HEIF or AVIF: libvips decodes those whole to RGB (and the libvips wheel reads no HEVC).
 LIBVIPS_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 LIBVIPS_SHRINKS_ON_LOAD = ("JPEG", "WEBP")
 TRANSPOSE_FOR_ORIENTATION = {
@@ -371,6 +376,349 @@ def avif_shrunk(data: bytes, *, box: int, crop: bool) -> Image.Image:
     return whole_pixels_shrunk(pixels, size=(width, height), stride=width * len(mode), mode=mode, box=box, crop=crop)
 
 
+# --- HEIF and AVIF handed to libvips as YCbCr planes -----------------------------------
+# libheif and libavif decode to planes of Y, Cb and Cr (4:2:0 takes 1.5 bytes a pixel: 36
+# MB at 24 MP), then convert those to one RGB buffer (72 MB more), which pillow-heif and
+# Pillow's binding copy again. Through the libraries' C APIs (ctypes, on the copies
+# pillow-heif's and Pillow's wheels ship) the planes go to libvips where they are: it
+# shrinks each one (chroma from its own resolution) and only the shrunk image is
+# converted to RGB, after the decoder is freed. So a 24 MP HEIC or AVIF holds its
+# full-size pixels once, as 36 MB, instead of 108 to 180 MB. Shrinking before the
+# conversion gives what shrinking after it does (the conversion is affine) but where a
+# Lanczos overshoot is clipped: on photographs, under 1 level of 255 on average.
+# Anything else (alpha, a matrix not below, RGB coding, an image no larger than the box,
+# the libraries not found) goes the whole-RGB way above.
+
+# Kr and Kb of the YCbCr matrices (H.273 MatrixCoefficients); as in libheif and libavif, an
+# unspecified one is BT.601's.
+YCBCR_KR_KB = {
+    1: (0.2126, 0.0722),  # BT.709
+    2: (0.299, 0.114),  # unspecified
+    4: (0.30, 0.11),  # FCC
+    5: (0.299, 0.114),  # BT.470BG
+    6: (0.299, 0.114),  # BT.601
+    7: (0.212, 0.087),  # SMPTE 240M
+    9: (0.2627, 0.0593),  # BT.2020, non-constant luminance
+}
+
+
+class PlanesUnsupported(Exception):
+    """These planes are not ones ycbcr_shrunk converts: decode to RGB instead."""
+
+
+@dataclass(frozen=True)
+class Plane:
+    address: int
+    stride: int  # bytes from one row to the next
+    width: int
+    height: int
+
+
+def ycbcr_check(*, planes: int, depth: int, matrix: int) -> None:
+    if matrix not in YCBCR_KR_KB or depth not in (8, 10, 12, 16) or planes not in (1, 3):
+        raise PlanesUnsupported(f"matrix {matrix}, {depth} bits, {planes} planes")
+
+
+def ycbcr_shrunk(planes: list[Plane], *, depth: int, box: int, crop: bool) -> Any:
+    """Y (and Cb, Cr) planes of `depth` bits, each shrunk by libvips to fit (or with crop
+    to fill) a `box` px square, as one libvips image in memory of its own: the decoder
+    that holds the planes can be freed before anything else is made."""
+    pyvips = libvips()
+    sample_bytes = 1 if depth == 8 else 2
+    luma = planes[0]
+
+    def plane_image(plane: Plane) -> Any:
+        buffer = (ctypes.c_uint8 * (plane.stride * plane.height)).from_address(plane.address)
+        image = pyvips.Image.new_from_memory(
+            buffer, plane.stride // sample_bytes, plane.height, 1, "uchar" if depth == 8 else "ushort"
+        )
+        return image.crop(0, 0, plane.width, plane.height)
+
+    # Each plane shrunk by itself straight to the size (chroma from its own resolution),
+    # then cropped: a 3-band full-size image for libvips to shrink would take twice the
+    # memory and time.
+    scale = box / (min if crop else max)(luma.width, luma.height)
+    if scale >= 1:  # nothing to shrink: the decoder's own RGB, upsampled its way, is small enough
+        raise PlanesUnsupported("not larger than the box")
+    size = (max(1, round(luma.width * scale)), max(1, round(luma.height * scale)))
+    bands = []
+    for plane in planes:
+        image = plane_image(plane)
+        if (plane.width, plane.height) != size:  # with libvips' thumbnail kernels, keeping the bit depth
+            image = image.resize(size[0] / plane.width, vscale=size[1] / plane.height)
+            if (image.width, image.height) != size:  # a rounding apart
+                image = image.embed(0, 0, size[0], size[1], extend="copy")
+        bands.append(image)
+    shrunk = bands[0].bandjoin(bands[1:]) if len(bands) == 3 else bands[0]
+    if crop and max(size) > box:
+        shrunk = shrunk.crop(
+            (size[0] - min(box, size[0])) // 2, (size[1] - min(box, size[1])) // 2, min(box, size[0]), min(box, size[1])
+        )
+    return shrunk.copy_memory()
+
+
+def ycbcr_to_rgb(shrunk: Any, *, depth: int, full_range: bool, matrix: int) -> Image.Image:
+    """The image ycbcr_shrunk made, converted to 8-bit RGB with the `matrix` of H.273."""
+    # To 0..255 RGB: Y' = (Y - black) * luma_scale, C' = (C - middle) * chroma_scale, then the matrix.
+    step = 1 << (depth - 8)
+    if full_range:
+        black, luma_scale, chroma_scale = 0.0, 255 / ((1 << depth) - 1), 255 / ((1 << depth) - 1)
+    else:
+        black, luma_scale, chroma_scale = 16.0 * step, 255 / (219 * step), 255 / (224 * step)
+    middle = 128.0 * step
+    if shrunk.bands == 1:
+        grey = shrunk.linear([luma_scale], [0.5 - black * luma_scale])
+        rgb = grey.bandjoin([grey, grey])
+    else:
+        kr, kb = YCBCR_KR_KB[matrix]
+        kg = 1 - kr - kb
+        rows = [
+            [1.0, 0.0, 2 * (1 - kr)],
+            [1.0, -2 * kb * (1 - kb) / kg, -2 * kr * (1 - kr) / kg],
+            [1.0, 2 * (1 - kb), 0.0],
+        ]
+        normalised = [[row[0] * luma_scale, row[1] * chroma_scale, row[2] * chroma_scale] for row in rows]
+        offsets = [0.5 - black * n[0] - middle * (n[1] + n[2]) for n in normalised]
+        rgb = shrunk.recomb(normalised).linear([1.0, 1.0, 1.0], offsets)
+    rgb = rgb.cast("uchar")  # clipped to 0..255; the 0.5 above makes its truncation a rounding
+    return Image.frombytes("RGB", (int(rgb.width), int(rgb.height)), rgb.write_to_memory())
+
+
+class HeifError(ctypes.Structure):
+    _fields_ = (("code", ctypes.c_int), ("subcode", ctypes.c_int), ("message", ctypes.c_char_p))
+
+
+@functools.cache
+def native_libheif() -> ctypes.CDLL | None:
+    """pillow-heif's libheif (it reads HEVC; libvips' own does not), or None."""
+    folder = Path(pillow_heif.__file__).resolve().parent.parent / "pillow_heif.libs"
+    for path in [*sorted(folder.glob("libheif*.so*")), ctypes.util.find_library("heif")]:
+        if not path:
+            continue
+        try:
+            lib = ctypes.CDLL(str(path))
+        except OSError:
+            continue
+        lib.heif_get_version.restype = ctypes.c_char_p
+        if not lib.heif_get_version().startswith(b"1."):
+            continue
+        handle_p = ctypes.c_void_p
+        lib.heif_context_alloc.restype = ctypes.c_void_p
+        lib.heif_context_free.argtypes = (ctypes.c_void_p,)
+        lib.heif_context_read_from_memory_without_copy.restype = HeifError
+        lib.heif_context_read_from_memory_without_copy.argtypes = (
+            ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_void_p,
+        )
+        lib.heif_context_get_primary_image_handle.restype = HeifError
+        lib.heif_context_get_primary_image_handle.argtypes = (ctypes.c_void_p, ctypes.POINTER(handle_p))
+        lib.heif_image_handle_has_alpha_channel.argtypes = (ctypes.c_void_p,)
+        lib.heif_image_handle_release.argtypes = (ctypes.c_void_p,)
+        lib.heif_decode_image.restype = HeifError
+        lib.heif_decode_image.argtypes = (
+            ctypes.c_void_p,
+            ctypes.POINTER(handle_p),
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_void_p,
+        )
+        lib.heif_image_release.argtypes = (ctypes.c_void_p,)
+        lib.heif_image_get_colorspace.argtypes = (ctypes.c_void_p,)
+        lib.heif_image_get_chroma_format.argtypes = (ctypes.c_void_p,)
+        for name in ("heif_image_get_width", "heif_image_get_height", "heif_image_get_bits_per_pixel_range"):
+            getattr(lib, name).argtypes = (ctypes.c_void_p, ctypes.c_int)
+        lib.heif_image_get_plane_readonly.restype = ctypes.c_void_p
+        lib.heif_image_get_plane_readonly.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int))
+        lib.heif_image_get_nclx_color_profile.restype = HeifError
+        lib.heif_image_get_nclx_color_profile.argtypes = (ctypes.c_void_p, ctypes.POINTER(handle_p))
+        lib.heif_nclx_color_profile_free.argtypes = (ctypes.c_void_p,)
+        return lib
+    return None
+
+
+def heif_checked(error: HeifError) -> None:
+    if error.code:
+        raise OSError((error.message or b"libheif error").decode(errors="replace"))
+
+
+HEIF_COLORSPACE_YCBCR, HEIF_COLORSPACE_MONOCHROME = 0, 2
+HEIF_CHANNEL_Y, HEIF_CHANNEL_CB, HEIF_CHANNEL_CR = 0, 1, 2
+HEIF_UNDEFINED = 99  # colorspace and chroma: as decoded, no conversion
+
+
+def heif_planes_shrunk(data: bytes, *, box: int, crop: bool) -> Image.Image:
+    """A HEIF image's primary picture decoded by libheif into its own planes (its
+    rotation and mirroring applied, as pillow-heif does), shrunk by ycbcr_shrunk."""
+    lib = native_libheif()
+    if lib is None:
+        raise PlanesUnsupported("libheif not found")
+    context = lib.heif_context_alloc()
+    handle, image = ctypes.c_void_p(), ctypes.c_void_p()
+    try:
+        heif_checked(lib.heif_context_read_from_memory_without_copy(context, data, len(data), None))
+        heif_checked(lib.heif_context_get_primary_image_handle(context, ctypes.byref(handle)))
+        if lib.heif_image_handle_has_alpha_channel(handle):
+            raise PlanesUnsupported("alpha")
+        heif_checked(lib.heif_decode_image(handle, ctypes.byref(image), HEIF_UNDEFINED, HEIF_UNDEFINED, None))
+        colorspace = lib.heif_image_get_colorspace(image)
+        if colorspace not in (HEIF_COLORSPACE_YCBCR, HEIF_COLORSPACE_MONOCHROME):
+            raise PlanesUnsupported(f"colour space {colorspace}")
+        monochrome = colorspace == HEIF_COLORSPACE_MONOCHROME
+        channels = (HEIF_CHANNEL_Y,) if monochrome else (HEIF_CHANNEL_Y, HEIF_CHANNEL_CB, HEIF_CHANNEL_CR)
+        planes, depths = [], set()
+        for channel in channels:
+            stride = ctypes.c_int()
+            address = lib.heif_image_get_plane_readonly(image, channel, ctypes.byref(stride))
+            if not address:
+                raise PlanesUnsupported(f"no plane {channel}")
+            width, height = lib.heif_image_get_width(image, channel), lib.heif_image_get_height(image, channel)
+            planes.append(Plane(address, stride.value, width, height))
+            depths.add(lib.heif_image_get_bits_per_pixel_range(image, channel))
+        # libheif's own default when the picture carries no nclx: BT.601, full range.
+        matrix, full_range = 6, True
+        nclx = ctypes.c_void_p()
+        if not lib.heif_image_get_nclx_color_profile(image, ctypes.byref(nclx)).code and nclx.value:
+            matrix = ctypes.c_int.from_address(nclx.value + 12).value  # after a uint8 version and two enums
+            full_range = bool(ctypes.c_uint8.from_address(nclx.value + 16).value)
+            lib.heif_nclx_color_profile_free(nclx)
+        if len(depths) != 1:
+            raise PlanesUnsupported(f"depths {depths}")
+        depth = depths.pop()
+        ycbcr_check(planes=len(planes), depth=depth, matrix=matrix)
+        shrunk = ycbcr_shrunk(planes, depth=depth, box=box, crop=crop)
+    finally:
+        if image.value:
+            lib.heif_image_release(image)
+        if handle.value:
+            lib.heif_image_handle_release(handle)
+        lib.heif_context_free(context)
+    return ycbcr_to_rgb(shrunk, depth=depth, full_range=full_range, matrix=matrix)
+
+
+class AvifImage(ctypes.Structure):
+    """The head of libavif's avifImage: its fields up to here are the same in every 1.x."""
+
+    _fields_ = (
+        ("width", ctypes.c_uint32),
+        ("height", ctypes.c_uint32),
+        ("depth", ctypes.c_uint32),
+        ("yuv_format", ctypes.c_int),
+        ("yuv_range", ctypes.c_int),
+        ("yuv_chroma_sample_position", ctypes.c_int),
+        ("yuv_planes", ctypes.c_void_p * 3),
+        ("yuv_row_bytes", ctypes.c_uint32 * 3),
+        ("image_owns_yuv_planes", ctypes.c_int),
+        ("alpha_plane", ctypes.c_void_p),
+        ("alpha_row_bytes", ctypes.c_uint32),
+        ("image_owns_alpha_plane", ctypes.c_int),
+        ("alpha_premultiplied", ctypes.c_int),
+        ("icc_data", ctypes.c_void_p),
+        ("icc_size", ctypes.c_size_t),
+        ("color_primaries", ctypes.c_uint16),
+        ("transfer_characteristics", ctypes.c_uint16),
+        ("matrix_coefficients", ctypes.c_uint16),
+    )
+
+
+class AvifDecoder(ctypes.Structure):
+    """The head of libavif's avifDecoder, the same in every 1.x."""
+
+    _fields_ = (
+        ("codec_choice", ctypes.c_int),
+        ("max_threads", ctypes.c_int),
+        ("requested_source", ctypes.c_int),
+        ("allow_progressive", ctypes.c_int),
+        ("allow_incremental", ctypes.c_int),
+        ("ignore_exif", ctypes.c_int),
+        ("ignore_xmp", ctypes.c_int),
+        ("image_size_limit", ctypes.c_uint32),
+        ("image_dimension_limit", ctypes.c_uint32),
+        ("image_count_limit", ctypes.c_uint32),
+        ("strict_flags", ctypes.c_uint32),
+        ("image", ctypes.POINTER(AvifImage)),
+    )
+
+
+@functools.cache
+def native_libavif() -> ctypes.CDLL | None:
+    """Pillow's libavif (dav1d decodes), or None."""
+    from PIL import _avif  # noqa: F401  loads Pillow's libavif into the process
+
+    folder = Path(Image.__file__).resolve().parent.parent / "pillow.libs"
+    for path in [*sorted(folder.glob("libavif*.so*")), ctypes.util.find_library("avif")]:
+        if not path:
+            continue
+        try:
+            lib = ctypes.CDLL(str(path))
+        except OSError:
+            continue
+        lib.avifVersion.restype = ctypes.c_char_p
+        if not lib.avifVersion().startswith(b"1."):
+            continue
+        lib.avifDecoderCreate.restype = ctypes.POINTER(AvifDecoder)
+        lib.avifDecoderDestroy.argtypes = (ctypes.POINTER(AvifDecoder),)
+        lib.avifDecoderSetIOMemory.argtypes = (ctypes.POINTER(AvifDecoder), ctypes.c_char_p, ctypes.c_size_t)
+        lib.avifDecoderParse.argtypes = (ctypes.POINTER(AvifDecoder),)
+        lib.avifDecoderNextImage.argtypes = (ctypes.POINTER(AvifDecoder),)
+        lib.avifResultToString.restype = ctypes.c_char_p
+        return lib
+    return None
+
+
+AVIF_STRICT_PIXI_REQUIRED, AVIF_STRICT_CLAP_VALID = 1, 2
+AVIF_PIXEL_FORMAT_YUV400 = 4
+AVIF_CHROMA_SHIFTS = {1: (0, 0), 2: (1, 0), 3: (1, 1), 4: (0, 0)}  # 4:4:4, 4:2:2, 4:2:0, 4:0:0
+
+
+def avif_planes_shrunk(data: bytes, *, box: int, crop: bool) -> Image.Image:
+    """An AVIF image's frame decoded by libavif (dav1d, one thread) and shrunk from its
+    own planes by ycbcr_shrunk. Not rotated: Pillow reads the rotation into the EXIF."""
+    lib = native_libavif()
+    if lib is None:
+        raise PlanesUnsupported("libavif not found")
+    decoder = lib.avifDecoderCreate()
+    if not decoder:
+        raise MemoryError("libavif could not make a decoder")
+    try:
+        decoder.contents.max_threads = 1
+        # As Pillow's decoder: files without 'pixi' or with a bad 'clap' are read.
+        decoder.contents.strict_flags &= ~(AVIF_STRICT_PIXI_REQUIRED | AVIF_STRICT_CLAP_VALID)
+        result = (  # the first step's error, if any (AVIF_RESULT_OK is 0)
+            lib.avifDecoderSetIOMemory(decoder, data, len(data))
+            or lib.avifDecoderParse(decoder)
+            or lib.avifDecoderNextImage(decoder)
+        )
+        if result:
+            raise OSError(lib.avifResultToString(result).decode(errors="replace"))
+        image = decoder.contents.image.contents
+        if image.alpha_plane:
+            raise PlanesUnsupported("alpha")
+        if image.yuv_format == AVIF_PIXEL_FORMAT_YUV400:
+            channels = [0]
+        else:
+            channels = [0, 1, 2]
+        if image.yuv_format not in AVIF_CHROMA_SHIFTS:
+            raise PlanesUnsupported(f"pixel format {image.yuv_format}")
+        shift_x, shift_y = AVIF_CHROMA_SHIFTS[image.yuv_format]
+        planes = [
+            Plane(
+                image.yuv_planes[channel],
+                image.yuv_row_bytes[channel],
+                image.width if channel == 0 else (image.width + shift_x) >> shift_x,
+                image.height if channel == 0 else (image.height + shift_y) >> shift_y,
+            )
+            for channel in channels
+        ]
+        depth, full_range, matrix = image.depth, bool(image.yuv_range), image.matrix_coefficients
+        ycbcr_check(planes=len(planes), depth=depth, matrix=matrix)
+        shrunk = ycbcr_shrunk(planes, depth=depth, box=box, crop=crop)
+    finally:
+        lib.avifDecoderDestroy(decoder)
+    return ycbcr_to_rgb(shrunk, depth=depth, full_range=full_range, matrix=matrix)
+
+
 def pillow_shrunk(original: Image.Image, *, box: int, crop: bool) -> Image.Image:
     """The original (after any draft) decoded and at once shrunk to fit a `box` px square,
     or with crop to fill it: no full-size copy of it is ever made (rotation and colour
@@ -403,9 +751,11 @@ def shrunk_original(data: bytes, *, box: int, crop: bool = False) -> tuple[Image
 
     Peak memory: JPEG, PNG, GIF and WebP never hold their full-size pixels (libvips); a
     CMYK JPEG holds them at the smallest 1/2, 1/4 or 1/8 scale that still covers `box`;
-    HEIF and AVIF hold them once, and nothing else at that size.
+    HEIF and AVIF hold them once, as their decoder's YCbCr planes (heif_planes_shrunk,
+    avif_planes_shrunk), and nothing else at that size.
     Raises UploadRejected over the pixel limit, OSError and the like when undecodable.
     """
+    decoded_whole = ""  # HEIF or AVIF, when decoded at full size: not before Pillow's file is closed
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as original:
@@ -429,20 +779,20 @@ def shrunk_original(data: bytes, *, box: int, crop: bool = False) -> tuple[Image
                     original.draft("RGB", needed)  # keeps both sides at least `needed`
                     image = pillow_shrunk(original, box=box, crop=crop)
                 # A stored thumbnail at least as large, if the file has one (phones store small ones).
-                elif original.format == "HEIF" and original.draft(None, needed) is None:
-                    try:
-                        image = heif_shrunk(data, box=box, crop=crop)
-                    except libvips().Error as error:
-                        raise OSError(str(error).strip().splitlines()[-1]) from None
-                    image.info = dict(original.info)
-                elif original.format == "AVIF":
-                    try:
-                        image = avif_shrunk(data, box=box, crop=crop)
-                    except libvips().Error as error:
-                        raise OSError(str(error).strip().splitlines()[-1]) from None
-                    image.info = dict(original.info)
+                elif (original.format == "HEIF" and original.draft(None, needed) is None) or original.format == "AVIF":
+                    decoded_whole, info = str(original.format), dict(original.info)
                 else:
                     image = pillow_shrunk(original, box=box, crop=crop)
+        if decoded_whole:  # after Pillow has let go of its copy of the file and its parsed decoder
+            try:
+                try:
+                    planes_shrunk = heif_planes_shrunk if decoded_whole == "HEIF" else avif_planes_shrunk
+                    image = planes_shrunk(data, box=box, crop=crop)
+                except PlanesUnsupported:
+                    image = (heif_shrunk if decoded_whole == "HEIF" else avif_shrunk)(data, box=box, crop=crop)
+            except libvips().Error as error:
+                raise OSError(str(error).strip().splitlines()[-1]) from None
+            image.info = info
     # A centred crop commutes with the rotations and flips, so orienting after it is the same.
     return to_srgb(oriented(image, orientation)), full_size
 

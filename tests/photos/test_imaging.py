@@ -8,14 +8,15 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
+import pillow_heif
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from PIL import Image, ImageFile
+from PIL import Image, ImageChops, ImageFile, ImageStat
 from pillow_heif import from_pillow
 from rest_framework.test import APIClient
 
-from apps.photos.imaging import AVATAR_SIZE, avatar_render, check_image_upload, render_renditions
+from apps.photos.imaging import AVATAR_SIZE, avatar_render, check_image_upload, render_renditions, shrunk_original
 from apps.photos.models import Photo
 from apps.photos.uploads import UploadRejected
 from tests.images import decompression_bomb_png, flat_png_bytes, jpeg_bytes, png_bytes, webp_bytes
@@ -177,3 +178,50 @@ def test_an_avif_original_is_rendered_upright_flattened_on_white_and_never_decod
     assert red[0] > 200 and red[1] < 60 and red[2] < 60
     assert min(white) > 230
     assert (1600, 1200) not in decoded_sizes
+
+
+def colourful_picture(width: int = 1200, height: int = 800) -> Image.Image:
+    """Saturated gradients and a photograph-like texture: where a YCbCr matrix, range or
+    chroma plane read wrong would show."""
+    ramp = Image.linear_gradient("L").resize((width, height))
+    noise = Image.effect_noise((width, height), 40).convert("L")
+    across = ramp.rotate(90).resize((width, height))
+    return Image.merge("RGB", (ramp, Image.blend(ramp.transpose(Image.Transpose.ROTATE_180), noise, 0.3), across))
+
+
+@pytest.mark.parametrize(
+    ("image_format", "bit_depth", "options"),
+    [
+        ("HEIF", 8, {}),  # 4:2:0, BT.601, full range: what phones and libheif write
+        ("HEIF", 8, {"matrix_coefficients": 1, "full_range_flag": 0}),  # BT.709, video range
+        ("HEIF", 8, {"chroma": 444}),
+        ("HEIF", 10, {}),
+        ("AVIF", 8, {}),
+        ("AVIF", 8, {"subsampling": "4:2:2"}),
+        ("AVIF", 8, {"subsampling": "4:4:4", "range": "limited"}),
+        ("AVIF", 8, {"subsampling": "4:0:0"}),
+    ],
+)
+def test_a_heic_or_avif_is_shown_in_the_colours_its_own_decoder_gives_whatever_its_coding(
+    image_format: str, bit_depth: int, options: dict[str, object]
+) -> None:
+    """A HEIC or AVIF larger than the box is shrunk from its YCbCr planes, before libvips
+    converts it to RGB (a 24 MP one would otherwise hold 72 MB more): what a person sees
+    must still be what libheif's and libavif's own RGB shows, shrunk."""
+    picture = colourful_picture()
+    original = io.BytesIO()
+    if image_format == "HEIF" and bit_depth == 10:  # 16-bit samples, which pillow-heif writes as 10-bit
+        wide = bytes(byte for value in picture.tobytes() for byte in (0, value))
+        pillow_heif.from_bytes("RGB;16", picture.size, wide).save(original, quality=90, **options)
+    elif image_format == "HEIF":
+        from_pillow(picture).save(original, quality=90, **options)
+    else:
+        picture.save(original, "AVIF", quality=90, **options)
+    data = original.getvalue()
+    with Image.open(io.BytesIO(data)) as decoded:  # the decoder's own RGB, at full size
+        reference = decoded.convert("RGB")
+    for box in (2048, 500):  # as it is (decoded to RGB), and shrunk (from the planes)
+        shown, _ = shrunk_original(data, box=box)
+        expected = reference.resize(shown.size, Image.Resampling.LANCZOS) if box < 1200 else reference
+        difference = ImageStat.Stat(ImageChops.difference(shown, expected)).mean
+        assert max(difference) < 1.5, (box, difference)  # levels of 255, on average: not to be seen

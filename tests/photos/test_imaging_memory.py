@@ -22,14 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 WIDTH, HEIGHT = 6000, 4000  # 24 MP, a current phone's or camera's photo
 
 # Megabytes a job may add to its process at its peak: measured (on these smooth
-# pictures) JPEG 85, PNG 85, WebP 99, HEIF 167, AVIF 181 (211 while Pillow copied the
-# AVIF decoder's frame, which now goes straight to libvips); before this budget the
-# pipeline took (on photographs) JPEG 132, PNG 267, WebP 460, HEIF 275, AVIF 319. Every
-# rendition job encodes AVIF at 2048 px, which alone takes about 75 MB (libaom). JPEG,
-# PNG and WebP are shrunk by libvips while they decode. HEIF and AVIF are decoded whole,
-# once, by libheif and libavif: over the 200 MB goal for a process (Django's is
-# about 100 MB), and bounded here so that they stay no worse.
-RENDITION_BUDGET_MB = {"JPEG": 115, "PNG": 115, "WEBP": 115, "HEIF": 185, "AVIF": 200}
+# pictures) JPEG 78, PNG 80, WebP 99, HEIF 83, AVIF 75. Every rendition job encodes AVIF
+# at 2048 px, which alone takes about 61 MB (libaom). JPEG, PNG and WebP are shrunk by
+# libvips while they decode; HEIF and AVIF are decoded whole, once, by libheif and
+# libavif, but only into their YCbCr planes (36 MB at 24 MP), which libvips shrinks
+# before anything is converted to RGB. Before: HEIF 167 and AVIF 181 with RGB decodes,
+# and before this budget (on photographs) JPEG 132, PNG 267, WebP 460, HEIF 275, AVIF 319.
+RENDITION_BUDGET_MB = {"JPEG": 115, "PNG": 115, "WEBP": 115, "HEIF": 115, "AVIF": 115}
 # An avatar is cropped to 256 px in the web process, shrunk by libvips while decoding
 # (measured JPEG 7, PNG 36, WebP 3). A 24 MP full-size decode alone is 96 MB.
 AVATAR_BUDGET_MB = {"JPEG": 20, "PNG": 60, "WEBP": 20}
