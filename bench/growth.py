@@ -7,12 +7,20 @@ client, the cache off, so every request reaches PostgreSQL: home (recent), a tag
 page, a busy profile, the following feed of someone who follows 50 people and of
 someone who follows 5,000, a photo search, a people search, Popular and the API
 photo list. Prints p50/p95 per page and size, the largest/smallest ratio, and
-EXPLAIN ANALYZE of each listing's main query at the largest size.
+EXPLAIN ANALYZE of each listing's main query at the largest size (the search page's
+photo search for the people-search word too), and each page's queries: how many, their
+time, and the time outside them (Python, templates), so growth outside the listing query
+shows where it is.
 
     .venv/bin/python bench/growth.py                 # 1k and 100k
     .venv/bin/python bench/growth.py --sizes 1000 100000 1000000
+    .venv/bin/python bench/growth.py --sizes 1000 1000000 --keep    # seed (1M: ~30 min), keep
+    .venv/bin/python bench/growth.py --sizes 1000 1000000 --reuse   # measure the kept ones again
 
 Needs only this machine's PostgreSQL; uses (and drops) a database per size, photosite_growth_<size>.
+`--keep` leaves them; `--reuse` measures a kept database again without seeding it (a
+few minutes instead of half an hour at 1M), after migrating it to this checkout and
+ranking Popular afresh; a size with no complete kept database is seeded as usual.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DB = "photosite_growth"  # one database per size: photosite_growth_1000, ...
@@ -34,6 +43,9 @@ REQUESTS_PER_PAGE = 40
 ROUNDS = 4
 FOLLOWS_OF_THE_FAN = 5000  # user3 follows this many people (the feed bounded per followee)
 TAGS = 20  # tag7 holds a tenth of all photos: a full first page at every size
+# Written on a database when its seeding finished (COMMENT ON DATABASE): --reuse measures
+# only a database that carries it. Change the version whenever seed() seeds differently.
+SEEDED = "photosite growth seed v1: {photos} photos"
 VOCABULARY = "sunset harbour fog ridge meadow lighthouse dune forest river street portrait market snow bridge".split()
 
 
@@ -49,7 +61,48 @@ def environment(photos: int) -> dict[str, str]:
         "DJANGO_SECRET_KEY": "benchmark-only",
         "LOG_LEVEL": "WARNING",
         "PHOTOSITE_VAR_DIR": "/tmp/photosite-growth-var",
+        # Pages name their static files through collectstatic's manifest: the benchmark
+        # collects its own copy (static_collect), whatever this checkout has collected.
+        "STATIC_ROOT": "/tmp/photosite-growth-var/static",
     }
+
+
+def static_collect() -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=environment(1000),  # any size's: collectstatic needs no database
+        check=True,
+    )
+
+
+def seeded(photos: int) -> bool:
+    """Whether a kept database holds a finished seeding of `photos` photos (SEEDED)."""
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres") as admin:
+        row = admin.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [database(photos)]
+        ).fetchone()
+    return row is not None and row[0] == SEEDED.format(photos=photos)
+
+
+def reuse(photos: int) -> None:
+    """Make a kept database current: this checkout's migrations, and Popular ranked now
+    (its ranking counts as fresh for two hours; older, the page would count every like)."""
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=environment(photos), check=True
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from apps.social.services import popular_refresh; popular_refresh()",
+        ],
+        cwd=ROOT,
+        env={**environment(photos), "DJANGO_SETTINGS_MODULE": "photosite.settings"},
+        check=True,
+    )
 
 
 def seed(photos: int) -> float:
@@ -147,9 +200,11 @@ def seed(photos: int) -> float:
         # new index entries wait in the trigram indexes' pending lists until a vacuum (there,
         # people search read all of them, then chose to scan every person instead).
         db.execute("VACUUM ANALYZE")
+        db.execute(f"COMMENT ON DATABASE {database(photos)} IS '{SEEDED.format(photos=photos)}'")
     return time.monotonic() - started
 
 
+PEOPLE_WORD = "ser123"  # in user names (user123, user1230, ...), in no photo's words
 PAGES = {
     # No database: how fast this process answers at all while it is measured. The machine
     # is shared, so read each page's ratio beside this one's (noise, not growth).
@@ -160,7 +215,7 @@ PAGES = {
     "feed": "/following/",
     "feed, 5,000 follows": "/following/",
     "search": "/search/?q=lighthouse",
-    "people search": "/search/?q=ser123",
+    "people search": f"/search/?q={PEOPLE_WORD}",
     "popular": "/explore/",
     "API photo list": "/api/v1/photos/",
 }
@@ -169,7 +224,8 @@ READERS = {"feed, 5,000 follows": "user3"}  # everyone else reads as user2 (50 f
 
 def measure(requests: int) -> dict[str, object]:
     """Run inside Django (a subprocess with environment()): time each page `requests` times
-    (the samples, in ms), EXPLAIN its listing."""
+    (the samples, in ms), with each request's queries (ms each, in order, and what the
+    first of each kind was), and EXPLAIN its listing."""
     sys.path.insert(0, str(ROOT))  # this checkout's code, whatever the virtualenv points at
     import django
 
@@ -187,17 +243,37 @@ def measure(requests: int) -> dict[str, object]:
     for username in {"user2", *READERS.values()}:
         clients[username] = Client(HTTP_HOST="127.0.0.1")
         clients[username].force_login(User.objects.get(username=username))
+    query_times: list[float] = []
+    query_texts: list[str] = []
+
+    def timed(execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+        # perf_counter around each query: Django's own log rounds to whole milliseconds.
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            query_times.append((time.perf_counter() - started) * 1000)
+            query_texts.append(" ".join(sql.split())[:90])
+
     timings: dict[str, list[float]] = {}
+    queries: dict[str, list[list[float]]] = {}
+    texts: dict[str, list[str]] = {}
     for name, url in PAGES.items():
         client = clients[READERS.get(name, "user2")]
         assert client.get(url).status_code == 200, url  # warm the process, not a cache (there is none)
-        samples = []
+        samples, per_request = [], []
         for _ in range(requests):
-            started = time.perf_counter()
-            response = client.get(url)
-            samples.append((time.perf_counter() - started) * 1000)
+            query_times.clear()
+            query_texts.clear()
+            with connection.execute_wrapper(timed):
+                started = time.perf_counter()
+                response = client.get(url)
+                samples.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200
+            per_request.append(list(query_times))
         timings[name] = samples
+        queries[name] = per_request
+        texts[name] = list(query_texts)
     owner = User.objects.get(username="user1")
     listings = {
         "home": selectors.listing_recent(),
@@ -205,15 +281,17 @@ def measure(requests: int) -> dict[str, object]:
         "profile": selectors.listing_user(owner=owner, viewer=reader),
         "feed": selectors.listing_feed(viewer=reader),
         "feed, 5,000 follows": selectors.listing_feed(viewer=User.objects.get(username="user3")),
-        "search": selectors.listing_search(query="lighthouse"),
+        # As the pages run them: signed in (a search also finds the reader's own photos).
+        "search": selectors.listing_search(query="lighthouse", viewer=reader),
+        "people search (its photo search)": selectors.listing_search(query=PEOPLE_WORD, viewer=reader),
         "popular": selectors.listing_popular(),
     }
     plans = {}
     with CaptureQueriesContext(connection) as people_queries:
-        people_matching(query="ser123")
+        people_matching(query=PEOPLE_WORD)
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {people_queries.captured_queries[-1]['sql']}")
-        plans["people search"] = "\n".join(row[0] for row in cursor.fetchall())
+        plans["people search (the people)"] = "\n".join(row[0] for row in cursor.fetchall())
     for name, listing in listings.items():
         queryset = listing.page_queryset(None, 49) if listing.page_queryset else listing.queryset
         query = queryset.order_by(*listing.ordering)[:49]
@@ -221,7 +299,7 @@ def measure(requests: int) -> dict[str, object]:
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}", params)
             plans[name] = "\n".join(row[0] for row in cursor.fetchall())
-    return {"timings": timings, "plans": plans}
+    return {"timings": timings, "queries": queries, "texts": texts, "plans": plans}
 
 
 def main() -> None:
@@ -229,14 +307,27 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help=f"keep the {DB}_<size> databases afterwards")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure a kept, completely seeded database as it is (seed the sizes that have none); implies --keep",
+    )
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure)))
         return
+    args.keep = args.keep or args.reuse
     for size in args.sizes:
-        seconds = seed(size)
-        print(f"seeded {size:,} photos in {seconds:.0f} s", flush=True)
+        if args.reuse and seeded(size):
+            reuse(size)
+            print(f"reusing {database(size)} (migrated, Popular ranked now)", flush=True)
+        else:
+            seconds = seed(size)
+            print(f"seeded {size:,} photos in {seconds:.0f} s", flush=True)
+    static_collect()
     samples: dict[int, dict[str, list[float]]] = {size: {page: [] for page in PAGES} for size in args.sizes}
+    queries: dict[int, dict[str, list[list[float]]]] = {size: {page: [] for page in PAGES} for size in args.sizes}
+    texts: dict[int, dict[str, list[str]]] = {size: {} for size in args.sizes}
     plans: dict[str, str] = {}
     for _ in range(ROUNDS):
         for size in args.sizes:
@@ -251,6 +342,8 @@ def main() -> None:
             result = json.loads(output.strip().splitlines()[-1])
             for page, timings in result["timings"].items():
                 samples[size][page] += timings
+                queries[size][page] += result["queries"][page]
+                texts[size][page] = result["texts"][page]
             if size == max(args.sizes):
                 plans = result["plans"]
     if not args.keep:
@@ -279,6 +372,25 @@ def main() -> None:
             percentiles(samples[largest][page]),
         )
         print(f"  {page:20} {large_p50 / small_p50:5.2f}x  {large_p95 / small_p95:5.2f}x")
+    print("\nwhere each page's time goes, p50 ms (queries: how many, their time; the rest: Python and templates):")
+    for page in PAGES:
+        print(f"  {page}")
+        for size in (smallest, largest):
+            per_request = queries[size][page]
+            total = statistics.median(samples[size][page])
+            in_queries = statistics.median(sum(request) for request in per_request)
+            counts = {len(request) for request in per_request}
+            print(
+                f"    {size:>9,}: {total:6.1f} total, {'/'.join(map(str, sorted(counts)))} queries {in_queries:6.1f},"
+                f" rest {total - in_queries:6.1f}"
+            )
+        # Query by query where the count is the same at both sizes (it is, for every page today).
+        small, large = queries[smallest][page], queries[largest][page]
+        if {len(request) for request in small + large} == {len(texts[largest][page])}:
+            for position, text in enumerate(texts[largest][page]):
+                small_ms = statistics.median(request[position] for request in small)
+                large_ms = statistics.median(request[position] for request in large)
+                print(f"      {small_ms:6.2f} {large_ms:6.2f}  {text}")
     print(f"\nEXPLAIN ANALYZE at {largest:,} photos:")
     for page, plan in plans.items():
         print(f"\n--- {page}\n{plan}")

@@ -324,6 +324,10 @@ def _feed_page(start: list[Any] | None, size: int, *, follower_id: int, follows_
     followees' ones. Finding `size` there, those are the page (the walk read every public
     photo newer than them), and the probes above never run (a one-time filter); finding
     fewer, the probes run as before and the walk only added its rows to the candidates.
+    The walk asks about each photo's owner in turn (a LATERAL ... LIMIT 1, which PostgreSQL
+    cannot turn into a join), so it stops at the page's last photo: joined, PostgreSQL
+    hashed the follows and read all FEED_WALK photos before sorting (at 1M photos, 5,000
+    rows for a page found in the first 1,101; bench/growth.py).
     """
     after, params = "", []
     if start is not None:
@@ -360,8 +364,10 @@ def _feed_page(start: list[Any] | None, size: int, *, follower_id: int, follows_
                     WHERE {public} {after}
                     ORDER BY p.created_at DESC, p.id DESC LIMIT %s
                 ) recent
-                JOIN social_follow f ON f.followee_id = recent.owner_id AND f.follower_id = %s
-                JOIN accounts_user u ON u.id = recent.owner_id AND u.is_active
+                CROSS JOIN LATERAL (
+                    SELECT 1 FROM social_follow f JOIN accounts_user u ON u.id = f.followee_id AND u.is_active
+                    WHERE f.followee_id = recent.owner_id AND f.follower_id = %s LIMIT 1
+                ) followed
                 ORDER BY recent.created_at DESC, recent.id DESC LIMIT %s
             )
             SELECT id FROM walk
@@ -535,12 +541,8 @@ def listing_search(
     elif not words:
         photos, ordering = photos.none(), RECENT
     elif connection.vendor == "postgresql":
-        # Rank the newest SEARCH_CANDIDATES matches, not every match: a common word matches
-        # a seventh of all photos, and ranking them all grew with the table (bench/growth.py).
-        # PostgreSQL walks the id index backwards for common words and the GIN index for rare ones.
         ts_query = SearchQuery(" ".join(words), search_type="websearch", config=SEARCH_CONFIG)
-        newest_matches = photos.filter(search_vector=ts_query).order_by("-id").values("pk")[:SEARCH_CANDIDATES]
-        photos = Photo.objects.filter(pk__in=Subquery(newest_matches)).annotate(
+        photos = Photo.objects.filter(pk__in=_search_candidates(photos, ts_query)).annotate(
             rank=SearchRank(F("search_vector"), ts_query)
         )
         ordering = ("-rank", "-id")
@@ -572,6 +574,47 @@ SEARCH_MAX_LENGTH = 200
 # over how common the words are, at any table size; 1,000 made a common word's search cost
 # eight times a small site's, where fewer than that many photos match (bench/growth.py).
 SEARCH_CANDIDATES = 240
+
+
+def _search_candidates(photos: QuerySet[Photo], ts_query: SearchQuery) -> RawSQL:
+    """The ids of the newest SEARCH_CANDIDATES of `photos` that match `ts_query`, in one statement.
+
+    Rank the newest matches, not every match: a common word matches a seventh of all
+    photos, and ranking them all grew with the table (bench/growth.py). The newest ones of
+    a common word are found by walking the id index backwards until enough match; a rare
+    word would walk the whole table that way (12 s at 1M photos for a word no photo has).
+    PostgreSQL cannot tell the two apart: every word outside its most-common list is
+    costed at 0.5% of the table, so at 1M photos it chose either that walk or a parallel
+    GIN scan whose two workers took 25-35 ms to start for nothing (bench/growth.py).
+
+    So first up to SEARCH_CANDIDATES + 1 matches in any order (`few`, from the GIN index:
+    a LIMIT without an ORDER BY, which the planner costs small and reads serially). Fewer
+    than that: they are all the matches there are, and the searchable ones among them are
+    the answer, fetched by primary key. Otherwise the word is common and the walk finds
+    the newest ones soon; it only runs then (a one-time filter). Any photo's id may be in
+    `few`: only the ones in `photos` (what this viewer may find) leave this statement.
+    """
+    limit = SEARCH_CANDIDATES
+    few_sql, few_params = _compiled_sql(
+        Photo.objects.filter(search_vector=ts_query).order_by().values("pk")[: limit + 1]
+    )
+    rare_sql, rare_params = _compiled_sql(photos.filter(pk__in=RawSQL("SELECT * FROM few", [])).order_by().values("pk"))
+    newest_sql, newest_params = _compiled_sql(
+        photos.filter(search_vector=ts_query).order_by("-id").values("pk")[:limit]
+    )
+    return RawSQL(  # noqa: S611 (parameters only: the three parts are our own querysets, compiled)
+        f"""WITH few AS MATERIALIZED ({few_sql})
+            SELECT * FROM ({rare_sql}) rare WHERE (SELECT count(*) FROM few) <= %s
+            UNION ALL
+            SELECT * FROM ({newest_sql}) newest WHERE (SELECT count(*) FROM few) > %s""",  # noqa: S608
+        [*few_params, *rare_params, limit, *newest_params, limit],
+    )
+
+
+def _compiled_sql(queryset: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params)
+
 
 TIMELINE = ("-timeline_at", "-id")
 
