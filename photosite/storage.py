@@ -26,7 +26,8 @@ import logging
 import mimetypes
 import re
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -220,6 +221,21 @@ def media_url(key: str) -> str:
 
 def object_save(key: str, data: bytes) -> str:
     return storage_for_key(key).save(key, ContentFile(data))
+
+
+# Threads that only wait on the object store: a photo's ten renditions were ten PUTs one
+# after another, part of every upload's time to ready. django-storages keeps a boto3
+# connection per thread, so these threads' connections live as long as the process.
+_SAVERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="object-save")
+
+
+def objects_save(items: Sequence[tuple[str, bytes]]) -> list[str]:
+    """`object_save` for each (key, data), sent at once; the names in the same order. If one
+    fails, the error is raised after the others have finished (the keys are deterministic, so a
+    retry overwrites whatever was stored)."""
+    futures = [_SAVERS.submit(object_save, key, data) for key, data in items]
+    wait(futures)
+    return [future.result() for future in futures]
 
 
 class _TypedFile(File):  # type: ignore[type-arg]  # generic in the stubs only: File[bytes] fails at run time

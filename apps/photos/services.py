@@ -58,7 +58,7 @@ from photosite.storage import (
     file_save,
     object_copy,
     object_delete,
-    object_save,
+    objects_save,
     storage_errors_as_unavailable,
 )
 from photosite.text import one_line
@@ -687,9 +687,9 @@ def rendition_make_all(*, photo_id: int) -> None:
     except RenditionFailed as error:
         photo_mark_failed(photo_id=photo_id, reason=str(error))
         return
-    names = [
-        object_save(rendition_key_for(photo=photo, size=item.size, fmt=item.format), item.data) for item in rendered
-    ]
+    names = objects_save(
+        [(rendition_key_for(photo=photo, size=item.size, fmt=item.format), item.data) for item in rendered]
+    )
 
     with transaction.atomic():
         locked = Photo.objects.select_for_update().filter(pk=photo_id).first()
