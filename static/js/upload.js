@@ -80,7 +80,7 @@
       list.appendChild(node);
       items.push(item);
       if (file.size > maxBytes) {
-        fail(item, t("Too big: {size}; the limit is {limit}.", { size: formatBytes(file.size), limit: formatBytes(maxBytes) }), false);
+        fail(item, t("The file is too big ({size}); the limit is {limit}.", { size: formatBytes(file.size), limit: formatBytes(maxBytes) }), false);
       } else if (file.size === 0) {
         fail(item, t("The file is empty."), false);
       }
@@ -139,7 +139,7 @@
   function errorFrom(response, fallback) {
     if (response.data && response.data.error) return response.data.error;
     const s3Message = /<Message>([^<]*)<\/Message>/.exec(response.text || "");
-    if (s3Message && /too large|EntityTooLarge/i.test(response.text)) return t("Too big for the upload limit.");
+    if (s3Message && /too large|EntityTooLarge/i.test(response.text)) return t("The file is too big; the limit is {limit}.", { limit: formatBytes(maxBytes) });
     return s3Message ? s3Message[1] : fallback;
   }
 

@@ -96,6 +96,27 @@ def test_uploader_previews_disabled_button_and_fields_once_sent(
         shoot(page, f"upload-fixes-{viewport['width']}.png")
 
 
+def test_uploader_refuses_a_file_over_the_limit_before_sending_it_in_the_sites_words(
+    uploader_session,
+    site_server_factory,
+    chromium,  # noqa: F811
+) -> None:
+    server = site_server_factory(PHOTO_MAX_UPLOAD_BYTES=str(100 * 1024))
+    with browser_page(chromium, viewport=DESKTOP) as page:
+        page.context.add_cookies([session_cookie(uploader_session, server.url)])
+        page.goto(server.url + "/upload/")
+        big = jpeg_bytes(3000, 2000, seed=7)
+        assert len(big) > 100 * 1024
+        page.set_input_files("#uploader-files", files=[{"name": "big.jpg", "mimeType": "image/jpeg", "buffer": big}])
+        # The server's own wording (apps/photos/uploads.py), with the file's size and the limit.
+        expect(page.locator(".upload-item")).to_contain_text(
+            re.compile(r"The file is too big \(1\d\d\.\d KB\); the limit is 100\.0 KB\.")
+        )
+        expect(page.locator("#uploader-start")).to_be_disabled()  # nothing left that could be sent
+        page.goto(server.url + "/people/gil/")
+        expect(page.locator(".card")).to_have_count(0)
+
+
 # --- Contrast (WCAG 2.1 AA) -------------------------------------------------------------
 
 
