@@ -170,9 +170,14 @@ the wall times under cProfile on a loaded box are not the pages' own):
   tags and 3 includes a page, 35 of the tags in the scripts' words block, the same on every
   page); two queries a third (the user row that `AuthenticationMiddleware` loads, and the
   "still processing" strip, whose 40-column SELECT took longer to compile than to run); and
-  three Redis round trips (session, grid version, grid).
+  three Redis round trips (session, grid version, grid). Profiled again after 1 to 5
+  below (200 requests: 2,478,764 function calls): the strip's query, which almost always
+  found nothing, and the shell's 12 `{% url %}`, 20 `{% translate %}` and 5 `{% static %}`
+  tags, the same for everyone in a language, could go; after 6 and 7 below, 1,507,413 calls
+  and one query (the user row).
 - **Following feed, warm**: it was not cached at all (a viewer's own listing), so every
-  request ran the fan-in query and rendered 48 cards: a cold render each time.
+  request ran the fan-in query and rendered 48 cards: a cold render each time. Kept (3
+  below), 2,279,613 calls for 200 requests, then 1,610,804 with the shell's stretches kept (7).
 - **API photo list**: the serializer of 48 photos, the JSON encoded twice (the ETag was a
   second, sorted `json.dumps`), and seven Redis round trips, four of them throttle counters
   (DRF's user throttle counts an anonymous request a second time, by the same address).
@@ -200,6 +205,14 @@ What changed:
    the HTML pages, which also answers `If-None-Match` with a 304 from the kept page. No
    library was added: with the list encoded once per version, orjson would speed up only the
    misses.
+6. The "still processing" strip asks for a person's unfinished uploads only when their user
+   row (read for every signed-in request anyway) counts some: `unfinished_photo_count`, moved
+   by the photo services in the transaction of each status change and repaired by
+   `counts_reconcile`. A signed-in home page with nothing processing runs one query.
+7. The shell's fixed stretches (`{% once %}`, apps/accounts/templatetags/shell_tags.py) are
+   rendered once per language and process, per the values they name (the tab, signed in or
+   not), in a context holding only those: the name, badge, CSRF token and search words stay
+   rendered per request between them.
 
 What still stands between the figures and the ceiling:
 
@@ -208,9 +221,13 @@ What still stands between the figures and the ceiling:
   (Jinja2 for base.html, or a shell rendered once per language with the few per-request
   parts filled in) are the next steps; the photo page would also need its tags and albums
   read without the prefetch machinery.
-- Signed-in pages: `AuthenticationMiddleware` loads the user row on every request, and the
-  shell is still a Django template with a CSRF token; caching the user row (without its
-  password hash, which the session check reads) belongs to the accounts app.
+- Signed-in pages: per request, the session (Redis), the user row (PostgreSQL), the grid's
+  version and the grid (two more Redis round trips, which one MGET would make one), the
+  page's own template and django-csp building its header (about 1% of the calls). The user row
+  is not cached: a copy kept anywhere would have to drop at once, on every process, when the
+  person is deactivated, demoted or changes their password (which must sign out their other
+  sessions), and its counters (unread notifications, unfinished uploads) move by UPDATE
+  without any save() to hook.
 - API hits skip DRF's throttles, as the HTML pages' hits skip everything: the page cache
   answers before them.
 """
