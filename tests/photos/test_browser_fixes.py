@@ -107,7 +107,8 @@ def test_uploader_refuses_a_file_over_the_limit_before_sending_it_in_the_sites_w
         page.goto(server.url + "/upload/")
         big = jpeg_bytes(3000, 2000, seed=7)
         assert len(big) > 100 * 1024
-        page.set_input_files("#uploader-files", files=[{"name": "big.jpg", "mimeType": "image/jpeg", "buffer": big}])
+        payload: FilePayload = {"name": "big.jpg", "mimeType": "image/jpeg", "buffer": big}
+        page.set_input_files("#uploader-files", files=[payload])
         # The server's own wording (apps/photos/uploads.py), with the file's size and the limit.
         expect(page.locator(".upload-item")).to_contain_text(
             re.compile(r"The file is too big \(1\d\d\.\d KB\); the limit is 100\.0 KB\.")
