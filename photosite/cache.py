@@ -141,16 +141,30 @@ def versions_read_if_recording(*names: str) -> None:
         versions_get(*names)
 
 
-def versions_bump(names: Iterable[str]) -> None:
-    """Invalidate every key built with these versions, and the pages built from them at the edge.
+def versions_bump(names: Iterable[str], *, edge: bool = False) -> None:
+    """Invalidate every key built with these versions.
 
-    The edge generation moves in the same MSET, so nginx, once told (photosite/purge.py),
-    never again looks up a page it kept before this bump.
+    `edge` for a change that takes something away from visitors (a photo made private, hidden
+    or deleted, an owner's edit, a removed comment): the edge generation moves in the same MSET
+    and the caches in front are purged, so nginx never again looks up a page it kept before.
+    Other changes (uploads, likes, follows) reach the edge within its `s-maxage` by
+    themselves: purging every edge page for each of them would send every page back to the
+    site on every like, and call a CDN's purge API on the request that liked.
     """
     now = time.time_ns()
     names = set(names)
-    cache.set_many({**{f"version:{name}": now for name in names}, EDGE_GENERATION_KEY: now}, timeout=None)
-    purge.page_purge(keys=names)
+    values: dict[str, int] = {f"version:{name}": now for name in names}
+    if edge:
+        values[EDGE_GENERATION_KEY] = now
+    cache.set_many(values, timeout=None)
+    if edge:
+        purge.page_purge(keys=names)
+
+
+def edge_forget() -> None:
+    """Purge every visitor's page at the edge: for a change no version names (a removed comment)."""
+    cache.set(EDGE_GENERATION_KEY, time.time_ns(), timeout=None)
+    purge.page_purge(keys=())
 
 
 # nginx keys visitors' pages by this too (photosite/purge.py): every invalidation moves it.
@@ -324,11 +338,9 @@ def _compute_and_store(key: str, compute: Callable[[], T], lock: _Lock, *, ttl: 
 
 
 def delete(*keys: str) -> None:
-    """Forget these values; pages built from them are forgotten at the edge too (no surrogate
-    key names a value: only nginx's generation reaches them)."""
+    """Forget these values (the pages kept whole from them check their stamps and go too; the
+    edge is purged only by `versions_bump(..., edge=True)` or `edge_forget`)."""
     cache.delete_many(list(keys))
-    cache.set(EDGE_GENERATION_KEY, time.time_ns(), timeout=None)
-    purge.page_purge(keys=())
 
 
 def get_many(keys: Iterable[str]) -> dict[str, Any]:

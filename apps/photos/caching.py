@@ -82,7 +82,8 @@ def album_changed_on_commit(*, album_id: int, owner_id: int) -> None:
     """An album changed (created, renamed, shown or hidden, its photos or order or cover): its page
     and its owner's profile, which lists it, are kept whole for visitors under these versions."""
     scopes = [album_scope(album_id=album_id), user_scope(owner_id=owner_id)]
-    transaction.on_commit(lambda: cache.versions_bump(scopes))
+    # Purged at the edge too: any of these may hide the album or take a photo out of it.
+    transaction.on_commit(lambda: cache.versions_bump(scopes, edge=True))
 
 
 def profile_count_key(*, owner_id: int) -> str:
@@ -128,18 +129,28 @@ def listing_scopes_of(photo: Photo) -> set[str]:
     return scopes
 
 
-def photo_changed(*, photo_id: int, scopes: Iterable[str]) -> None:
-    """Forget the photo's card and the listing families it left or entered."""
+def photo_changed(*, photo_id: int, scopes: Iterable[str], withdrawn: bool = False) -> None:
+    """Forget the photo's card and the listing families it left or entered; `withdrawn` when
+    visitors may no longer see what they saw (made private, hidden, deleted, edited by its
+    owner), which purges the edge at once (photosite.cache.versions_bump)."""
     cache.delete(photo_card_key(photo_id))
     scopes = set(scopes)
     if scopes:
-        cache.versions_bump(scopes)
+        cache.versions_bump(scopes, edge=withdrawn)
+    elif withdrawn:
+        cache.edge_forget()
 
 
-def photo_changed_on_commit(*, photo_id: int, scopes: Iterable[str]) -> None:
+def photo_changed_on_commit(*, photo_id: int, scopes: Iterable[str], withdrawn: bool = False) -> None:
     # After commit: invalidating earlier would let a concurrent read cache the old rows again.
     scopes = set(scopes)
-    transaction.on_commit(lambda: photo_changed(photo_id=photo_id, scopes=scopes))
+    transaction.on_commit(lambda: photo_changed(photo_id=photo_id, scopes=scopes, withdrawn=withdrawn))
+
+
+def visitors_pages_forget_on_commit() -> None:
+    """Purge every visitor's page at the edge after commit: a comment removed by its author or a
+    moderator, which no listing version names."""
+    transaction.on_commit(cache.edge_forget)
 
 
 def photo_cards_forget(*, photo_ids: Iterable[int]) -> None:
@@ -178,4 +189,4 @@ def popular_snapshot_taken_at() -> float | None:
 def photos_of_owner_forget(*, photo_ids: Iterable[int]) -> None:
     """Forget the cards of one person's photos and every listing (they show the owner's name)."""
     photo_cards_forget(photo_ids=photo_ids)
-    cache.versions_bump([EVERY_LISTING])
+    cache.versions_bump([EVERY_LISTING], edge=True)  # a deactivation takes them all away

@@ -402,7 +402,8 @@ def photo_update(
         photo_search_index_update(photo_ids=[photo.pk])
         locked.visibility = visibility  # the locked row's status and hiding, with the new visibility and tags
         _listing_counts_move(counts_before, _listing_counts_of(locked))
-        photo_changed_on_commit(photo_id=photo.pk, scopes=scopes_before | listing_scopes_of(photo))
+        # Withdrawn: an edit may take away what visitors saw (the photo itself, a place, a caption).
+        photo_changed_on_commit(photo_id=photo.pk, scopes=scopes_before | listing_scopes_of(photo), withdrawn=True)
     return photo
 
 
@@ -495,7 +496,7 @@ def photo_hide(*, photo: Photo, moderator: User, reason: str) -> None:
             # Off the public prefix, so its old URLs stop answering once the copies in front are purged.
             _renditions_move_to_match_visibility(photo)
         _listing_counts_move(counts_before, _listing_counts_of(locked))
-        photo_changed_on_commit(photo_id=photo.pk, scopes=scopes_before)
+        photo_changed_on_commit(photo_id=photo.pk, scopes=scopes_before, withdrawn=True)
 
 
 def photo_unhide(*, photo: Photo) -> None:
@@ -528,7 +529,7 @@ def photo_delete(*, photo_id: int) -> None:
         if photo.status != PhotoStatus.READY:
             _unfinished_count_add(photo.owner_id, -1)
         photo.delete()
-        photo_changed_on_commit(photo_id=photo_id, scopes=scopes_before)
+        photo_changed_on_commit(photo_id=photo_id, scopes=scopes_before, withdrawn=True)
         stored_files_delete_later(names=names)
 
 

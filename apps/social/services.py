@@ -23,7 +23,7 @@ from django.utils.translation import gettext
 from apps.accounts.models import User
 from apps.notifications.models import NotificationKind
 from apps.notifications.services import notifications_queue
-from apps.photos.caching import popular_snapshot_taken_on_commit
+from apps.photos.caching import popular_snapshot_taken_on_commit, visitors_pages_forget_on_commit
 from apps.photos.models import Photo, PhotoStatus, Visibility
 from apps.photos.selectors import POPULAR_DAYS
 from apps.social.models import (
@@ -96,6 +96,7 @@ def comment_delete(*, comment_id: int) -> None:
     comment.delete()
     if comment.hidden_at is None:  # hidden comments were already taken off the count
         counter_add(PHOTO_COMMENTS, comment.photo_id, -1)
+    visitors_pages_forget_on_commit()
 
 
 @transaction.atomic
@@ -107,6 +108,7 @@ def comment_hide(*, comment_id: int, moderator: User) -> None:
     comment.hidden_by = moderator
     comment.save(update_fields=["hidden_at", "hidden_by"])
     counter_add(PHOTO_COMMENTS, comment.photo_id, -1)
+    visitors_pages_forget_on_commit()
 
 
 @transaction.atomic

@@ -29,8 +29,9 @@ from django_redis import get_redis_connection
 from apps.albums.services import album_create, album_update
 from apps.photos import selectors, services
 from apps.photos.models import Visibility
+from apps.social import services as social
 from compose.local.services.net import free_port
-from photosite import purge
+from photosite import cache, purge
 from photosite.pagecache import (
     EDGE_CACHE_CONTROL,
     EDGE_CACHE_CONTROL_PURGED,
@@ -352,3 +353,37 @@ def test_a_purge_that_never_reaches_nginx_still_lets_a_private_photo_leave_withi
     time.sleep(EDGE_SECONDS + 1.2)
     assert [edge.get(path).status_code for _ in range(4)] == [404] * 4
     assert not any("Unpurged pier" in edge.get(reverse("home")).text for _ in range(3))
+
+
+def test_only_changes_that_take_something_away_purge_the_edge(
+    user, other_user, bucket, django_capture_on_commit_callbacks
+) -> None:
+    """A like, a comment or an upload reaches the edge within its second by itself; purging every
+    page at the edge for each would send them all back to the site on every like. Taking
+    something away from visitors purges it at once."""
+    photo = ready_photo(user, title="Lantern festival")
+    before = cache.edge_generation()
+    with django_capture_on_commit_callbacks(execute=True):
+        social.like_set(user=other_user, photo=photo, liked=True)
+        comment = social.comment_create(author=other_user, photo=photo, body="Lovely")
+        ready_photo(user, title="Another one")
+        social.follow_set(follower=other_user, followee=user, following=True)
+    assert cache.edge_generation() == before
+
+    album = album_create(owner=user, title="Trip")
+    withdrawals = {
+        "comment removed": lambda: social.comment_delete(comment_id=comment.pk),
+        "photo edited": lambda: services.photo_update(
+            photo=photo, title="Lantern", caption="", alt_text="", visibility=Visibility.PUBLIC
+        ),
+        "photo made private": lambda: services.photo_update(
+            photo=photo, title="Lantern", caption="", alt_text="", visibility=Visibility.PRIVATE
+        ),
+        "photo deleted": lambda: services.photo_delete(photo_id=photo.pk),
+        "album made private": lambda: album_update(album=album, title="Trip", description="", visibility="private"),
+    }
+    for what, withdraw in withdrawals.items():
+        seen = cache.edge_generation()
+        with django_capture_on_commit_callbacks(execute=True):
+            withdraw()
+        assert cache.edge_generation() != seen, what
