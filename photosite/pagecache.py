@@ -29,9 +29,10 @@ metrics see only the requests that reach it).
 
 The edge (nginx in compose, a CDN) may keep a stored page for EDGE_SECONDS
 (`Cache-Control: public, max-age=0, s-maxage=1`), and on a busy page asks the site once a
-second per edge. Every invalidation purges the edge too (photosite/purge.py, `page_purge`):
+second per edge. Every change that takes something away from visitors purges the edge too
+(photosite/purge.py, `page_purge`; `versions_bump(..., edge=True)` in photosite/cache.py):
 nginx keys pages by the site's edge generation (answered here, at EDGE_GENERATION_PATH,
-to nginx's `auth_request`), which every bump moves, so a photo made private or hidden
+to nginx's `auth_request`), which such a change moves, so a photo made private or hidden
 leaves nginx with the request that changed it. Only when that nginx is the edge
 (MEDIA_PURGE_BACKEND=nginx) do kept pages also say `stale-while-revalidate` (EDGE_STALE_SECONDS):
 nginx's safety does not hang on a purge call arriving (it takes the new generation within

@@ -17,11 +17,13 @@ A failure raises PurgeFailed, so the job that asked is retried with backoff. Bro
 that fetched a URL before the takedown keep their own copy: no server can reach those.
 
 Pages kept for visitors (photosite/pagecache.py) are purged by `page_purge`, right after a
-write bumps the versions they were built from (photosite/cache.py), through the same backend:
+write that takes something away from visitors bumps the versions they were built from
+(`versions_bump(..., edge=True)` in photosite/cache.py; additions such as uploads and likes
+reach the edge within its `s-maxage` instead), through the same backend:
 
 - `nginx`: stock nginx cannot purge by key, so it keys every visitor's page by the site's
   edge generation as well (`EDGE_GENERATION_PATH`, fetched by `auth_request` and kept one
-  second), and every invalidation bumps the generation: a GET of that path with
+  second), and each such change bumps the generation: a GET of that path with
   X-Cache-Purge makes nginx take the new one at once, and every page is then looked up
   under a key nothing was stored under before the change. If that GET fails, nginx takes
   the new generation when its copy expires (under two seconds, as before any purge);
