@@ -165,6 +165,15 @@ class Photo(models.Model):
                 condition=models.Q(visibility="public", status="ready", hidden_at__isnull=True),
                 name="photo_owner_public_idx",
             ),
+            # The newest photos others may see, with their owners: the following feed of
+            # someone who follows thousands walks it for their followees' photos without
+            # reading a photo row (an index-only scan; bench/growth.py).
+            models.Index(
+                fields=["-created_at", "-id"],
+                include=["owner"],
+                condition=models.Q(visibility="public", status="ready", hidden_at__isnull=True),
+                name="photo_public_recent_idx",
+            ),
             # The signed-in home's "still processing or failed" strip: a few rows per owner,
             # found without reading every ready photo they own.
             models.Index(

@@ -101,8 +101,12 @@ def test_the_feed_finds_each_followees_newest_photo_from_the_public_photos_index
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("feed")).status_code == 200
     (feed_sql,) = (query["sql"] for query in queries.captured_queries if "LATERAL" in query["sql"])
-    # One probe per followee, thousands a page: it must not read photo rows to learn which are public.
-    assert "photo_owner_public_idx" in plan(feed_sql)
+    # One probe per followee, thousands a page: it must not read photo rows to learn which are
+    # public. Either public-photos index answers that (on these few rows the planner may take
+    # the newest-public one, at 1M it takes the per-owner one: bench/growth.py).
+    feed_plan = plan(feed_sql)
+    assert "photo_owner_public_idx" in feed_plan or "photo_public_recent_idx" in feed_plan
+    assert "Seq Scan on photos_photo" not in feed_plan
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
