@@ -120,7 +120,10 @@ def profile_update(
             user.default_licence = default_licence
         user.save(update_fields=["display_name", "bio", "avatar_key", "default_licence"])
         if names_changed:
-            photo_search_index_update(owner_id=user.pk)
+            # After commit, in a statement of its own: it locks the person's photos, and a
+            # rendition job locks a photo and then this row (its owner's unfinished count), so
+            # doing it under this row's lock could deadlock with an upload finishing.
+            transaction.on_commit(lambda: photo_search_index_update(owner_id=user.pk))
             # Cards and grids show the owner's name.
             transaction.on_commit(lambda: photos_of_owner_forget(photo_ids=photo_ids_of_owner(owner_id=user.pk)))
         if old_avatar and old_avatar != new_avatar:
