@@ -24,7 +24,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository root
 
-from bench.common import ROOT, WrkResult, bench_environment, gunicorn, machine_line, manage, write_section, wrk
+from bench.common import (
+    ROOT,
+    WrkResult,
+    bench_environment,
+    gunicorn,
+    machine_line,
+    manage,
+    site_prepare,
+    write_section,
+    wrk,
+)
 
 PHOTOS = 120
 
@@ -47,17 +57,7 @@ def main() -> None:
 
     # Its own database and Redis: other benchmarks may run meanwhile.
     with bench_environment(redis_db=7, database="photosite_bench_cache") as bench:
-        manage(bench.env, "migrate", "--noinput", "-v", "0")
-        manage(bench.env, "collectstatic", "--noinput", "-v", "0")
-        manage(bench.env, "storage_init")
-        seeded = subprocess.run(
-            [sys.executable, "bench/seed.py", str(PHOTOS)],
-            cwd=ROOT,
-            env=bench.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.split()
+        seeded = site_prepare(bench.env, photos=PHOTOS)
         photo_path = f"/photos/{seeded[len(seeded) // 2]}/"
         if args.profile:
             child = [sys.executable, "bench/cache.py", "--profile-child", "/", photo_path]

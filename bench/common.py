@@ -72,6 +72,19 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def site_prepare(env: dict[str, str], *, photos: int) -> list[int]:
+    """A benchmark's site, as a deploy leaves it: the schema, the static files' manifest (pages
+    name their files through it), the bucket with its policy, then `photos` public photos with
+    their renditions (bench/seed.py). Returns the photos' ids."""
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "collectstatic", "--noinput", "-v", "0")
+    manage(env, "storage_init")
+    seeded = subprocess.run(
+        [sys.executable, "bench/seed.py", str(photos)], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return [int(photo_id) for photo_id in seeded.stdout.split()]
+
+
 @contextlib.contextmanager
 def gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 1, app: str | None = None) -> Iterator[str]:
     port = free_port()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository root
 
-from bench.common import ROOT, WrkResult, bench_environment, gunicorn, machine_line, manage, write_section, wrk
+from bench.common import ROOT, WrkResult, bench_environment, gunicorn, machine_line, site_prepare, write_section, wrk
 
 PHOTOS = 120
 HEADING = "## Cold renders, the API and signed-in pages (issue 16)"
@@ -49,10 +49,7 @@ def main() -> None:
 
     # Its own database and Redis databases: other benchmarks may run meanwhile.
     with bench_environment(redis_db=11, database="photosite_bench_pages") as bench:
-        manage(bench.env, "migrate", "--noinput", "-v", "0")
-        manage(bench.env, "collectstatic", "--noinput", "-v", "0")
-        manage(bench.env, "storage_init")
-        seeded = run_child(bench.env, "bench/seed.py", str(PHOTOS)).split()
+        seeded = site_prepare(bench.env, photos=PHOTOS)
         photo_id = seeded[len(seeded) // 2]
         setup = json.loads(run_child(bench.env, "bench/pages.py", "--setup-child"))
         photo_path, api_detail = f"/photos/{photo_id}/", f"/api/v1/photos/{photo_id}/"

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository root
 
-from bench.common import ROOT, WrkResult, bench_environment, gunicorn, machine_line, manage, write_section, wrk
+from bench.common import ROOT, WrkResult, bench_environment, gunicorn, machine_line, site_prepare, write_section, wrk
 
 PHOTOS = 120
 TURNS = 4  # each page's no-write and under-write minutes, taken in alternating quarters
@@ -240,12 +240,7 @@ def main() -> None:
     environment = bench_environment(database="photosite_bench_write_load", redis_db=5)
     with environment as bench, tempfile.TemporaryDirectory(prefix="photosite-bench-prom-") as prom:
         env = {**bench.env, "PROMETHEUS_MULTIPROC_DIR": prom}  # the counters of both workers, added up
-        manage(env, "migrate", "--noinput", "-v", "0")
-        manage(env, "collectstatic", "--noinput", "-v", "0")
-        manage(env, "storage_init")
-        subprocess.run(
-            [sys.executable, "bench/seed.py", str(PHOTOS)], cwd=ROOT, env=env, check=True, capture_output=True
-        )
+        site_prepare(env, photos=PHOTOS)
         for layout in LAYOUTS if args.layout == "both" else (args.layout,):
             rows += measure_layout(layout, env, args.seconds, args.rate)
 
