@@ -311,6 +311,10 @@ def account_delete(*, user_id: int) -> None:
     name is retired for USERNAME_COOLING_OFF_DAYS so nobody can pass for them.
     """
     with transaction.atomic():
+        # Their photos first, then their row: a rendition job locks a photo and then its owner's
+        # row (the unfinished count), so taking the row first could deadlock with an upload
+        # finishing (as a rename did).
+        list(Photo.objects.select_for_update().filter(owner_id=user_id).order_by("pk").values_list("pk", flat=True))
         # The row lock makes a concurrent follow, like or comment by or of this person wait,
         # then fail on the missing row, instead of moving a counter we are about to fix.
         user = User.objects.select_for_update().filter(pk=user_id).first()

@@ -149,8 +149,11 @@ def photo_changed_on_commit(*, photo_id: int, scopes: Iterable[str], withdrawn: 
 
 def visitors_pages_forget_on_commit() -> None:
     """Purge every visitor's page at the edge after commit: a comment removed by its author or a
-    moderator, which no listing version names."""
-    transaction.on_commit(cache.edge_forget)
+    moderator, which no listing version names. Once per transaction, however many comments
+    go in it (deleting an account removes each of the person's comments)."""
+    pending = transaction.get_connection().run_on_commit
+    if not any(callback is cache.edge_forget for _, callback, _ in pending):
+        transaction.on_commit(cache.edge_forget)
 
 
 def photo_cards_forget(*, photo_ids: Iterable[int]) -> None:

@@ -3,19 +3,22 @@ counts elsewhere right, and the user name held back for a cooling-off period."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
+from django.db import connection, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.models import RetiredUsername, User
-from apps.accounts.services import api_token_create, retired_usernames_release
+from apps.accounts.services import account_delete, api_token_create, retired_usernames_release
 from apps.albums.services import album_add_photos, album_create
 from apps.photos.models import Photo
 from apps.social.models import Comment
 from apps.social.services import comment_create, comment_hide, follow_set, like_set
 from tests.conftest import wait_for
-from tests.factories import PASSWORD, UserFactory, ready_photo
+from tests.factories import PASSWORD, UserFactory, ready_photo, uploaded_photo
 
 
 def test_deleting_needs_the_password(client, user) -> None:
@@ -85,3 +88,45 @@ def test_the_user_name_is_not_reusable_until_the_cooling_off_period_ends(client,
     RetiredUsername.objects.update(retired_at=timezone.now() - timedelta(days=settings.USERNAME_COOLING_OFF_DAYS + 1))
     assert client.post(reverse("signup"), {"username": user.username, **signup}).status_code == 302
     assert retired_usernames_release() == 1
+
+
+def test_deleting_an_account_while_its_upload_finishes_rendering_does_not_deadlock(transactional_db, bucket) -> None:
+    """A rendition job locks its photo, then its owner's row (the unfinished count); deleting the
+    account took the row first and the photos later, so the two waited on each other until
+    PostgreSQL killed one. The deletion now takes the photos first."""
+    owner = UserFactory()
+    photo = uploaded_photo(owner=owner, title="Last upload")
+    job_has_the_photo, deletion_done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def rendition_job_like() -> None:
+        try:
+            with transaction.atomic():
+                Photo.objects.select_for_update().get(pk=photo.pk)
+                job_has_the_photo.set()
+                # The deletion runs meanwhile and takes what locks it takes; it may be stuck behind ours.
+                deletion_done.wait(timeout=2)
+                User.objects.filter(pk=owner.pk).update(unfinished_photo_count=F("unfinished_photo_count") - 1)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def deletion() -> None:
+        try:
+            job_has_the_photo.wait(timeout=5)
+            account_delete(user_id=owner.pk)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            deletion_done.set()
+            connection.close()
+
+    threads = [threading.Thread(target=rendition_job_like), threading.Thread(target=deletion)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    assert not User.objects.filter(pk=owner.pk).exists()
+    assert not Photo.objects.filter(pk=photo.pk).exists()
