@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Test processes for `make test` (pytest-xdist, one module per process at a time): most
-# tests wait on servers they start, so two overlap well even on two cores. 0 runs in one.
-TEST_PROCESSES ?= 2
+# tests wait on servers they start, so three overlap well even on two cores (README, Tests).
+# 0 runs in one.
+TEST_PROCESSES ?= 3
 
 # Exact versions with hashes (README, "Dependencies"): the dev lock for this venv,
 # the runtime lock (a subset with the same pins) for the Docker image.
