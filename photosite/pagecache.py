@@ -63,6 +63,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.http.response import ResponseHeaders
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.crypto import salted_hmac
 from prometheus_client import Counter
 from redis.exceptions import RedisError
 
@@ -74,7 +75,9 @@ EDGE_SECONDS = 1  # how long nginx or a CDN may keep a visitor's page: the priva
 EDGE_CACHE_CONTROL = f"public, max-age=0, s-maxage={EDGE_SECONDS}"
 # How long nginx may answer with a page past its second while it fetches the page again:
 # only nginx is told (the page's Cache-Control when MEDIA_PURGE_BACKEND=nginx; nginx strips it).
-EDGE_STALE_SECONDS = 20
+# Short: when the page now answers 404 or `private` (a removal that moved no edge generation,
+# an admin edit), nginx keeps serving the stale copy for this whole window.
+EDGE_STALE_SECONDS = 5
 EDGE_CACHE_CONTROL_PURGED = f"{EDGE_CACHE_CONTROL}, stale-while-revalidate={EDGE_STALE_SECONDS}"
 ALLOWED = "photosite.page_cache.allowed"
 REFUSED = "photosite.page_cache.refused"
@@ -333,10 +336,15 @@ def _hit(request: HttpRequest, found: tuple[bytes, bytes], *, gzipped: bool, sta
     return response
 
 
+EDGE_GENERATION_SALT = "photosite.pagecache.edge-generation"
+
+
 def _edge_generation() -> HttpResponse:
     """What nginx keys visitors' pages by (its `auth_request`, kept a second; a purge fetches it
     again at once). The same for everyone, holding nothing about anyone."""
-    generation = cache.edge_generation()
+    # Opaque: the stored number is the time of the last withdrawal, which nobody outside needs to
+    # learn (the web processes may be reachable without nginx in front).
+    generation = salted_hmac(EDGE_GENERATION_SALT, cache.edge_generation(), algorithm="sha256").hexdigest()[:20]
     response = HttpResponse(generation, content_type="text/plain")
     response[purge.EDGE_GENERATION_HEADER] = generation
     response["Cache-Control"] = EDGE_CACHE_CONTROL  # never stale-while-revalidate: this is the purge

@@ -119,7 +119,14 @@ def storages_config(*, s3: S3Settings | None, media_root: Path) -> dict[str, dic
         # Keys are content-addressed, so an overwrite writes the same bytes.
         "file_overwrite": True,
         # Fail fast when S3 is unreachable: a page or probe should not hang for a minute.
-        "client_config": Config(connect_timeout=2, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"}),
+        # 32 connections: a worker's job threads and objects_save's 8 share one client's pool
+        # (django-storages keeps one per storage), botocore's default of 10 would drop some.
+        "client_config": Config(
+            connect_timeout=2,
+            read_timeout=20,
+            retries={"max_attempts": 3, "mode": "standard"},
+            max_pool_connections=32,
+        ),
     }
     base = s3.public_base_url()
     scheme, _, rest = base.partition("://")
@@ -224,8 +231,8 @@ def object_save(key: str, data: bytes) -> str:
 
 
 # Threads that only wait on the object store: a photo's ten renditions were ten PUTs one
-# after another, part of every upload's time to ready. django-storages keeps a boto3
-# connection per thread, so these threads' connections live as long as the process.
+# after another, part of every upload's time to ready. They share the storage's one boto3
+# client (thread-safe), whose connection pool is sized for them (client_config above).
 _SAVERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="object-save")
 
 

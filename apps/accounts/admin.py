@@ -5,6 +5,8 @@ granted them that permission."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
 from allauth.account.models import EmailAddress
 from django.contrib import admin
@@ -31,6 +33,17 @@ class UserAdmin(DjangoUserAdmin):
         user_ids = list(queryset.values_list("pk", flat=True))
         changed = services.users_deactivate(actor=request.user, user_ids=user_ids)
         self.message_user(request, f"Deactivated {changed} user(s).")
+
+    def save_model(self, request: AuthenticatedHttpRequest, obj: User, form: Any, change: bool) -> None:  # type: ignore[override]  # the admin passes its signed-in request
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # Unticking "active" deactivates through the service, as the action does: their
+            # photos and comments leave every listing, cached page and the edge at once.
+            obj.is_active = True
+            super().save_model(request, obj, form, change)
+            services.users_deactivate(actor=request.user, user_ids=[obj.pk])
+            obj.refresh_from_db(fields=["is_active"])
+            return
+        super().save_model(request, obj, form, change)
 
     def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         if obj is not None and obj.is_superuser and not request.user.is_superuser:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from apps.albums.models import Album, AlbumEntry
+from apps.albums.services import album_delete
 from apps.photos.admin import small_thumbnail
+from apps.photos.caching import album_changed_on_commit
 
 if TYPE_CHECKING:
     # For annotations only: django_stubs_ext comes with django-stubs, a development install.
@@ -35,6 +37,20 @@ class AlbumAdmin(admin.ModelAdmin):
     raw_id_fields = ("owner", "cover")
     inlines = [AlbumEntryInline]
     date_hierarchy = "created_at"
+
+    # Through the album services' invalidation, as the owner's own edits go: an admin may hide
+    # an album, take a photo out of it or delete it, and visitors' kept pages must follow.
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        album: Album = form.instance
+        album_changed_on_commit(album_id=album.pk, owner_id=album.owner_id)
+
+    def delete_model(self, request: HttpRequest, obj: Album) -> None:
+        album_delete(album=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Album]) -> None:
+        for album in queryset:
+            album_delete(album=album)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Album]:
         albums: QuerySet[Album] = super().get_queryset(request)

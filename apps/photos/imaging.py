@@ -521,42 +521,45 @@ def native_libheif() -> ctypes.CDLL | None:
             lib = ctypes.CDLL(str(path))
         except OSError:
             continue
-        lib.heif_get_version.restype = ctypes.c_char_p
-        if not lib.heif_get_version().startswith(b"1."):
+        try:  # a library of another build may lack a symbol: then the next one, or none
+            lib.heif_get_version.restype = ctypes.c_char_p
+            if not lib.heif_get_version().startswith(b"1."):
+                continue
+            handle_p = ctypes.c_void_p
+            lib.heif_context_alloc.restype = ctypes.c_void_p
+            lib.heif_context_free.argtypes = (ctypes.c_void_p,)
+            lib.heif_context_read_from_memory_without_copy.restype = HeifError
+            lib.heif_context_read_from_memory_without_copy.argtypes = (
+                ctypes.c_void_p,
+                ctypes.c_char_p,
+                ctypes.c_size_t,
+                ctypes.c_void_p,
+            )
+            lib.heif_context_get_primary_image_handle.restype = HeifError
+            lib.heif_context_get_primary_image_handle.argtypes = (ctypes.c_void_p, ctypes.POINTER(handle_p))
+            lib.heif_image_handle_has_alpha_channel.argtypes = (ctypes.c_void_p,)
+            lib.heif_image_handle_release.argtypes = (ctypes.c_void_p,)
+            lib.heif_decode_image.restype = HeifError
+            lib.heif_decode_image.argtypes = (
+                ctypes.c_void_p,
+                ctypes.POINTER(handle_p),
+                ctypes.c_int,
+                ctypes.c_int,
+                ctypes.c_void_p,
+            )
+            lib.heif_image_release.argtypes = (ctypes.c_void_p,)
+            lib.heif_image_get_colorspace.argtypes = (ctypes.c_void_p,)
+            lib.heif_image_get_chroma_format.argtypes = (ctypes.c_void_p,)
+            for name in ("heif_image_get_width", "heif_image_get_height", "heif_image_get_bits_per_pixel_range"):
+                getattr(lib, name).argtypes = (ctypes.c_void_p, ctypes.c_int)
+            lib.heif_image_get_plane_readonly.restype = ctypes.c_void_p
+            lib.heif_image_get_plane_readonly.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int))
+            lib.heif_image_get_nclx_color_profile.restype = HeifError
+            lib.heif_image_get_nclx_color_profile.argtypes = (ctypes.c_void_p, ctypes.POINTER(handle_p))
+            lib.heif_nclx_color_profile_free.argtypes = (ctypes.c_void_p,)
+            return lib
+        except AttributeError:
             continue
-        handle_p = ctypes.c_void_p
-        lib.heif_context_alloc.restype = ctypes.c_void_p
-        lib.heif_context_free.argtypes = (ctypes.c_void_p,)
-        lib.heif_context_read_from_memory_without_copy.restype = HeifError
-        lib.heif_context_read_from_memory_without_copy.argtypes = (
-            ctypes.c_void_p,
-            ctypes.c_char_p,
-            ctypes.c_size_t,
-            ctypes.c_void_p,
-        )
-        lib.heif_context_get_primary_image_handle.restype = HeifError
-        lib.heif_context_get_primary_image_handle.argtypes = (ctypes.c_void_p, ctypes.POINTER(handle_p))
-        lib.heif_image_handle_has_alpha_channel.argtypes = (ctypes.c_void_p,)
-        lib.heif_image_handle_release.argtypes = (ctypes.c_void_p,)
-        lib.heif_decode_image.restype = HeifError
-        lib.heif_decode_image.argtypes = (
-            ctypes.c_void_p,
-            ctypes.POINTER(handle_p),
-            ctypes.c_int,
-            ctypes.c_int,
-            ctypes.c_void_p,
-        )
-        lib.heif_image_release.argtypes = (ctypes.c_void_p,)
-        lib.heif_image_get_colorspace.argtypes = (ctypes.c_void_p,)
-        lib.heif_image_get_chroma_format.argtypes = (ctypes.c_void_p,)
-        for name in ("heif_image_get_width", "heif_image_get_height", "heif_image_get_bits_per_pixel_range"):
-            getattr(lib, name).argtypes = (ctypes.c_void_p, ctypes.c_int)
-        lib.heif_image_get_plane_readonly.restype = ctypes.c_void_p
-        lib.heif_image_get_plane_readonly.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int))
-        lib.heif_image_get_nclx_color_profile.restype = HeifError
-        lib.heif_image_get_nclx_color_profile.argtypes = (ctypes.c_void_p, ctypes.POINTER(handle_p))
-        lib.heif_nclx_color_profile_free.argtypes = (ctypes.c_void_p,)
-        return lib
     return None
 
 
@@ -666,7 +669,10 @@ class AvifDecoder(ctypes.Structure):
 @functools.cache
 def native_libavif() -> ctypes.CDLL | None:
     """Pillow's libavif (dav1d decodes), or None."""
-    from PIL import _avif  # noqa: F401  loads Pillow's libavif into the process
+    try:
+        from PIL import _avif  # noqa: F401  loads Pillow's libavif into the process
+    except ImportError:
+        return None  # a Pillow built without AVIF: the whole-RGB path reads none either
 
     folder = Path(Image.__file__).resolve().parent.parent / "pillow.libs"
     for path in [*sorted(folder.glob("libavif*.so*")), ctypes.util.find_library("avif")]:
@@ -676,16 +682,19 @@ def native_libavif() -> ctypes.CDLL | None:
             lib = ctypes.CDLL(str(path))
         except OSError:
             continue
-        lib.avifVersion.restype = ctypes.c_char_p
-        if not lib.avifVersion().startswith(b"1."):
+        try:  # a library of another build may lack a symbol: then the next one, or none
+            lib.avifVersion.restype = ctypes.c_char_p
+            if not lib.avifVersion().startswith(b"1."):
+                continue
+            lib.avifDecoderCreate.restype = ctypes.POINTER(AvifDecoder)
+            lib.avifDecoderDestroy.argtypes = (ctypes.POINTER(AvifDecoder),)
+            lib.avifDecoderSetIOMemory.argtypes = (ctypes.POINTER(AvifDecoder), ctypes.c_char_p, ctypes.c_size_t)
+            lib.avifDecoderParse.argtypes = (ctypes.POINTER(AvifDecoder),)
+            lib.avifDecoderNextImage.argtypes = (ctypes.POINTER(AvifDecoder),)
+            lib.avifResultToString.restype = ctypes.c_char_p
+            return lib
+        except AttributeError:
             continue
-        lib.avifDecoderCreate.restype = ctypes.POINTER(AvifDecoder)
-        lib.avifDecoderDestroy.argtypes = (ctypes.POINTER(AvifDecoder),)
-        lib.avifDecoderSetIOMemory.argtypes = (ctypes.POINTER(AvifDecoder), ctypes.c_char_p, ctypes.c_size_t)
-        lib.avifDecoderParse.argtypes = (ctypes.POINTER(AvifDecoder),)
-        lib.avifDecoderNextImage.argtypes = (ctypes.POINTER(AvifDecoder),)
-        lib.avifResultToString.restype = ctypes.c_char_p
-        return lib
     return None
 
 
@@ -811,7 +820,9 @@ def shrunk_original(data: bytes, *, box: int, crop: bool = False) -> tuple[Image
                 try:
                     planes_shrunk = heif_planes_shrunk if decoded_whole == "HEIF" else avif_planes_shrunk
                     image = planes_shrunk(data, box=box, crop=crop)
-                except PlanesUnsupported:
+                except (PlanesUnsupported, OSError):
+                    # Also when the native decode itself failed (a system libheif without the
+                    # HEVC decoder, say): the bindings' own path decides, and names a bad file.
                     image = (heif_shrunk if decoded_whole == "HEIF" else avif_shrunk)(data, box=box, crop=crop)
             except libvips().Error as error:
                 raise OSError(str(error).strip().splitlines()[-1]) from None

@@ -4,11 +4,13 @@ superuser can deactivate or change a superuser."""
 from __future__ import annotations
 
 from django.contrib.auth.models import Permission
+from django.test import Client
 from django.urls import reverse
 
 from apps.accounts.models import User
+from tests.admin_forms import submit_change
 from tests.conftest import staff_login
-from tests.factories import UserFactory
+from tests.factories import UserFactory, ready_photo
 
 
 def staff_with(*codenames: str) -> User:
@@ -65,3 +67,20 @@ def test_staff_who_may_change_users_cannot_edit_a_superuser_or_grant_themselves_
     assert client.get(password).status_code == 403
     own_page = client.get(reverse("admin:accounts_user_change", args=[staff.pk])).content.decode()
     assert 'name="is_superuser"' not in own_page and 'name="user_permissions"' not in own_page
+
+
+def test_unticking_active_on_the_change_form_deactivates_through_the_service(
+    client, db, bucket, django_capture_on_commit_callbacks
+) -> None:
+    """As the Deactivate action does: their photos leave every listing at once."""
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    person = UserFactory(username="leaving")
+    ready_photo(person, title="Soon gone")
+    assert "Soon gone" in Client().get(reverse("home")).content.decode()  # kept for visitors now
+    staff_login(client, superuser)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = submit_change(client, reverse("admin:accounts_user_change", args=[person.pk]), drop=("is_active",))
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    person.refresh_from_db()
+    assert not person.is_active
+    assert "Soon gone" not in Client().get(reverse("home")).content.decode()
