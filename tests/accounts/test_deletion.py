@@ -3,11 +3,8 @@ counts elsewhere right, and the user name held back for a cooling-off period."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
-from django.db import connection, transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +16,7 @@ from apps.social.models import Comment
 from apps.social.services import comment_create, comment_hide, follow_set, like_set
 from tests.conftest import wait_for
 from tests.factories import PASSWORD, UserFactory, ready_photo, uploaded_photo
+from tests.locks import race_with_a_rendition_job
 
 
 def test_deleting_needs_the_password(client, user) -> None:
@@ -96,37 +94,9 @@ def test_deleting_an_account_while_its_upload_finishes_rendering_does_not_deadlo
     PostgreSQL killed one. The deletion now takes the photos first."""
     owner = UserFactory()
     photo = uploaded_photo(owner=owner, title="Last upload")
-    job_has_the_photo, deletion_done = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def rendition_job_like() -> None:
-        try:
-            with transaction.atomic():
-                Photo.objects.select_for_update().get(pk=photo.pk)
-                job_has_the_photo.set()
-                # The deletion runs meanwhile and takes what locks it takes; it may be stuck behind ours.
-                deletion_done.wait(timeout=2)
-                User.objects.filter(pk=owner.pk).update(unfinished_photo_count=F("unfinished_photo_count") - 1)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    def deletion() -> None:
-        try:
-            job_has_the_photo.wait(timeout=5)
-            account_delete(user_id=owner.pk)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            deletion_done.set()
-            connection.close()
-
-    threads = [threading.Thread(target=rendition_job_like), threading.Thread(target=deletion)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    errors = race_with_a_rendition_job(
+        photo_id=photo.pk, owner_id=owner.pk, other=lambda: account_delete(user_id=owner.pk)
+    )
     assert not errors, errors
     assert not User.objects.filter(pk=owner.pk).exists()
     assert not Photo.objects.filter(pk=photo.pk).exists()

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-
 from django.contrib.postgres.search import SearchQuery
 from django.core.cache import cache
-from django.db import connection, transaction
-from django.db.models import F
 from django.urls import reverse
 
 from apps.accounts.models import User
@@ -15,6 +11,7 @@ from apps.accounts.services import profile_update
 from apps.photos import services
 from apps.photos.models import Photo, Visibility
 from tests.factories import UserFactory, uploaded_photo
+from tests.locks import race_with_a_rendition_job
 
 
 def ready(owner, title: str, visibility: str = Visibility.PUBLIC):
@@ -111,37 +108,11 @@ def test_a_rename_while_an_upload_finishes_rendering_does_not_deadlock(transacti
     these two waited on each other until PostgreSQL killed one (a 500 for the rename)."""
     owner = UserFactory(display_name="Ana")
     photo = uploaded_photo(owner=owner, title="Harbour")
-    job_has_the_photo, rename_done = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def rendition_job_like() -> None:
-        try:
-            with transaction.atomic():
-                Photo.objects.select_for_update().get(pk=photo.pk)
-                job_has_the_photo.set()
-                # The rename runs meanwhile and takes what locks it takes; it may be stuck behind ours.
-                rename_done.wait(timeout=2)
-                User.objects.filter(pk=owner.pk).update(unfinished_photo_count=F("unfinished_photo_count"))
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    def rename() -> None:
-        try:
-            job_has_the_photo.wait(timeout=5)
-            profile_update(user=User.objects.get(pk=owner.pk), display_name="Ana Lindqvist", bio="")
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            rename_done.set()
-            connection.close()
-
-    threads = [threading.Thread(target=rendition_job_like), threading.Thread(target=rename)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    errors = race_with_a_rendition_job(
+        photo_id=photo.pk,
+        owner_id=owner.pk,
+        other=lambda: profile_update(user=User.objects.get(pk=owner.pk), display_name="Ana Lindqvist", bio=""),
+    )
     assert not errors, errors
     assert User.objects.get(pk=owner.pk).display_name == "Ana Lindqvist"
     services.rendition_make_all(photo_id=photo.pk)
