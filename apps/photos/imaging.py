@@ -510,57 +510,69 @@ class HeifError(ctypes.Structure):
     _fields_ = (("code", ctypes.c_int), ("subcode", ctypes.c_int), ("message", ctypes.c_char_p))
 
 
-@functools.cache
-def native_libheif() -> ctypes.CDLL | None:
-    """pillow-heif's libheif (it reads HEVC; libvips' own does not), or None."""
-    folder = Path(pillow_heif.__file__).resolve().parent.parent / "pillow_heif.libs"
-    for path in [*sorted(folder.glob("libheif*.so*")), ctypes.util.find_library("heif")]:
+def first_library(
+    candidates: list[Path | str | None], version_symbol: str, bind: Callable[[ctypes.CDLL], None]
+) -> ctypes.CDLL | None:
+    """The first of these shared libraries that loads, reports a 1.x version and has every
+    symbol `bind` declares (a library of another build may lack one: then the next), or None."""
+    for path in candidates:
         if not path:
             continue
         try:
             lib = ctypes.CDLL(str(path))
-        except OSError:
-            continue
-        try:  # a library of another build may lack a symbol: then the next one, or none
-            lib.heif_get_version.restype = ctypes.c_char_p
-            if not lib.heif_get_version().startswith(b"1."):
+            version = getattr(lib, version_symbol)
+            version.restype = ctypes.c_char_p
+            if not version().startswith(b"1."):
                 continue
-            handle_p = ctypes.c_void_p
-            lib.heif_context_alloc.restype = ctypes.c_void_p
-            lib.heif_context_free.argtypes = (ctypes.c_void_p,)
-            lib.heif_context_read_from_memory_without_copy.restype = HeifError
-            lib.heif_context_read_from_memory_without_copy.argtypes = (
-                ctypes.c_void_p,
-                ctypes.c_char_p,
-                ctypes.c_size_t,
-                ctypes.c_void_p,
-            )
-            lib.heif_context_get_primary_image_handle.restype = HeifError
-            lib.heif_context_get_primary_image_handle.argtypes = (ctypes.c_void_p, ctypes.POINTER(handle_p))
-            lib.heif_image_handle_has_alpha_channel.argtypes = (ctypes.c_void_p,)
-            lib.heif_image_handle_release.argtypes = (ctypes.c_void_p,)
-            lib.heif_decode_image.restype = HeifError
-            lib.heif_decode_image.argtypes = (
-                ctypes.c_void_p,
-                ctypes.POINTER(handle_p),
-                ctypes.c_int,
-                ctypes.c_int,
-                ctypes.c_void_p,
-            )
-            lib.heif_image_release.argtypes = (ctypes.c_void_p,)
-            lib.heif_image_get_colorspace.argtypes = (ctypes.c_void_p,)
-            lib.heif_image_get_chroma_format.argtypes = (ctypes.c_void_p,)
-            for name in ("heif_image_get_width", "heif_image_get_height", "heif_image_get_bits_per_pixel_range"):
-                getattr(lib, name).argtypes = (ctypes.c_void_p, ctypes.c_int)
-            lib.heif_image_get_plane_readonly.restype = ctypes.c_void_p
-            lib.heif_image_get_plane_readonly.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int))
-            lib.heif_image_get_nclx_color_profile.restype = HeifError
-            lib.heif_image_get_nclx_color_profile.argtypes = (ctypes.c_void_p, ctypes.POINTER(handle_p))
-            lib.heif_nclx_color_profile_free.argtypes = (ctypes.c_void_p,)
-            return lib
-        except AttributeError:
+            bind(lib)
+        except (OSError, AttributeError):
             continue
+        return lib
     return None
+
+
+@functools.cache
+def native_libheif() -> ctypes.CDLL | None:
+    """pillow-heif's libheif (it reads HEVC; libvips' own does not), or None."""
+    folder = Path(pillow_heif.__file__).resolve().parent.parent / "pillow_heif.libs"
+    return first_library(
+        [*sorted(folder.glob("libheif*.so*")), ctypes.util.find_library("heif")], "heif_get_version", _heif_bind
+    )
+
+
+def _heif_bind(lib: ctypes.CDLL) -> None:
+    handle_p = ctypes.c_void_p
+    lib.heif_context_alloc.restype = ctypes.c_void_p
+    lib.heif_context_free.argtypes = (ctypes.c_void_p,)
+    lib.heif_context_read_from_memory_without_copy.restype = HeifError
+    lib.heif_context_read_from_memory_without_copy.argtypes = (
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.c_void_p,
+    )
+    lib.heif_context_get_primary_image_handle.restype = HeifError
+    lib.heif_context_get_primary_image_handle.argtypes = (ctypes.c_void_p, ctypes.POINTER(handle_p))
+    lib.heif_image_handle_has_alpha_channel.argtypes = (ctypes.c_void_p,)
+    lib.heif_image_handle_release.argtypes = (ctypes.c_void_p,)
+    lib.heif_decode_image.restype = HeifError
+    lib.heif_decode_image.argtypes = (
+        ctypes.c_void_p,
+        ctypes.POINTER(handle_p),
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_void_p,
+    )
+    lib.heif_image_release.argtypes = (ctypes.c_void_p,)
+    lib.heif_image_get_colorspace.argtypes = (ctypes.c_void_p,)
+    lib.heif_image_get_chroma_format.argtypes = (ctypes.c_void_p,)
+    for name in ("heif_image_get_width", "heif_image_get_height", "heif_image_get_bits_per_pixel_range"):
+        getattr(lib, name).argtypes = (ctypes.c_void_p, ctypes.c_int)
+    lib.heif_image_get_plane_readonly.restype = ctypes.c_void_p
+    lib.heif_image_get_plane_readonly.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int))
+    lib.heif_image_get_nclx_color_profile.restype = HeifError
+    lib.heif_image_get_nclx_color_profile.argtypes = (ctypes.c_void_p, ctypes.POINTER(handle_p))
+    lib.heif_nclx_color_profile_free.argtypes = (ctypes.c_void_p,)
 
 
 def heif_checked(error: HeifError) -> None:
@@ -675,27 +687,18 @@ def native_libavif() -> ctypes.CDLL | None:
         return None  # a Pillow built without AVIF: the whole-RGB path reads none either
 
     folder = Path(Image.__file__).resolve().parent.parent / "pillow.libs"
-    for path in [*sorted(folder.glob("libavif*.so*")), ctypes.util.find_library("avif")]:
-        if not path:
-            continue
-        try:
-            lib = ctypes.CDLL(str(path))
-        except OSError:
-            continue
-        try:  # a library of another build may lack a symbol: then the next one, or none
-            lib.avifVersion.restype = ctypes.c_char_p
-            if not lib.avifVersion().startswith(b"1."):
-                continue
-            lib.avifDecoderCreate.restype = ctypes.POINTER(AvifDecoder)
-            lib.avifDecoderDestroy.argtypes = (ctypes.POINTER(AvifDecoder),)
-            lib.avifDecoderSetIOMemory.argtypes = (ctypes.POINTER(AvifDecoder), ctypes.c_char_p, ctypes.c_size_t)
-            lib.avifDecoderParse.argtypes = (ctypes.POINTER(AvifDecoder),)
-            lib.avifDecoderNextImage.argtypes = (ctypes.POINTER(AvifDecoder),)
-            lib.avifResultToString.restype = ctypes.c_char_p
-            return lib
-        except AttributeError:
-            continue
-    return None
+    return first_library(
+        [*sorted(folder.glob("libavif*.so*")), ctypes.util.find_library("avif")], "avifVersion", _avif_bind
+    )
+
+
+def _avif_bind(lib: ctypes.CDLL) -> None:
+    lib.avifDecoderCreate.restype = ctypes.POINTER(AvifDecoder)
+    lib.avifDecoderDestroy.argtypes = (ctypes.POINTER(AvifDecoder),)
+    lib.avifDecoderSetIOMemory.argtypes = (ctypes.POINTER(AvifDecoder), ctypes.c_char_p, ctypes.c_size_t)
+    lib.avifDecoderParse.argtypes = (ctypes.POINTER(AvifDecoder),)
+    lib.avifDecoderNextImage.argtypes = (ctypes.POINTER(AvifDecoder),)
+    lib.avifResultToString.restype = ctypes.c_char_p
 
 
 AVIF_STRICT_PIXI_REQUIRED, AVIF_STRICT_CLAP_VALID = 1, 2
