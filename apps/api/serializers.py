@@ -3,6 +3,7 @@ parse it. Every rule (who may see or change what) lives in the services and sele
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -62,6 +63,14 @@ class RenditionSerializer(serializers.Serializer[RenditionLike]):
     url = serializers.CharField(read_only=True, help_text="Plain (CDN) for public photos, signed for private ones.")
 
 
+def _may_share(context: Mapping[str, Any], owner_id: int) -> bool:
+    """Whether an unlisted item's link goes in the answer: to its owner only, and not through a
+    read-only API token (context "may_share", views.common.viewer_context): handing a link out
+    is a write, as with the share links' own endpoints."""
+    viewer = context.get("viewer")
+    return viewer is not None and viewer.pk == owner_id and bool(context.get("may_share"))
+
+
 _DATETIME = serializers.DateTimeField()  # DRF's own rendering of a time (UTC, ISO 8601, "Z")
 
 
@@ -72,7 +81,7 @@ class PhotoSerializer(serializers.ModelSerializer[Photo]):
     camera_facts = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     share_url = serializers.SerializerMethodField(
-        help_text="An unlisted photo's link (with its `k` token), for its owner only; null otherwise."
+        help_text="An unlisted photo's link (with its `k` token), its owner's (not a read-only token's); else null."
     )
     hidden = serializers.SerializerMethodField()
     licence_url = serializers.SerializerMethodField(
@@ -164,8 +173,7 @@ class PhotoSerializer(serializers.ModelSerializer[Photo]):
         return reverse("photo_detail", args=[photo.pk])
 
     def get_share_url(self, photo: Photo) -> str | None:
-        viewer = self.context.get("viewer")
-        if photo.visibility != Visibility.UNLISTED or viewer is None or viewer.pk != photo.owner_id:
+        if photo.visibility != Visibility.UNLISTED or not _may_share(self.context, photo.owner_id):
             return None
         return photo_share_path(photo=photo)
 
@@ -282,7 +290,7 @@ class AlbumSerializer(serializers.ModelSerializer[Album]):
     photo_count = serializers.IntegerField(help_text="Photos in it that you may see.")
     cover = PhotoSerializer(source="cover_photo", allow_null=True)
     share_url = serializers.SerializerMethodField(
-        help_text="An unlisted album's link (with its `k` token), for its owner only; null otherwise."
+        help_text="An unlisted album's link (with its `k` token), its owner's (not a read-only token's); else null."
     )
 
     class Meta:
@@ -301,8 +309,7 @@ class AlbumSerializer(serializers.ModelSerializer[Album]):
         )
 
     def get_share_url(self, album: Album) -> str | None:
-        viewer = self.context.get("viewer")
-        if album.visibility != Visibility.UNLISTED or viewer is None or viewer.pk != album.owner_id:
+        if album.visibility != Visibility.UNLISTED or not _may_share(self.context, album.owner_id):
             return None
         return album_share_path(album=album)
 

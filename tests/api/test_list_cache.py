@@ -97,7 +97,7 @@ def test_a_photo_is_shown_as_drfs_generic_serializer_would_show_it(user, bucket)
     for visibility in (Visibility.PUBLIC, Visibility.UNLISTED):
         made = ready_photo(user, title=f"Pier, {visibility}", visibility=visibility, tags="sea boats")
         photo = photo_get_for_viewer(photo_id=made.pk, viewer=user)  # the card: renditions read as rows
-        serializer = PhotoSerializer(photo, context={"viewer": user})
+        serializer = PhotoSerializer(photo, context={"viewer": user, "may_share": True})
         generic = serializers.ModelSerializer.to_representation(serializer, photo)
         assert serializer.data == generic
         assert list(serializer.data) == list(generic)  # the same order: the same bytes, the same ETag

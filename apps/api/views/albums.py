@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -25,15 +24,17 @@ from apps.api.views.common import (
     share_token_of,
     signed_in_user,
     validated,
+    viewer_context,
 )
 
 
-def _album(album_id: int, viewer: User | AnonymousUser, share_token: str = "") -> dict[str, Any]:
+def _album(request: Request, album_id: int, share_token: str = "") -> dict[str, Any]:
+    viewer = request.user
     album = album_selectors.album_get_for_viewer(album_id=album_id, viewer=viewer, share_token=share_token)
     shown = album_selectors.album_list_for_owner(owner=album.owner, viewer=viewer, album_id=album.pk, with_tags=True)
     if not shown:  # staff opening someone's unlisted album without its link: not in their lists
         raise Http404("No such album.")
-    return s.AlbumSerializer(shown[0], context={"viewer": viewer}).data
+    return s.AlbumSerializer(shown[0], context=viewer_context(request)).data
 
 
 @extend_schema(
@@ -49,13 +50,13 @@ def album_list(request: Request) -> Response:
     if request.method == "POST":
         data = validated(s.AlbumInputSerializer, request.data)
         album = album_services.album_create(owner=signed_in_user(request), **data)
-        return Response(_album(album.pk, request.user), status=status.HTTP_201_CREATED)
+        return Response(_album(request, album.pk), status=status.HTTP_201_CREATED)
     username = request.query_params.get("user", "")
     if not username:
         raise ValidationError({"user": ["Say whose albums: ?user=<username>."]})
     owner = get_object_or_404(User, username=username, is_active=True)
     listed = album_selectors.album_list_for_owner(owner=owner, viewer=request.user, with_tags=True)
-    return Response(s.AlbumSerializer(listed, many=True, context={"viewer": request.user}).data)
+    return Response(s.AlbumSerializer(listed, many=True, context=viewer_context(request)).data)
 
 
 @extend_schema(
@@ -69,7 +70,7 @@ def album_list(request: Request) -> Response:
 @permission_classes([IsAuthenticatedOrReadOnly])
 def album_detail(request: Request, album_id: int) -> Response:
     if request.method == "GET":
-        return Response(_album(album_id, request.user, share_token_of(request)))
+        return Response(_album(request, album_id, share_token_of(request)))
     album = album_selectors.album_get_for_owner(album_id=album_id, owner=request.user)
     if request.method == "DELETE":
         album_services.album_delete(album=album)
@@ -77,7 +78,7 @@ def album_detail(request: Request, album_id: int) -> Response:
     current = {"title": album.title, "description": album.description, "visibility": album.visibility}
     data = validated(s.AlbumInputSerializer, {**current, **request_body(request)})
     album_services.album_update(album=album, **data)
-    return Response(_album(album.pk, request.user))
+    return Response(_album(request, album.pk))
 
 
 @extend_schema(request=s.AlbumPhotosInputSerializer, responses={200: s.AlbumSerializer, **ERRORS})
@@ -94,7 +95,7 @@ def album_photos(request: Request, album_id: int) -> Response:
     else:
         for photo_id in photo_ids:
             album_services.album_remove_photo(album=album, photo_id=photo_id)
-    return Response(_album(album.pk, request.user))
+    return Response(_album(request, album.pk))
 
 
 @extend_schema(request=s.AlbumCoverInputSerializer, responses={200: s.AlbumSerializer, **ERRORS})
@@ -103,4 +104,4 @@ def album_photos(request: Request, album_id: int) -> Response:
 def album_cover(request: Request, album_id: int) -> Response:
     album = album_selectors.album_get_for_owner(album_id=album_id, owner=request.user)
     album_services.album_set_cover(album=album, photo_id=validated(s.AlbumCoverInputSerializer, request.data)["photo"])
-    return Response(_album(album.pk, request.user))
+    return Response(_album(request, album.pk))

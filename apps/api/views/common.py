@@ -17,7 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
-from apps.accounts.models import User
+from apps.accounts.models import ApiToken, User
 from apps.api import serializers as s
 from apps.photos import selectors as photo_selectors
 from apps.photos.caching import GRID_STALE_TTL, GRID_TTL, api_page_key
@@ -80,6 +80,18 @@ def signed_in_user(request: Request) -> User:
     return request.user
 
 
+def may_hand_out_links(request: Request) -> bool:
+    """Whether an answer to `request` may carry its person's share links (an unlisted item's
+    `share_url`, a share link's whole token). Not through a read-only API token: a link opens
+    the item for anyone and outlives the token, so handing one out is a write."""
+    return not isinstance(request.auth, ApiToken) or request.auth.may_write
+
+
+def viewer_context(request: Request) -> dict[str, Any]:
+    """What PhotoSerializer and AlbumSerializer need to know of who is asking."""
+    return {"viewer": request.user, "may_share": may_hand_out_links(request)}
+
+
 def share_token_of(request: Request) -> str:
     """An unlisted photo's link token (`?k=`, as on the photo page's link), for photo_get_for_viewer."""
     return str(request.query_params.get("k", ""))[:100]
@@ -119,7 +131,7 @@ def photo_page_response(request: Request, listing: photo_selectors.Listing) -> H
             query = request.query_params.copy()
             query["cursor"] = page.next_cursor
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-        photos = s.PhotoSerializer(page.items, many=True, context={"viewer": request.user}).data
+        photos = s.PhotoSerializer(page.items, many=True, context=viewer_context(request)).data
         return encoded_page({"results": photos, "next": next_url})
 
     if listing.shared and cursor is None:

@@ -27,6 +27,7 @@ from apps.api.views.common import (
     share_token_of,
     signed_in_user,
     validated,
+    viewer_context,
 )
 from apps.photos import selectors as photo_selectors
 from apps.photos import services as photo_services
@@ -118,7 +119,7 @@ def _photo_upload(request: Request) -> Response:
         return Response(error_body(413, uploads.upload_too_big_message()), status=413)
     data = validated(s.PhotoUploadInputSerializer, request.data)
     photo = photo_services.photo_create(owner=signed_in_user(request), upload=data.pop("file"), **data)
-    return Response(s.PhotoSerializer(photo, context={"viewer": request.user}).data, status=status.HTTP_201_CREATED)
+    return Response(s.PhotoSerializer(photo, context=viewer_context(request)).data, status=status.HTTP_201_CREATED)
 
 
 photo_list.cls.throttle_scope = "upload"  # type: ignore[attr-defined]  # ScopedRateThrottle reads it; APIView has none
@@ -145,7 +146,7 @@ def photo_detail(request: Request, photo_id: int) -> HttpResponse:
         )
         counts = social_selectors.photo_counts(photo_id=photo.pk)  # live; lists show the minute-old copy
         photo.like_count, photo.comment_count = counts.likes, counts.comments
-        body, etag = encoded_page(s.PhotoSerializer(photo, context={"viewer": request.user}).data)
+        body, etag = encoded_page(s.PhotoSerializer(photo, context=viewer_context(request)).data)
         # A public photo opened without a link token is the same for every visitor, and was read
         # from the cached card and the counts' versions: kept whole for them, as its HTML page is.
         public = photo.visibility == Visibility.PUBLIC and photo.status == PhotoStatus.READY
@@ -169,4 +170,4 @@ def photo_detail(request: Request, photo_id: int) -> HttpResponse:
     }
     photo_services.photo_update(photo=photo, **{**current, **changes})
     updated = photo_selectors.photo_get_for_owner(photo_id=photo.pk, owner=request.user)
-    return Response(s.PhotoSerializer(updated, context={"viewer": request.user}).data)
+    return Response(s.PhotoSerializer(updated, context=viewer_context(request)).data)

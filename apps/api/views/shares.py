@@ -15,9 +15,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.accounts.models import ApiToken
 from apps.albums import selectors as album_selectors
-from apps.api.views.common import ERRORS, THROTTLES, signed_in_user, validated
+from apps.api.views.common import ERRORS, THROTTLES, may_hand_out_links, signed_in_user, validated
 from apps.photos import selectors as photo_selectors
 from apps.sharing import selectors as share_selectors
 from apps.sharing import services as share_services
@@ -53,8 +52,7 @@ class ShareLinkSerializer(serializers.ModelSerializer[ShareLink]):
         read_only_fields = fields
 
     def _whole(self) -> bool:
-        auth = self.context["request"].auth
-        return not isinstance(auth, ApiToken) or auth.may_write
+        return may_hand_out_links(self.context["request"])
 
     def get_token(self, link: ShareLink) -> str:
         return link.token if self._whole() else link.masked_token

@@ -17,6 +17,7 @@ from apps.api.views.common import (
     THROTTLES,
     signed_in_user,
     validated,
+    viewer_context,
 )
 from apps.photos import services as photo_services
 from apps.photos import uploads
@@ -56,7 +57,7 @@ def upload_complete(request: Request) -> Response:
         photo = photo_services.photo_create_from_incoming(owner=owner, incoming_key=incoming_key, **data)
     except uploads.GrantInvalid as refusal:  # GrantUsed included: the grant made its photo already
         raise PermissionDenied(str(refusal)) from None
-    return Response(s.PhotoSerializer(photo, context={"viewer": owner}).data, status=status.HTTP_201_CREATED)
+    return Response(s.PhotoSerializer(photo, context=viewer_context(request)).data, status=status.HTTP_201_CREATED)
 
 
 upload_complete.cls.throttle_scope = "upload"  # type: ignore[attr-defined]  # ScopedRateThrottle reads it; APIView has none
