@@ -1,5 +1,6 @@
 """In Chromium: Bea likes Ann's photo; Ann sees the unread count in the header, opens her
-notifications, and the count is gone."""
+notifications, and the count is gone: the page's script marks what it showed read by a POST
+(fetching the page alone marks nothing: tests/notifications/test_views.py)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,10 @@ def test_a_like_shows_as_an_unread_count_that_clears_on_the_notifications_page(
         expect(item).to_have_count(1)
         expect(item).to_have_class("notification unread")  # shown as new this once
         expect(item).to_contain_text("Bea Cho liked your photo “Morning fog”")
-        expect(badge).to_have_count(0)  # and the header already counts it read
+        expect(badge).to_have_count(0)  # and, once on screen, marked read
+        expect(ann.get_by_role("button", name="Mark all read")).to_have_count(0)
+        ann.reload()
+        expect(item).to_have_class("notification")
 
         item.get_by_role("link", name="Bea Cho liked your photo “Morning fog”").click()
         expect(ann.locator("h1")).to_contain_text("Morning fog")
