@@ -20,10 +20,13 @@ still checked against every version and stamp: busy pages never all render at on
 A hit is one Redis round trip: the entry is a hash holding the page, its gzipped copy
 and the record, and a small Lua script compares the record with the keys it names in
 Redis itself (the versions' values; each cached value's length and last bytes, where
-its fresh-until stamp is) and returns the page only if nothing moved. The middleware is
-listed first, so a hit runs nothing else: it carries the headers the rest of the stack
-set when the page was stored (security headers, CSP, X-Frame-Options), gets a request
-id of its own, logs the same access line, and is counted in
+its fresh-until stamp is) and returns the page only if nothing moved. Under gunicorn a
+hit is answered ahead of Django's handler (photosite/wsgi.py, `VisitorPages`): no
+request object, no signals, no middleware. Where Django is called directly (the test
+client) the middleware, listed first, answers it the same way (`hit_answer`). Either
+way a hit runs nothing else: it carries the headers the rest of the stack set when the
+page was stored (security headers, CSP, X-Frame-Options), gets a request id of its own,
+logs the same access line, and is counted in
 `photosite_page_cache_requests_total{outcome="hit"}` (django-prometheus's request
 metrics see only the requests that reach it).
 
@@ -48,24 +51,31 @@ PAGE_CACHE_ENABLED=false turns it off (pages then render from the cached fragmen
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
+import os
 import pickle
 import re
+import threading
 import time
 from collections.abc import Callable
+from http.client import responses as reason_phrases
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
 from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import get_path_info, get_script_name, get_str_from_wsgi
+from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http.cookie import parse_cookie
 from django.http.response import ResponseHeaders
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import salted_hmac
 from prometheus_client import Counter
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from photosite import cache, purge, requestlog
 
@@ -81,6 +91,10 @@ EDGE_STALE_SECONDS = 5
 EDGE_CACHE_CONTROL_PURGED = f"{EDGE_CACHE_CONTROL}, stale-while-revalidate={EDGE_STALE_SECONDS}"
 ALLOWED = "photosite.page_cache.allowed"
 REFUSED = "photosite.page_cache.refused"
+# Set in the WSGI environ by photosite/wsgi.py's VisitorPages once it has looked the request up
+# and missed: the page key (None: not a visitor's GET), so the middleware neither computes it nor
+# looks it up again (a miss past PAGE_TTL took the renewal lock: this request must render).
+LOOKED_UP = "photosite.page_cache.looked_up"
 HIT_HEADER = "X-Page-Cache"
 SURROGATE_HEADERS = ("Surrogate-Key", "Cache-Tag")  # Fastly's and Cloudflare's names for the same list
 # Headers the page may vary on: the key holds the language, and a request is looked up only
@@ -131,6 +145,20 @@ PAGE_CACHE_REQUESTS = Counter(
 )
 
 
+_counted: dict[str, Any] = {}  # outcome -> its counter, bound at first use
+
+
+def page_cache_count(outcome: str) -> None:
+    counter = _counted.get(outcome)
+    if counter is None:
+        counter = _counted[outcome] = PAGE_CACHE_REQUESTS.labels(outcome)
+    counter.inc()
+
+
+def page_cache_enabled() -> bool:
+    return bool(settings.PAGE_CACHE_ENABLED) and cache.cache_is_shared()
+
+
 def page_cache_allow(request: HttpRequest) -> None:
     """The view's page is the same for every anonymous visitor and built from cached values."""
     request.META[ALLOWED] = True
@@ -154,6 +182,28 @@ def _well_formed(request: HttpRequest) -> bool:
     return length.isdigit() and "\x00" not in request.path and "%00" not in query and "\x00" not in query
 
 
+@functools.lru_cache(maxsize=256)
+def _language_for(cookie: str | None, accept_language: str | None) -> str:
+    """Django's own choice (LocaleMiddleware's, without i18n URL prefixes) from the only two
+    things it reads: the language cookie and Accept-Language. Kept per pair: a tenth of a hit
+    went to parsing the same header again."""
+    asked = HttpRequest()
+    if cookie is not None:
+        asked.COOKIES[settings.LANGUAGE_COOKIE_NAME] = cookie
+    if accept_language is not None:
+        asked.META["HTTP_ACCEPT_LANGUAGE"] = accept_language
+    return translation.get_language_from_request(asked)
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    _language_for.cache_clear()  # tests that override LANGUAGES or LANGUAGE_CODE
+    if setting == "CACHES":
+        _stores.clear()
+
+
+setting_changed.connect(_settings_changed)
+
+
 def page_key_for(request: HttpRequest) -> str | None:
     """The key an anonymous visitor's GET is cached under, None if it must not be."""
     if request.method != "GET" or "HTTP_AUTHORIZATION" in request.META or not _visitor_cookies_only(request):
@@ -164,11 +214,35 @@ def page_key_for(request: HttpRequest) -> str | None:
         host = request.get_host()
     except DisallowedHost:
         return None  # the stack below answers it with a 400
-    language = translation.get_language_from_request(request) if settings.USE_I18N else settings.LANGUAGE_CODE
+    if settings.USE_I18N:
+        language = _language_for(
+            request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME), request.META.get("HTTP_ACCEPT_LANGUAGE")
+        )
+    else:
+        language = settings.LANGUAGE_CODE
     where = f"{request.scheme}://{host}{request.get_full_path()}"
-    # "pagecache2": entries hold their headers as Django's own mapping (_hit); a process of the
-    # release before, which stored a list, never reads one of these, nor these one of its.
-    return f"pagecache2:{language}:{hashlib.blake2b(where.encode(), digest_size=16).hexdigest()}"
+    # "pagecache3": entries hold their headers as the list a WSGI server is handed (hit_answer); a
+    # process of the release before, which stored Django's mapping, never reads one of these.
+    return f"pagecache3:{language}:{hashlib.blake2b(where.encode(), digest_size=16).hexdigest()}"
+
+
+class Visitor(HttpRequest):
+    """What the page key, the request id and the access line read of a request, straight from the
+    WSGI environ (photosite/wsgi.py), without building Django's WSGIRequest: its path as
+    WSGIRequest makes it, its cookies, and HttpRequest's own host check, scheme and full path."""
+
+    def __init__(self, environ: dict[str, Any]) -> None:  # no super().__init__(): nothing else is read
+        script_name = get_script_name(environ)
+        path_info = get_path_info(environ) or "/"
+        self.path = "{}/{}".format(script_name.rstrip("/"), path_info.replace("/", "", 1))
+        self.path_info = path_info
+        self.META = environ  # read only: Django's own request is made from it next, on a miss
+        self.method = str(environ["REQUEST_METHOD"]).upper()
+        raw_cookie = get_str_from_wsgi(environ, "HTTP_COOKIE", "")
+        self.COOKIES = parse_cookie(raw_cookie) if raw_cookie else {}
+
+    def _get_scheme(self) -> str:
+        return str(self.META.get("wsgi.url_scheme"))
 
 
 def _storable(request: HttpRequest, response: HttpResponseBase, reads: cache.CacheReads, language: str) -> bool:
@@ -195,6 +269,10 @@ def _redis() -> Any:
     return get_redis_connection("default")
 
 
+def _bulk(value: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
 class _Store:
     """The Redis side: the hit script, and storing an entry with what it was built from."""
 
@@ -204,13 +282,45 @@ class _Store:
         backend = django_cache.client  # type: ignore[attr-defined]  # django-redis's client
         self.make_key: Callable[[str], Any] = backend.make_key
         self.decode: Callable[[bytes], Any] = backend.decode
+        # The hit's EVALSHA, written out in Redis' protocol but for the entry's key and the time:
+        # redis-py's packing, retry wrapper and pool took a third of a hit's CPU.
+        self.hit_command_head = b"*7\r\n" + _bulk(b"EVALSHA") + _bulk(self.hit_script.sha.encode()) + _bulk(b"1")
+        self.hit_command_tail = {field: _bulk(field.encode()) for field in ("body", "gzip")}
+        self.renewal = _bulk(str(PAGE_GRACE).encode())
+        self.own = threading.local()  # a connection of each thread's own, outside the pool
+
+    def _connection(self) -> Any:
+        own = getattr(self.own, "connection", None)
+        if own is None or self.own.pid != os.getpid():  # a forked child opens its own
+            pool = self.client.connection_pool
+            own = self.own.connection = pool.connection_class(**pool.connection_kwargs)
+            self.own.pid = os.getpid()
+        return own
 
     def lookup(self, key: str, *, gzipped: bool) -> tuple[bytes, bytes] | None:
-        try:
-            found = self.hit_script(
-                keys=[self.make_key(key)], args=["gzip" if gzipped else "body", time.time(), PAGE_GRACE]
+        """The page if every version and stamp it was built from is unchanged: one EVALSHA on this
+        thread's own connection, None (render) if Redis is away or slow."""
+        entry = str(self.make_key(key)).encode()
+        command = b"".join(
+            (
+                self.hit_command_head,
+                _bulk(entry),
+                self.hit_command_tail["gzip" if gzipped else "body"],
+                _bulk(repr(time.time()).encode()),
+                self.renewal,
             )
+        )
+        connection = self._connection()
+        try:
+            try:
+                connection.send_packed_command([command], check_health=False)
+                found = connection.read_response()
+            except NoScriptError:  # Redis restarted or its scripts were flushed: load it, once
+                found = self.hit_script(
+                    keys=[entry], args=["gzip" if gzipped else "body", repr(time.time()), PAGE_GRACE]
+                )
         except RedisError:
+            connection.disconnect()  # reconnects on the next hit
             return None  # Redis is down: render, as every other read does
         return (found[0], found[1]) if found else None
 
@@ -258,38 +368,57 @@ class _Store:
         return True
 
 
+_stores: dict[int, _Store] = {}  # pid -> this process's store, made at its first request
+
+
+def _store() -> _Store:
+    store = _stores.get(os.getpid())
+    if store is None:
+        store = _stores[os.getpid()] = _Store()
+    return store
+
+
+def page_lookup(key: str, *, gzipped: bool) -> tuple[bytes, bytes] | None:
+    """The kept page under `key` (its meta and the body asked for), if it may still be served."""
+    return _store().lookup(key, gzipped=gzipped)
+
+
+def accepts_gzip(meta: dict[str, Any]) -> bool:
+    return ACCEPTS_GZIP.search(meta.get("HTTP_ACCEPT_ENCODING", "")) is not None
+
+
 class PageCacheMiddleware:
-    """First in MIDDLEWARE: a hit is one Redis round trip and runs no other middleware."""
+    """First in MIDDLEWARE: keeps visitors' pages; answers a hit where photosite/wsgi.py did not."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
-        self.enabled = settings.PAGE_CACHE_ENABLED and cache.cache_is_shared()
-        self.store: _Store | None = None
-        self.counted: dict[str, Any] = {}  # outcome -> its counter, bound at first use (not at import)
+        self.enabled = page_cache_enabled()
         edge_purged = settings.MEDIA_PURGE.backend == "nginx"
         self.edge_cache_control = EDGE_CACHE_CONTROL_PURGED if edge_purged else EDGE_CACHE_CONTROL
-
-    def count(self, outcome: str) -> None:
-        counter = self.counted.get(outcome)
-        if counter is None:
-            counter = self.counted[outcome] = PAGE_CACHE_REQUESTS.labels(outcome)
-        counter.inc()
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path == purge.EDGE_GENERATION_PATH and request.method in ("GET", "HEAD"):
             return _edge_generation()
-        key = page_key_for(request) if self.enabled else None
+        looked_up = LOOKED_UP in request.META  # by photosite/wsgi.py, which missed
+        if not self.enabled:
+            key = None
+        elif looked_up:
+            key = request.META[LOOKED_UP]
+        else:
+            key = page_key_for(request)
         if key is None:
-            self.count("bypassed")
+            page_cache_count("bypassed")
             return _private_unless_told(self.get_response(request))
-        if self.store is None:
-            self.store = _Store()
         started = time.perf_counter()
-        gzipped = ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")) is not None
-        found = self.store.lookup(key, gzipped=gzipped)
-        if found is not None:
-            self.count("hit")
-            return _hit(request, found, gzipped=gzipped, started=started)
+        if not looked_up:
+            gzipped = accepts_gzip(request.META)
+            found = page_lookup(key, gzipped=gzipped)
+            if found is not None:
+                page_cache_count("hit")
+                status, headers, body = hit_answer(request, found, gzipped=gzipped, started=started)
+                hit = HttpResponse(body, status=status)
+                hit.headers = ResponseHeaders(dict(headers))
+                return hit
         with cache.reads_recorded() as reads:
             response = self.get_response(request)
         language = key.split(":", 2)[1]
@@ -300,40 +429,40 @@ class PageCacheMiddleware:
             if scopes:
                 response[SURROGATE_HEADERS[0]] = scopes
                 response[SURROGATE_HEADERS[1]] = scopes.replace(" ", ",")
-            # Checked once, here: a hit unpickles the mapping as it is instead of setting and
-            # checking each of its ~15 headers again (a tenth of a hit's CPU).
-            headers = ResponseHeaders(
-                {name: value for name, value in response.items() if name.lower() not in NOT_STORED}
-            )
-            meta = pickle.dumps((response.status_code, headers), protocol=pickle.HIGHEST_PROTOCOL)
-            if self.store.save(key, reads, meta, response.content):
-                self.count("stored")
+            # Kept as the list a WSGI server is handed (Django's WSGIHandler hands it
+            # response.items()), checked once, here: a hit passes it on as it is.
+            kept = tuple((name, value) for name, value in response.items() if name.lower() not in NOT_STORED)
+            meta = pickle.dumps((response.status_code, response.get("ETag"), kept), protocol=pickle.HIGHEST_PROTOCOL)
+            if _store().save(key, reads, meta, response.content):
+                page_cache_count("stored")
                 return response
-        self.count("rendered")
+        page_cache_count("rendered")
         return _private_unless_told(response)
 
 
-def _hit(request: HttpRequest, found: tuple[bytes, bytes], *, gzipped: bool, started: float) -> HttpResponse:
-    status, headers = pickle.loads(found[0])  # noqa: S301 (our own entry, written by _Store.save)
+STATUS_LINES = {status: f"{status} {reason_phrases[status]}" for status in (200, 304)}
+
+
+def hit_answer(
+    request: HttpRequest, found: tuple[bytes, bytes], *, gzipped: bool, started: float
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A kept page's status, headers and body, as Django's WSGIHandler would hand them to the
+    server; with this request's id, and its access line logged."""
+    status, etag, kept = pickle.loads(found[0])  # noqa: S301 (our own entry, written by PageCacheMiddleware)
     body = found[1]
-    etag = headers.get("ETag")
     if etag is not None and etag in HEADER_LIST_SEPARATOR.split(request.META.get("HTTP_IF_NONE_MATCH", "").strip()):
         # The client holds this very page (a kept API list or photo, which carry an ETag): a 304,
         # as the view itself would answer, with the validators and caching headers only.
         status, body, gzipped = 304, b"", False
-        headers = ResponseHeaders(
-            {name: value for name, value in headers.items() if name.lower() in NOT_MODIFIED_HEADERS}
-        )
-    response = HttpResponse(body, status=status)
-    response.headers = headers  # this hit's own copy, unpickled: what the stack set when it was kept
+        headers = [(name, value) for name, value in kept if name.lower() in NOT_MODIFIED_HEADERS]
+    else:
+        headers = list(kept)  # what the stack set when it was kept
     if gzipped:
-        response.headers["Content-Encoding"] = "gzip"
-    response.headers["Content-Length"] = str(len(body))
-    response.headers[HIT_HEADER] = "hit"
+        headers.append(("Content-Encoding", "gzip"))
     request_id = requestlog.request_id_for(request)
-    response.headers[requestlog.REQUEST_ID_HEADER] = request_id
-    requestlog.log_access(request, response.status_code, time.perf_counter() - started, request_id=request_id)
-    return response
+    headers += (("Content-Length", str(len(body))), (HIT_HEADER, "hit"), (requestlog.REQUEST_ID_HEADER, request_id))
+    requestlog.log_access(request, status, time.perf_counter() - started, request_id=request_id)
+    return status, headers, body
 
 
 EDGE_GENERATION_SALT = "photosite.pagecache.edge-generation"

@@ -1,6 +1,58 @@
+"""The WSGI application gunicorn serves: visitors' kept pages answered ahead of Django.
+
+A kept page's hit (photosite/pagecache.py) needs none of Django's handler: no WSGIRequest,
+no request_started/finished signals, no middleware. `VisitorPages` computes the page key
+from the environ with the same function the middleware uses (the same host check against
+ALLOWED_HOSTS, the same language choice, the same refusal of malformed requests, cookies
+and credentials), makes the one Redis round trip, and answers a hit with the headers,
+request id, access line and hit count the middleware would give it. Everything else, a
+miss included, goes to Django unchanged; the environ then says the lookup was made, so
+the middleware renders and keeps the page without looking it up again.
+"""
+
 import os
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photosite.settings")
-application = get_wsgi_application()
+
+WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class VisitorPages:
+    """Answers a visitor's kept page itself, hands every other request to `django`."""
+
+    def __init__(self, django: WSGIApplication) -> None:
+        # Imported here: they read settings and models, which get_wsgi_application() sets up first.
+        from photosite import pagecache, purge
+
+        self.django = django
+        self.pagecache = pagecache
+        self.edge_generation_path = purge.EDGE_GENERATION_PATH
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        pagecache = self.pagecache
+        if not pagecache.page_cache_enabled():
+            return self.django(environ, start_response)
+        started = time.perf_counter()
+        try:
+            visitor = pagecache.Visitor(environ)
+            key = None if visitor.path == self.edge_generation_path else pagecache.page_key_for(visitor)
+        except Exception:  # whatever Django makes of this request, it answers or reports
+            return self.django(environ, start_response)
+        if key is not None:
+            gzipped = pagecache.accepts_gzip(environ)
+            found = pagecache.page_lookup(key, gzipped=gzipped)
+            if found is not None:
+                pagecache.page_cache_count("hit")
+                status, headers, body = pagecache.hit_answer(visitor, found, gzipped=gzipped, started=started)
+                start_response(pagecache.STATUS_LINES[status], headers)
+                return [body]
+        environ[pagecache.LOOKED_UP] = key
+        return self.django(environ, start_response)
+
+
+application = VisitorPages(get_wsgi_application())
