@@ -6,14 +6,18 @@ they keep their size on a phone (as SVG text they shrank with the drawing, to ~6
 
 from __future__ import annotations
 
+from django.utils.dateformat import format as date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
 from apps.ops.selectors import DayCount
 
 
-def bar_chart_svg(days: list[DayCount], *, height: int = 160, label: str = "photos") -> SafeString:
-    """A bar per day, `height` CSS px tall, with weekly date labels and the busiest day's count."""
+def bar_chart_svg(days: list[DayCount], *, height: int = 160, label: str = "") -> SafeString:
+    """A bar per day, `height` CSS px tall, with weekly date labels and the busiest day's count.
+    `label` names what is counted, in the page's language (default: photos)."""
+    label = label or gettext("photos")
     top = max((day.count for day in days), default=0) or 1
     slots = max(len(days), 1)
     slot, gap = 100 / slots, 100 / slots * 0.15  # in viewBox units: the SVG is 100 wide, stretched
@@ -26,7 +30,7 @@ def bar_chart_svg(days: list[DayCount], *, height: int = 160, label: str = "phot
                 f"{100 - 100 * day.count / top:.2f}",
                 f"{slot - gap:.2f}",
                 f"{100 * day.count / top:.2f}",
-                f"{day.day:%d %b}: {day.count} {label}",
+                f"{date_format(day.day, 'd M')}: {day.count} {label}",
             )
             for index, day in enumerate(days)
         ),
@@ -40,7 +44,7 @@ def bar_chart_svg(days: list[DayCount], *, height: int = 160, label: str = "phot
             (
                 "tick first" if index == 0 else "tick last" if index == last else "tick",
                 f"{0 if index == 0 else 100 if index == last else (index + 0.5) * slot:.2f}",
-                f"{day.day:%d %b}",
+                date_format(day.day, "d M"),
             )
             for index, day in enumerate(days)
             if index == last or (index % 7 == 0 and last - index >= 5)
@@ -48,14 +52,12 @@ def bar_chart_svg(days: list[DayCount], *, height: int = 160, label: str = "phot
     )
     total = sum(day.count for day in days)
     return format_html(
-        '<figure class="chart"><figcaption class="chart-max">max {}/day</figcaption>'
-        '<svg viewBox="0 0 100 100" preserveAspectRatio="none" role="img" aria-label="{} {} in {} days" '
+        '<figure class="chart"><figcaption class="chart-max">{}</figcaption>'
+        '<svg viewBox="0 0 100 100" preserveAspectRatio="none" role="img" aria-label="{}" '
         'style="height: {}px" xmlns="http://www.w3.org/2000/svg">{}</svg>'
         '<div class="chart-ticks" aria-hidden="true">{}</div></figure>',
-        top,
-        total,
-        label,
-        len(days),
+        gettext("max %(count)d/day") % {"count": top},
+        gettext("%(total)d %(things)s in %(days)d days") % {"total": total, "things": label, "days": len(days)},
         height,
         bars,
         ticks,

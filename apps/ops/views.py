@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from apps.ops import charts, selectors
@@ -25,8 +25,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "figures": figures,
         "chart": charts.bar_chart_svg(figures["uploads_per_day"]),
-        "likes_chart": charts.bar_chart_svg(figures["likes_per_day"], height=120, label="likes"),
-        "comments_chart": charts.bar_chart_svg(figures["comments_per_day"], height=120, label="comments"),
+        "likes_chart": charts.bar_chart_svg(figures["likes_per_day"], height=120, label=gettext("likes")),
+        "comments_chart": charts.bar_chart_svg(figures["comments_per_day"], height=120, label=gettext("comments")),
         "readiness": readiness()[0],
         "redis": selectors.redis_figures(),
         "queues": queues,

@@ -154,3 +154,27 @@ def test_dashboard_and_report_page_queries_do_not_grow(client, db, bucket) -> No
         counts.append((len(dashboard.captured_queries), len(report_page.captured_queries)))
     assert counts[0] == counts[1], counts
     assert counts[0][0] <= 13  # session, user, 6 figures, readiness SELECT 1, jobs waiting in the outbox
+
+
+def test_the_dashboard_speaks_german_to_a_german_operator(client, db, bucket, broker_redis) -> None:
+    operator = UserFactory(is_staff=True)
+    failed = uploaded_photo(owner=operator, title="Broken one")
+    services.photo_mark_failed(photo_id=failed.pk, reason="broken")
+    staff_login(client, operator)
+    for address in (reverse("ops_dashboard"), reverse("ops_dashboard") + "?partial=1"):
+        page = client.get(address, HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content.decode()
+        for german in (
+            "Geschäftszahlen",
+            "Fehlgeschlagene Bildgrößen, 24 h",
+            "Alle neu versuchen",
+            "Uploads pro Tag, letzte 30 Tage",
+            "Likes pro Tag · 0 heute",
+            "Systemzustand",
+            "Abhängigkeit",
+            "Job-Warteschlangen",
+            "Fotos in 30 Tagen",  # the chart's description
+            "aktualisiert sich alle 10 s",
+        ):
+            assert german in page, (address, german)
+        for english in ("Retry all", "Uploads per day", "Business figures", "refreshes every", "in 30 days", "max "):
+            assert english not in page, (address, english)
