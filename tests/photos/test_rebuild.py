@@ -4,18 +4,23 @@ ready and visible with their old renditions until the new ones exist, then the o
 from __future__ import annotations
 
 import io
+import re
 import threading
 from pathlib import Path
 
 import requests
+from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
+from PIL import Image
 
 from apps.photos.imaging import PIPELINE_VERSION
-from apps.photos.models import Photo, PhotoStatus
-from photosite.storage import object_copy, object_delete
+from apps.photos.models import Photo, PhotoStatus, Rendition
+from apps.photos.services import rendition_make_all
+from photosite.storage import object_copy, object_delete, object_save
 from tests.conftest import WorkerProcess, wait_for
-from tests.factories import ready_photo
+from tests.factories import ready_photo, uploaded_photo
+from tests.images import jpeg_bytes
 
 OLD, NEW = f"-v{PIPELINE_VERSION - 1}-", f"-v{PIPELINE_VERSION}-"
 
@@ -90,3 +95,57 @@ def test_a_pipeline_rebuild_keeps_every_photo_visible_and_ends_with_new_renditio
         assert all(requests.get(rendition.url, timeout=10).status_code == 200 for rendition in renditions)
         assert all(requests.get(url, timeout=10).status_code in (403, 404) for url in old_urls[photo.pk])
     assert "0 photo(s) need renditions." in rebuild("--dry-run")
+
+
+def as_made_by_pipeline_2(photo: Photo) -> None:
+    """Pipeline 2's set under its own keys: WebP at every size, AVIF only from 1280 px."""
+    for rendition in photo.renditions.filter(format="avif", size__lt=1280):
+        object_delete(str(rendition.file.name))
+        rendition.delete()
+    for jpeg in photo.renditions.filter(format="jpg"):
+        with Image.open(jpeg.file.open("rb")) as image:
+            buffer = io.BytesIO()
+            image.save(buffer, "WEBP", quality=80)
+        name = object_save(str(jpeg.file.name).removesuffix(".jpg") + ".webp", buffer.getvalue())
+        Rendition.objects.create(
+            photo=photo,
+            size=jpeg.size,
+            format="webp",
+            file=name,
+            width=jpeg.width,
+            height=jpeg.height,
+            bytes=len(buffer.getvalue()),
+        )
+    as_made_by_the_previous_pipeline(photo)
+
+
+def sources_of(page: str, mime_type: str) -> list[str]:
+    """The URLs in the srcsets of a page's <source type=mime_type> elements."""
+    srcsets = re.findall(rf'<source type="{mime_type}" srcset="([^"]*)"', page)
+    return [entry.split()[0] for srcset in srcsets for entry in srcset.split(", ")]
+
+
+def test_a_photo_still_with_webp_renditions_offers_them_until_its_rebuild_makes_avif(
+    user, bucket, broker_redis, django_capture_on_commit_callbacks
+) -> None:
+    photo = uploaded_photo(owner=user, title="Kept", data=jpeg_bytes(1600, 1200))
+    rendition_make_all(photo_id=photo.pk)
+    as_made_by_pipeline_2(photo)
+    cache.clear()  # the rows were changed behind the services' backs
+    anonymous = Client()
+
+    # Not rebuilt yet: its grid card and page offer its WebP (and its large AVIF), then JPEG.
+    card = anonymous.get("/").content.decode()
+    webp = sources_of(card, "image/webp")
+    assert [url.rsplit("-", 1)[-1] for url in webp] == ["320.webp", "640.webp"] and not sources_of(card, "image/avif")
+    assert all(requests.get(url, timeout=10).headers["Content-Type"] == "image/webp" for url in webp)
+    page = anonymous.get(f"/photos/{photo.pk}/").content.decode()
+    assert sources_of(page, "image/avif") and sources_of(page, "image/webp") and ".jpg" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "1 photo(s) need renditions." in rebuild("--inline")
+    card = anonymous.get("/").content.decode()
+    avif = sources_of(card, "image/avif")
+    assert [url.rsplit("-", 1)[-1] for url in avif] == ["320.avif", "640.avif"] and NEW in avif[0]
+    assert "image/webp" not in card and ".webp" not in anonymous.get(f"/photos/{photo.pk}/").content.decode()
+    assert not photo.renditions.filter(format="webp").exists()

@@ -12,14 +12,17 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
-from apps.photos.imaging import OUTPUT_FORMATS
+from apps.photos.imaging import LEGACY_OUTPUT_FORMATS, OUTPUT_FORMATS
 from apps.photos.models import Photo, Tag, Visibility
 from apps.photos.selectors import RenditionLike, renditions_of
 
 register = template.Library()
 FALLBACK_FORMAT = "jpg"  # every browser reads it
-# The viewer's script runs only in browsers that read WebP; AVIF (1280 px and up) where they read it too.
-VIEWER_FORMAT, VIEWER_EXTRA_FORMAT = "webp", "avif"
+# A <picture>'s <source>s before its JPEG <img>, best first: AVIF, then an older pipeline's
+# WebP for a photo not re-rendered yet (renditions_rebuild), so its pages stay as light.
+PICTURE_FORMATS = (*OUTPUT_FORMATS, *LEGACY_OUTPUT_FORMATS)
+# The viewer shows AVIF where the browser reads it (its <source>), JPEG elsewhere.
+VIEWER_FORMAT, VIEWER_EXTRA_FORMAT = FALLBACK_FORMAT, "avif"
 # A grid row's height in CSS px, wide screens and phones (site.css, .grid --row-height): a
 # card is about ratio × this wide, which its `sizes` tells the browser before layout.
 ROW_HEIGHT, ROW_HEIGHT_NARROW = 260, 120
@@ -41,7 +44,7 @@ def photo_img(
     fallbacks = by_format.get(FALLBACK_FORMAT, [])
     sources = [
         {"type": output.mime_type, "srcset": _srcset(by_format[output.name])}
-        for output in OUTPUT_FORMATS
+        for output in PICTURE_FORMATS
         if output.name != FALLBACK_FORMAT and output.name in by_format
     ]
     return {
@@ -181,7 +184,7 @@ def photo_card(photo: Photo, from_name: str, eager: bool = False) -> SafeString:
         fallback = card_fallbacks[-1]
         sources = "".join(
             f'<source type="{output.mime_type}" srcset="{srcset(shown[output.name])}" sizes="{sizes}">'
-            for output in OUTPUT_FORMATS
+            for output in PICTURE_FORMATS
             if output.name != FALLBACK_FORMAT and shown.get(output.name)
         )
         lazy = "" if eager else 'loading="lazy" '
