@@ -41,13 +41,14 @@ def measure(photos: int, kib: int) -> dict[str, float]:
 
     from django.core.files.storage import default_storage
 
+    # Our code only after django.setup(): models need the app registry ready.
     from apps.accounts.models import DataExport, User
     from apps.accounts.services import data_export_build
     from apps.photos.models import Photo, PhotoStatus
 
     owner = User.objects.create_user(username=f"exporter{time.time_ns()}", password="x")
-    client = default_storage.connection.meta.client  # type: ignore[attr-defined]
-    bucket = default_storage.bucket_name  # type: ignore[attr-defined]
+    client = default_storage.connection.meta.client  # type: ignore[attr-defined]  # S3Storage's; Storage has none
+    bucket = default_storage.bucket_name  # type: ignore[attr-defined]  # S3Storage's; Storage has none
     keys = [f"private/originals/bench-{owner.pk}-{index}.jpg" for index in range(photos)]
 
     def put(key: str) -> None:

@@ -35,6 +35,12 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # imported where used at run time: psycopg only for the runs that need it
+    import http.client
+
+    import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository root
 
@@ -45,6 +51,8 @@ DB = "photosite_likes"
 LIKERS = 200
 CONNECTIONS = 40  # the SQL part: PostgreSQL's default max_connections is 100, shared with others
 SHARDS = 16
+
+Handle = TypeVar("Handle")  # one liker thread's connection: psycopg's, or an HTTP keep-alive one
 
 
 def fresh_database(cwd: Path, env: dict[str, str]) -> None:
@@ -81,7 +89,7 @@ def summary(samples: list[float], seconds: float) -> dict[str, float]:
 
 
 def run_likers(
-    act: Callable[[int, bool, object], None], connect: Callable[[], object], *, seconds: float
+    act: Callable[[int, bool, Handle], None], connect: Callable[[], Handle], *, seconds: float
 ) -> dict[str, float]:
     """LIKERS likers, CONNECTIONS at a time, each liking then unliking in a loop until time is up."""
     samples: list[float] = []
@@ -146,8 +154,7 @@ def strategies(seconds: float) -> dict[str, dict[str, float]]:
             db.execute("TRUNCATE bench_counter")
             db.execute("VACUUM ANALYZE")
 
-        def act(liker: int, like: bool, handle: object, counter_sql: str = counter_sql) -> None:
-            connection: psycopg.Connection = handle  # type: ignore[assignment]
+        def act(liker: int, like: bool, connection: psycopg.Connection[Any], counter_sql: str = counter_sql) -> None:
             with connection.transaction():
                 if like:
                     changed = connection.execute(
@@ -167,16 +174,16 @@ def strategies(seconds: float) -> dict[str, dict[str, float]]:
     return results
 
 
-def seed_sql(db: object) -> None:
+def seed_sql(db: psycopg.Connection[Any]) -> None:
     """LIKERS people and one public, ready photo of person 1 (ids 1..LIKERS, photo 1)."""
-    db.execute(  # type: ignore[attr-defined]
+    db.execute(
         f"""INSERT INTO accounts_user (id, password, is_superuser, username, first_name, last_name, email,
                is_staff, is_active, date_joined, display_name, bio, avatar_key, follower_count, following_count)
            SELECT n, '!', false, 'liker' || n, '', '', '', false, true, now(), '', '', '', 0, 0
            FROM generate_series(1, {LIKERS}) n"""
     )
-    db.execute("SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), %s)", [LIKERS])  # type: ignore[attr-defined]
-    db.execute(  # type: ignore[attr-defined]
+    db.execute("SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), %s)", [LIKERS])
+    db.execute(
         """INSERT INTO photos_photo (id, owner_id, key, title, caption, alt_text, visibility, original,
                original_format, original_sha256, original_bytes, original_width, original_height,
                camera_facts, show_camera_facts, status, failure_reason, placeholder_color,
@@ -212,8 +219,7 @@ def site(cwd: Path, seconds: float) -> dict[str, float]:
         host, port = url.removeprefix("http://").split(":")
         urllib.request.urlopen(url + "/api/v1/photos/1/", timeout=10).read()
 
-        def act(liker: int, like: bool, handle: object) -> None:
-            connection: http.client.HTTPConnection = handle  # type: ignore[assignment]
+        def act(liker: int, like: bool, connection: http.client.HTTPConnection) -> None:
             connection.request(
                 "POST" if like else "DELETE",
                 "/api/v1/photos/1/like/",

@@ -52,12 +52,13 @@ def seed(objects: int) -> None:
 
     from django.core.files.storage import default_storage
 
+    # Our code only after django.setup(): models need the app registry ready.
     from apps.accounts.models import User
     from apps.photos.models import Photo, PhotoStatus, Rendition
     from photosite.storage import object_list
 
-    client = default_storage.connection.meta.client  # type: ignore[attr-defined]
-    bucket = default_storage.bucket_name  # type: ignore[attr-defined]
+    client = default_storage.connection.meta.client  # type: ignore[attr-defined]  # S3Storage's; Storage has none
+    bucket = default_storage.bucket_name  # type: ignore[attr-defined]  # S3Storage's; Storage has none
     have = sum(1 for _ in object_list(""))
     photos_wanted = (objects - have) * ORPHAN_SHARE // (ORPHAN_SHARE + 1) // OBJECTS_PER_PHOTO
     owner, _ = User.objects.get_or_create(username="sweeper")
@@ -109,6 +110,7 @@ def measure(algorithm: str) -> dict[str, float]:
 
     from django.core.management import call_command
 
+    # Our code only after django.setup(): models need the app registry ready.
     from photosite.storage import object_list
 
     objects = sum(1 for _ in object_list(""))
@@ -145,6 +147,7 @@ def sweep_with_whole_bucket_sets() -> int:
 
     from django.utils import timezone
 
+    # Our code only after django.setup() (measure's _django(), before it calls this).
     from apps.accounts.models import User
     from apps.photos.models import Photo, Rendition
     from photosite.storage import object_list

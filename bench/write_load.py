@@ -135,15 +135,16 @@ def writer_main(seconds: float, rate: float) -> None:
     django.setup()
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    # Our code only after django.setup(): models need the app registry ready.
     from apps.accounts.models import User
     from apps.accounts.services import user_create
     from apps.photos.demo_images import landscape_jpeg
+    from apps.photos.models import Photo
     from apps.photos.services import photo_create, photo_update, rendition_make_all
 
     writer = User.objects.filter(username="writer").first() or user_create(
         username="writer", password="bench-password-1"
     )
-    from apps.photos.models import Photo
 
     # One person's identical bytes are refused as a duplicate (409), and the writer runs once
     # per page measured: each upload's image is drawn from a seed no earlier upload used.
