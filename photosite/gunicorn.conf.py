@@ -15,6 +15,13 @@ graceful_timeout = 30
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", str(max_requests)))
 wsgi_app = "photosite.wsgi:application"
+# The master imports the site once and forks its workers from it: a worker replaced after
+# max_requests is a fork (milliseconds), not a new import of Django and every app (about a
+# second, while the other workers answer alone). Nothing the site starts or opens may then
+# be shared: threads start lazily in the process that uses them (the replica monitor, the
+# embedded worker, the object-store savers), and the master closes what loading opened
+# before its first fork (when_ready below); redis-py's pools reopen by pid by themselves.
+preload_app = True
 # gunicorn 25+ opens a control socket at one fixed path per user (~/.gunicorn/gunicorn.ctl):
 # every gunicorn on a host (two web processes in make stack, two test runs) would unlink and
 # rebind the same file. Nothing here uses gunicornc; signals and the orchestrator manage workers.
@@ -33,3 +40,13 @@ if os.environ.get("LOG_FORMAT") == "json":
     }
 else:
     accesslog = "-"
+
+
+def when_ready(server: object) -> None:
+    """In the master, after the site was loaded and before any worker is forked: close every
+    connection the import opened, so no worker inherits a socket another process also uses."""
+    if preload_app:
+        # Imported here: gunicorn reads this file before it loads the site (wsgi_app above).
+        from photosite.wsgi import process_connections_close
+
+        process_connections_close()

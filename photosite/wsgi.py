@@ -56,3 +56,18 @@ class VisitorPages:
 
 
 application = VisitorPages(get_wsgi_application())
+
+
+def process_connections_close() -> None:
+    """Close the connections this process opened that a forked child would otherwise share
+    (gunicorn's master after loading the site, before it forks workers: gunicorn.conf.py).
+    Django's database connections know nothing of forks; redis-py's pools (the cache, a Redis
+    broker) drop a parent's connections by pid by themselves; a RabbitMQ broker's are per
+    thread, and the master's main thread would hand them to every worker."""
+    import dramatiq
+    from django.db import connections
+
+    connections.close_all()
+    broker = dramatiq.get_broker()
+    if getattr(broker, "connections", None):
+        broker.close()
