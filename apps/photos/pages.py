@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from apps.accounts.models import User
 from apps.albums.models import Album
 from apps.albums.selectors import album_list_for_owner, album_share_path, album_share_token_matches
-from apps.photos.caching import GRID_STALE_TTL, GRID_TTL, grid_key
+from apps.photos.caching import grid_get_or_compute
 from apps.photos.imaging import AVATAR_SIZE
 from apps.photos.models import Photo, PhotoStatus, Visibility
 from apps.photos.selectors import (
@@ -32,7 +32,6 @@ from apps.photos.selectors import (
     renditions_of,
 )
 from apps.photos.services import renditions_are_public
-from photosite import cache
 from photosite.pagecache import page_cache_allow
 from photosite.pagination import BadCursor
 
@@ -42,13 +41,16 @@ class GridPage(TypedDict):
     next: str | None  # the next page's URL, None on the last page
 
 
+GRID_ITEMS = "photos/_grid_items.html"  # a grid's cards, each a photo_card of a CardRow
+
+
 def listing_response(
     request: HttpRequest,
     listing: Listing,
     *,
     template: str,
     context: dict[str, object] | None = None,
-    items_template: str = "photos/_grid_items.html",
+    items_template: str = GRID_ITEMS,
 ) -> HttpResponse:
     """A page of a listing: the full page, or (`?partial=1`, for infinite scroll) the next cards as JSON.
 
@@ -59,7 +61,8 @@ def listing_response(
     cursor = request.GET.get("after") or None
 
     def grid() -> GridPage:
-        page = listing.page(cursor=cursor)
+        # The usual cards read plain rows (Listing.card_page); another items template, models.
+        page = listing.card_page(cursor=cursor) if items_template == GRID_ITEMS else listing.page(cursor=cursor)
         items = render_to_string(items_template, {"photos": page.items, "from": listing.name})
         separator = "&" if "?" in listing.url else "?"
         next_url = f"{listing.url}{separator}after={page.next_cursor}" if page.next_cursor else None
@@ -67,10 +70,7 @@ def listing_response(
 
     try:
         if (listing.shared or listing.cached_for is not None) and cursor is None:
-            # privacy=True: it shows photos, so a photo made private must leave it at once.
-            data = cache.get_or_compute(
-                grid_key(listing=listing), grid, ttl=GRID_TTL, stale_ttl=GRID_STALE_TTL, privacy=True
-            )
+            data = grid_get_or_compute(listing=listing, compute=grid)  # privacy=True, one round trip
         else:
             data = grid()
     except BadCursor as error:
