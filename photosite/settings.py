@@ -109,7 +109,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",  # LANGUAGES below; after sessions, before common
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.accounts.middleware.AuthenticationMiddleware",  # Django's, the user row read without the ORM's query building
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.accounts.middleware.StaffSecondFactorMiddleware",  # STAFF_MFA_REQUIRED below; after messages

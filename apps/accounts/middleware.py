@@ -1,4 +1,5 @@
-"""Staff reach the admin and the operators' pages only with a second factor.
+"""Who a request is (`AuthenticationMiddleware`), and staff reach the admin and the operators'
+pages only with a second factor (`StaffSecondFactorMiddleware`).
 
 A staff member without TOTP is sent to set it up; one who has it but signed in to this
 session without using it (an older session, or one that set TOTP up just now) is asked for
@@ -15,10 +16,13 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import middleware as auth_middleware
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy
 
+from apps.accounts.authentication import session_user
 from apps.accounts.models import User
 
 SETUP_MESSAGE = gettext_lazy(
@@ -29,6 +33,21 @@ SETUP_MESSAGE = gettext_lazy(
 def session_used_second_factor(request: HttpRequest, user: User) -> bool:
     """Whether this session's sign-in (or a later confirmation) included a TOTP or recovery code."""
     return any(record.get("method") == "mfa" for record in get_authentication_records(request, user))
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, with the session's user row read by `apps.accounts.authentication.session_user`:
+    the same checks, without building the ORM query on every request."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)  # its checks and `request.auser`
+        request.user = SimpleLazyObject(lambda: _cached_session_user(request))  # type: ignore[assignment]
+
+
+def _cached_session_user(request: HttpRequest) -> object:
+    if not hasattr(request, "_cached_user"):  # where Django's own middleware keeps it (allauth clears it)
+        request._cached_user = session_user(request)  # type: ignore[attr-defined]
+    return request._cached_user  # type: ignore[attr-defined]
 
 
 class StaffSecondFactorMiddleware:
