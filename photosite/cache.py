@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from prometheus_client import Counter
 from redis.exceptions import LockError, RedisError
 
@@ -270,6 +271,100 @@ def get_or_compute(key: str, compute: Callable[[], T], *, ttl: int, stale_ttl: i
         _record_incomplete()
         return compute()
     envelope: Envelope[T] | None = cache.get(key)
+    return _read_through(key, compute, envelope, family=family, ttl=ttl, stale_ttl=stale_ttl)
+
+
+# KEYS: the versions' keys. ARGV[1]: the time (ns) to start a version not stored yet with (as
+# versions_get's add); ARGV[2] and ARGV[3]: the value's key before and after its versions.
+# Returns the versions, then the value stored under the key they make (false when none is).
+VERSIONED_GET_SCRIPT = """
+local versions = redis.call('MGET', unpack(KEYS))
+for i = 1, #KEYS do
+  if not versions[i] then
+    redis.call('SET', KEYS[i], ARGV[1], 'NX')
+    versions[i] = redis.call('GET', KEYS[i])
+  end
+end
+local value = redis.call('GET', ARGV[2] .. table.concat(versions, '.') .. ARGV[3])
+versions[#versions + 1] = value
+return versions
+"""
+_KEY_SPLIT = "\x00versions\x00"
+
+
+class _VersionedGet:
+    """The script, registered once per process, and django-redis' key maker and decoder."""
+
+    def __init__(self) -> None:
+        from django_redis import get_redis_connection
+
+        self.script = get_redis_connection("default").register_script(VERSIONED_GET_SCRIPT)
+        backend = cache.client  # type: ignore[attr-defined]  # django-redis's client
+        self.make_key: Callable[[str], Any] = backend.make_key
+        self.decode: Callable[[bytes], Any] = backend.decode
+
+
+_versioned_get: _VersionedGet | None = None
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    global _versioned_get
+    if setting == "CACHES":  # tests that put the cache on a Redis of their own
+        _versioned_get = None
+
+
+setting_changed.connect(_settings_changed)
+
+
+def get_or_compute_versioned(
+    names: tuple[str, ...],
+    key_head: str,
+    key_tail: str,
+    compute: Callable[[], T],
+    *,
+    ttl: int,
+    stale_ttl: int = 0,
+    privacy: bool = False,
+) -> T:
+    """`get_or_compute(key_head + versions_get(*names) + key_tail, ...)`: the same value, the
+    same versions recorded, the same stale and lock handling, but with Redis the versions and
+    the value come back in one round trip (a script reads the versions, starts any not stored
+    yet, and gets the value under the key they make) instead of two."""
+    global _versioned_get
+    if not cache_is_shared() or db.must_read_own_writes():
+        return get_or_compute(
+            f"{key_head}{versions_get(*names)}{key_tail}", compute, ttl=ttl, stale_ttl=stale_ttl, privacy=privacy
+        )
+    if _versioned_get is None:
+        _versioned_get = _VersionedGet()
+    reader = _versioned_get
+    version_keys = [f"version:{name}" for name in names]
+    made = str(reader.make_key(f"{key_head}{_KEY_SPLIT}{key_tail}")).split(_KEY_SPLIT)
+    try:
+        if len(made) != 2:  # a KEY_FUNCTION that does not keep the key whole: no script
+            raise RedisError("the value's key cannot be made in Redis")
+        found = reader.script(
+            keys=[str(reader.make_key(key)) for key in version_keys], args=[time.time_ns(), made[0], made[1]]
+        )
+    except RedisError:  # Redis is away: read as get_or_compute would (misses, then the database)
+        return get_or_compute(
+            f"{key_head}{versions_get(*names)}{key_tail}", compute, ttl=ttl, stale_ttl=stale_ttl, privacy=privacy
+        )
+    versions = [version.decode() for version in found[:-1]]
+    reads = _recording.get()
+    if reads is not None:
+        reads.versions.update(zip(version_keys, versions, strict=True))
+    key = f"{key_head}{'.'.join(versions)}{key_tail}"
+    if privacy:
+        compute = _from_primary(compute)
+    envelope: Envelope[T] | None = reader.decode(found[-1]) if found[-1] is not None else None
+    return _read_through(key, compute, envelope, family=_family(key), ttl=ttl, stale_ttl=stale_ttl)
+
+
+def _read_through(
+    key: str, compute: Callable[[], T], envelope: Envelope[T] | None, *, family: str, ttl: int, stale_ttl: int
+) -> T:
+    """get_or_compute from the value found under `key` (`envelope`, None when none was)."""
     if envelope is not None:
         value, fresh_until = envelope
         if time.time() < fresh_until:

@@ -15,8 +15,8 @@ uploads a second the tag and profile pages nobody uploaded to keep hitting
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TypeVar
 
 from django.db import transaction
 from django.utils.translation import get_language
@@ -26,6 +26,8 @@ from photosite import cache
 
 if TYPE_CHECKING:
     from apps.photos.selectors import Listing
+
+T = TypeVar("T")
 
 GRID_TTL = 30  # seconds; writes bump the version, so this only bounds a stale refill
 GRID_STALE_TTL = 300
@@ -42,11 +44,26 @@ def grid_key(*, listing: Listing) -> str:
     and the following feed, once per viewer (Listing.cached_for) under its own versions.
     One copy per language: the cards hold words and month names.
     """
+    names, head = _grid_key_parts(listing)
+    return f"{head}{cache.versions_get(*names)}"
+
+
+def _grid_key_parts(listing: Listing) -> tuple[tuple[str, ...], str]:
+    """The version families of a listing's grid and its key up to their values."""
     if listing.cached_for is not None:
         viewer_id, scopes = listing.cached_for
-        versions = cache.versions_get(EVERY_LISTING, *scopes)
-        return f"photos:grid:{listing.name}:{viewer_id}:{get_language()}:html:v{versions}"
-    return f"photos:grid:{listing.name}:{get_language()}:html:v{cache.versions_get(EVERY_LISTING, listing.scope)}"
+        return (EVERY_LISTING, *scopes), f"photos:grid:{listing.name}:{viewer_id}:{get_language()}:html:v"
+    return (EVERY_LISTING, listing.scope), f"photos:grid:{listing.name}:{get_language()}:html:v"
+
+
+def grid_get_or_compute(*, listing: Listing, compute: Callable[[], T]) -> T:
+    """The listing's first page under `grid_key`, read through the cache: with Redis, its versions
+    and the page in one round trip. privacy=True: it shows photos, so a photo made private must
+    leave it at once."""
+    names, head = _grid_key_parts(listing)
+    return cache.get_or_compute_versioned(
+        names, head, "", compute, ttl=GRID_TTL, stale_ttl=GRID_STALE_TTL, privacy=True
+    )
 
 
 def api_page_key(*, listing: Listing, address: str) -> str:

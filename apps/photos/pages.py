@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from apps.accounts.models import User
 from apps.albums.models import Album
 from apps.albums.selectors import album_list_for_owner, album_share_path, album_share_token_matches
-from apps.photos.caching import GRID_STALE_TTL, GRID_TTL, grid_key
+from apps.photos.caching import grid_get_or_compute
 from apps.photos.imaging import AVATAR_SIZE
 from apps.photos.models import Photo, PhotoStatus, Visibility
 from apps.photos.selectors import (
@@ -32,7 +32,6 @@ from apps.photos.selectors import (
     renditions_of,
 )
 from apps.photos.services import renditions_are_public
-from photosite import cache
 from photosite.pagecache import page_cache_allow
 from photosite.pagination import BadCursor
 
@@ -71,10 +70,7 @@ def listing_response(
 
     try:
         if (listing.shared or listing.cached_for is not None) and cursor is None:
-            # privacy=True: it shows photos, so a photo made private must leave it at once.
-            data = cache.get_or_compute(
-                grid_key(listing=listing), grid, ttl=GRID_TTL, stale_ttl=GRID_STALE_TTL, privacy=True
-            )
+            data = grid_get_or_compute(listing=listing, compute=grid)  # privacy=True, one round trip
         else:
             data = grid()
     except BadCursor as error:
