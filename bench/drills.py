@@ -12,7 +12,8 @@ started (it is left as the drills leave it: web1 and worker1 killed, S3 stopped;
 Drills: web (SIGKILL one web process under load), replica (stop it: reads keep
 working), worker (SIGKILL a worker mid-rendition: the job completes), broker (take the
 broker away, upload 20 photos, bring it back: all ready, each rendered once, no 5xx),
-ready (upload to all renditions ready for 12 MP JPEGs under the load mix), redis (restart
+ready (upload to all renditions ready for 12 MP JPEGs under the load mix: noise, the
+worst case, or with --photographs real ones from mate-backgrounds), redis (restart
 and flush it: nobody logged out), s3 (stop it: uploads refused clearly, browsing goes on).
 With --broker rabbitmq the stack's broker is a throwaway virtual host on this machine's
 RabbitMQ (127.0.0.1:5672), and "away" means the vhost refuses the site (permissions
@@ -98,6 +99,29 @@ def _jpeg(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.effect_noise((width, height), 64).convert("RGB").save(buffer, "JPEG", quality=92)
     return buffer.getvalue()
+
+
+PHOTOGRAPHS = Path("/usr/share/backgrounds/mate/nature")  # Debian's mate-backgrounds, as bench/renditions.py
+
+
+def _photograph_jpegs(width: int, height: int, count: int) -> list[bytes]:
+    """Real photographs resized to width x height and saved as a camera would (quality 92),
+    each file different (a numbered comment) so no two uploads are the same file."""
+    from PIL import Image
+
+    sources = sorted(PHOTOGRAPHS.glob("*.jpg"))
+    if not sources:
+        raise SystemExit(f"no photographs in {PHOTOGRAPHS}: apt-get install mate-backgrounds")
+    pictures = []
+    for source in sources[:count]:
+        with Image.open(source) as image:
+            pictures.append(image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS))
+    out = []
+    for number in range(count):
+        buffer = io.BytesIO()
+        pictures[number % len(pictures)].save(buffer, "JPEG", quality=92, comment=f"drill {number}".encode())
+        out.append(buffer.getvalue())
+    return out
 
 
 def _token(url: str, username: str) -> dict[str, str]:
@@ -306,8 +330,13 @@ def drill_ready(record: dict[str, Any], url: str) -> dict[str, Any]:
     say("       load mix (log in, upload, browse, like); time from the POST to every rendition ready,")
     say("       split into the upload (until the POST answered), the job (the worker's own log line)")
     say("       and the rest (the queue, and up to 0.1 s of this drill's polling)")
+    images = record.get("ready_images", "noise")  # --photographs
+    say(f"       ({images}{', the costliest case for every encoder' if images == 'noise' else ''})")
     headers = _token(url, "driller")
-    photos = [_jpeg(4000, 3000) for _ in range(25)]
+    if images == "photographs":
+        photos = _photograph_jpegs(4000, 3000, 25)
+    else:
+        photos = [_jpeg(4000, 3000) for _ in range(25)]
     load_before = os.getloadavg()[0]  # the machine's, this drill's stack aside: others share it
 
     def upload_to_ready(number: int) -> tuple[float, float, int]:
@@ -358,6 +387,7 @@ def drill_ready(record: dict[str, Any], url: str) -> dict[str, Any]:
     if small_jobs:
         say(f"       the mix's own small uploads: {len(small_jobs)} jobs, median {statistics.median(small_jobs):.2f} s")
     return {
+        "images": images,
         "quiet_p50_s": round(statistics.median(quiet), 2),
         "p50_s": round(statistics.median(took), 2),
         "p95_s": round(p95, 2),
@@ -439,6 +469,11 @@ def main() -> None:
     parser.add_argument("drills", nargs="*", help=f"any of: {', '.join(DRILLS)} (default: all)")
     parser.add_argument("--dir", type=Path, help="a running stack's directory (make stack: var/stack)")
     parser.add_argument("--broker", choices=["redis", "rabbitmq"], default="redis", help="the own stack's broker")
+    parser.add_argument(
+        "--photographs",
+        action="store_true",
+        help="ready: upload photographs (mate-backgrounds) instead of noise, the worst case and the default",
+    )
     args = parser.parse_args()
     unknown = set(args.drills) - set(DRILLS)
     if unknown:
@@ -482,6 +517,7 @@ def main() -> None:
             env={**os.environ, **record["env"]},
             check=True,
         )
+        record["ready_images"] = "photographs" if args.photographs else "noise"
         say(f"stack up at {url}; logs in {record['logs']}\n")
         for name in args.drills:
             started = time.monotonic()

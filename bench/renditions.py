@@ -5,9 +5,10 @@ with --peers, vs other Python thumbnailers).
     .venv/bin/python bench/renditions.py [--repeat 3] [--peers] [--only HEIC AVIF] [--write docs/PERFORMANCE.md]
 
 Ours and pyvips make the set the pipeline makes: long edge 320, 640, 1280 and 2048 px,
-each as JPEG (quality 85) and WebP (quality 80, method 2), and AVIF (quality 60, speed
-9) at 1280 and 2048: 10 files. The --peers (Pillow-based, no AVIF) make the 8 JPEG and
-WebP files, and ours is measured again on that set beside them. Each (contender, image)
+each as AVIF (quality 60, speed 9) and JPEG (quality 85): 8 files. The --peers
+(Pillow-based, no AVIF) make the 4 JPEG files, and ours is measured again on that set
+beside them. With --no-mmap-threshold ours runs with glibc's default mmap threshold
+(imaging.large_allocations_mapped skipped), for an A/B of that setting. Each (contender, image)
 runs in a fresh process, so peak RSS is that process's own (wait4), and time is the
 median of --repeat runs inside it. The originals are real photographs from Debian's
 mate-backgrounds, resized to 12 MP and 24 MP and saved as camera-like JPEGs (quality
@@ -30,8 +31,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (320, 640, 1280, 2048)
-AVIF_FROM = 1280  # the pipeline's AVIF sizes: 1280 and 2048
-WEBP = {"quality": 80, "method": 2}
 JPEG = {"quality": 85, "optimize": True, "progressive": True}
 SOURCES = [
     ("/usr/share/backgrounds/mate/nature/Wood.jpg", (4000, 3000)),
@@ -47,7 +46,7 @@ OTHER_FORMATS = [
     ("AVIF", "avif", {"quality": 70, "speed": 6}),
 ]
 CONTENDERS = ["photosite", "pyvips"]  # the full set, AVIF included
-PEERS = ["photosite-jpeg-webp", "naive-pillow", "easy-thumbnails", "sorl-thumbnail"]  # JPEG and WebP only
+PEERS = ["photosite-jpeg", "naive-pillow", "easy-thumbnails", "sorl-thumbnail"]  # JPEG only
 GOAL_TIME_RATIO = 1.2  # ours / pyvips (issue 13)
 GOAL_PEAK_MB = 200
 WORKER_MALLOC_ARENAS = os.environ.get("MALLOC_ARENA_MAX", "2")
@@ -65,11 +64,11 @@ def run_photosite(path: str) -> list[bytes]:
     return [item.data for item in rendered]
 
 
-def run_photosite_jpeg_webp(path: str) -> list[bytes]:
+def run_photosite_jpeg(path: str) -> list[bytes]:
     """Ours on the peers' set (no AVIF)."""
     from apps.photos import imaging  # only after main() has called django.setup()
 
-    formats = tuple(output for output in imaging.OUTPUT_FORMATS if output.name in ("jpg", "webp"))
+    formats = tuple(output for output in imaging.OUTPUT_FORMATS if output.name == "jpg")
     with open(path, "rb") as source:
         rendered, _ = imaging.render_renditions(source, formats=formats)
     return [item.data for item in rendered]
@@ -81,13 +80,12 @@ def run_naive_pillow(path: str) -> list[bytes]:
 
     out = []
     for size in SIZES:
-        for fmt, options in (("JPEG", JPEG), ("WEBP", WEBP)):
-            with Image.open(path) as original:
-                image = ImageOps.exif_transpose(original).convert("RGB")
-                image.thumbnail((size, size), Image.Resampling.LANCZOS)
-                buffer = io.BytesIO()
-                image.save(buffer, fmt, **options)
-                out.append(buffer.getvalue())
+        with Image.open(path) as original:
+            image = ImageOps.exif_transpose(original).convert("RGB")
+            image.thumbnail((size, size), Image.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            image.save(buffer, "JPEG", **JPEG)
+            out.append(buffer.getvalue())
     return out
 
 
@@ -97,12 +95,11 @@ def run_easy_thumbnails(path: str) -> list[bytes]:
 
     out = []
     for size in SIZES:
-        for extension, quality in ((".jpg", 85), (".webp", 80)):
-            with open(path, "rb") as handle:
-                options = {"size": (size, size), "quality": quality}
-                source = engine.generate_source_image(File(handle), options)
-                image = engine.process_image(source, options)
-                out.append(engine.save_pil_image(image, filename=f"x{extension}", quality=quality).getvalue())
+        with open(path, "rb") as handle:
+            options = {"size": (size, size), "quality": 85}
+            source = engine.generate_source_image(File(handle), options)
+            image = engine.process_image(source, options)
+            out.append(engine.save_pil_image(image, filename="x.jpg", quality=85).getvalue())
     return out
 
 
@@ -119,15 +116,14 @@ def run_sorl_thumbnail(path: str) -> list[bytes]:
 
     out = []
     for size in SIZES:
-        for fmt, quality in (("JPEG", 85), ("WEBP", 80)):
-            options = dict(ThumbnailBackend.default_options, format=fmt, quality=quality)
-            with open(path, "rb") as handle:
-                source = default.engine.get_image(handle)
-                geometry = parse_geometry(f"{size}x{size}", default.engine.get_image_ratio(source, options))
-                image = default.engine.create(source, geometry, options)
-                sink = Sink()
-                default.engine.write(image, options, sink)
-                out.append(sink.data)
+        options = dict(ThumbnailBackend.default_options, format="JPEG", quality=85)
+        with open(path, "rb") as handle:
+            source = default.engine.get_image(handle)
+            geometry = parse_geometry(f"{size}x{size}", default.engine.get_image_ratio(source, options))
+            image = default.engine.create(source, geometry, options)
+            sink = Sink()
+            default.engine.write(image, options, sink)
+            out.append(sink.data)
     return out
 
 
@@ -142,15 +138,13 @@ def run_pyvips(path: str) -> list[bytes]:
     pyvips.cache_set_max(0)
     logging.getLogger("pyvips").setLevel(logging.WARNING)  # Django's logging shows INFO, and libvips logs every step
     out = []
-    # held in memory because each size is saved two or three times (a sequential read cannot rewind)
+    # held in memory because each size is saved twice (a sequential read cannot rewind)
     image = pyvips.Image.thumbnail(path, max(SIZES), height=max(SIZES), size="down").copy_memory()
     for size in reversed(SIZES):
         if max(image.width, image.height) > size:
             image = image.thumbnail_image(size, height=size).copy_memory()
         out.append(image.jpegsave_buffer(Q=85, optimize_coding=True, interlace=True, keep="none"))
-        out.append(image.webpsave_buffer(Q=80, effort=2, keep="none"))
-        if size >= AVIF_FROM:
-            out.append(image.heifsave_buffer(compression="av1", Q=60, effort=0, keep="none"))
+        out.append(image.heifsave_buffer(compression="av1", Q=60, effort=0, keep="none"))
     return out
 
 
@@ -161,19 +155,27 @@ def child(contender: str, path: str, repeat: int) -> None:
     import django
 
     django.setup()
+    if os.environ.get("BENCH_NO_MMAP_THRESHOLD") and contender.startswith("photosite"):
+        from apps.photos import imaging  # only after django.setup()
+
+        # glibc's default threshold, for the A/B (--no-mmap-threshold): the setting is never made.
+        imaging.large_allocations_mapped = lambda: None  # type: ignore[assignment]  # a cached function, replaced
     function = globals()["run_" + contender.replace("-", "_")]
     function(path)  # warm: imports, plugin registration, page cache
     with open("/proc/self/status") as status:  # the peak so far: one job in a fresh process
         first_job_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    times, outputs = [], []
+    times, cpu_times, outputs = [], [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         outputs = function(path)
         times.append(time.perf_counter() - started)
+        cpu_times.append(time.process_time() - cpu_started)
     print(
         json.dumps(
             {
                 "seconds": statistics.median(times),
+                # every thread's user and system time: less at the mercy of other processes than the clock
+                "cpu_seconds": statistics.median(cpu_times),
                 "files": len(outputs),
                 "bytes": sum(map(len, outputs)),
                 "first_job_peak_mb": first_job_kb / 1024,
@@ -216,13 +218,16 @@ def pyvips_reads(path: Path) -> str | None:
     return None
 
 
-def measure(contender: str, path: Path, repeat: int) -> dict[str, float]:
+def measure(contender: str, path: Path, repeat: int, *, mmap_threshold: bool = True) -> dict[str, float]:
+    # The workers' allocator setting (compose/production/django/start-worker), for both contenders.
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "photosite.settings", "MALLOC_ARENA_MAX": WORKER_MALLOC_ARENAS}
+    if not mmap_threshold:
+        env["BENCH_NO_MMAP_THRESHOLD"] = "1"
     process = subprocess.Popen(
         [sys.executable, __file__, "--child", contender, str(path), "--repeat", str(repeat)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
-        # The workers' allocator setting (compose/production/django/start-worker), for both contenders.
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "photosite.settings", "MALLOC_ARENA_MAX": WORKER_MALLOC_ARENAS},
+        env=env,
     )
     assert process.stdout is not None
     output = process.stdout.read()
@@ -232,6 +237,10 @@ def measure(contender: str, path: Path, repeat: int) -> dict[str, float]:
     result: dict[str, float] = json.loads(output)
     result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
     return result
+
+
+def progress_cpu(result: dict[str, float]) -> str:
+    return f"(CPU {result['cpu_seconds']:.2f} s, {result['files']:.0f} files, {result['bytes'] / 1024:.0f} KB)"
 
 
 def cell(result: dict[str, float]) -> str:
@@ -245,6 +254,9 @@ def main() -> None:
     parser.add_argument("--peers", action="store_true", help="also the Pillow-based thumbnailers, on the JPEGs")
     parser.add_argument(
         "--only", nargs="+", metavar="FORMAT", help="only the originals in these formats (JPEG, PNG, WEBP, HEIC, AVIF)"
+    )
+    parser.add_argument(
+        "--no-mmap-threshold", action="store_true", help="ours with glibc's default mmap threshold (an A/B)"
     )
     parser.add_argument("--write", type=Path)
     parser.add_argument("--child", nargs=2, metavar=("CONTENDER", "PATH"))
@@ -275,16 +287,27 @@ def main() -> None:
             for contender in CONTENDERS:
                 if contender == "pyvips" and unreadable:
                     continue
-                results[(name, contender)] = measure(contender, path, args.repeat)
-                print(name, contender, cell(results[(name, contender)]), file=sys.stderr)
+                results[(name, contender)] = measure(
+                    contender, path, args.repeat, mmap_threshold=not args.no_mmap_threshold
+                )
+                print(
+                    name,
+                    contender,
+                    cell(results[(name, contender)]),
+                    progress_cpu(results[(name, contender)]),
+                    file=sys.stderr,
+                )
             if args.peers and name.endswith("JPEG"):
                 for contender in PEERS:
                     results[(name, contender)] = measure(contender, path, args.repeat)
                     print(name, contender, cell(results[(name, contender)]), file=sys.stderr)
 
     load_after = os.getloadavg()[0]
-    command = ".venv/bin/python bench/renditions.py --repeat {} {}{}--write docs/PERFORMANCE.md".format(
-        args.repeat, "--peers " if args.peers else "", f"--only {' '.join(args.only)} " if args.only else ""
+    command = ".venv/bin/python bench/renditions.py --repeat {} {}{}{}--write docs/PERFORMANCE.md".format(
+        args.repeat,
+        "--peers " if args.peers else "",
+        "--no-mmap-threshold " if args.no_mmap_threshold else "",
+        f"--only {' '.join(args.only)} " if args.only else "",
     )
     lines = [
         "## Renditions: ours vs other thumbnailers",
@@ -293,9 +316,9 @@ def main() -> None:
         f"`apt-get install mate-backgrounds`), run {started} on the shared 2-core machine (load "
         f"average {load_before:.1f} before, {load_after:.1f} after: both contenders ran in turn on each "
         "original, so their ratio is fairer than either time).  ",
-        "Each cell: median seconds for the set the pipeline makes (4 sizes x JPEG q85 + WebP q80, "
-        "and AVIF q60 speed 9 at 1280 and 2048: 10 files), then the peak RSS of a fresh process "
-        "that has loaded Django (about 92 MB of it before any image; libvips adds 11) after its first "
+        "Each cell: median seconds for the set the pipeline makes (4 sizes x AVIF q60 speed 9 + JPEG "
+        "q85: 8 files), then the peak RSS of a fresh process "
+        "that has loaded Django (about 93 MB of it before any image; libvips adds 14) after its first "
         f"job / after all {args.repeat + 1} (a worker's steady state). Both contenders run with "
         f"`MALLOC_ARENA_MAX={WORKER_MALLOC_ARENAS}`, as the workers do (start-worker). "
         f"Goal (issue 13): time <= {GOAL_TIME_RATIO}x pyvips doing the same set, peak RSS <= {GOAL_PEAK_MB} MB.",
@@ -351,7 +374,7 @@ def main() -> None:
         "at libaom's speed 9 (at 2048 px, 35-65% less CPU than speed 8 for the same PSNR and files",
         "at most 5% larger) and without its TPL model (the same bytes, 5 MB less).",
         "",
-        "What holds the memory figures up: Django and libvips take 103 MB before any image, and",
+        "What holds the memory figures up: Django and libvips take 107 MB before any image, and",
         "libaom's AVIF encoder about 61 MB at 2048 px by itself, so every job's floor is near 180",
         "MB. The HEIC's is its decode: libde265's picture with its per-block metadata and libheif's",
         "copy of the planes, about 93 MB above the process for this single-picture 24 MP HEIC",
@@ -362,8 +385,8 @@ def main() -> None:
     if args.peers:
         lines += [
             "",
-            "The Pillow-based thumbnailers on the JPEGs (they make no AVIF, so ours makes the same 8",
-            "JPEG and WebP files here); the ratio is against ours on the same image (above 1 = slower",
+            "The Pillow-based thumbnailers on the JPEGs (they make no AVIF, so ours makes the same 4",
+            "JPEG files here); the ratio is against ours on the same image (above 1 = slower",
             "or bigger than ours):",
             "",
             "| original | " + " | ".join(PEERS) + " |",
@@ -383,7 +406,7 @@ def main() -> None:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines += [
             "",
-            "The peers decode the full original for every size and format (8 times); ours once, shrunk.",
+            "The peers decode the full original for every size (4 times); ours once, shrunk.",
         ]
     section = "\n".join(lines) + "\n"
     print(section)
