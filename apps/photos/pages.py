@@ -41,7 +41,7 @@ class GridPage(TypedDict):
     next: str | None  # the next page's URL, None on the last page
 
 
-GRID_ITEMS = "photos/_grid_items.html"  # a grid's cards, each a photo_card of a CardRow
+GRID_ITEMS = "photos/_grid_items.html"  # a grid's cards: photo_cards of CardRows
 
 
 def listing_response(

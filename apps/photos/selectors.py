@@ -110,9 +110,11 @@ class RenditionRow:
         return media_url(self.key)
 
 
-def renditions_of(photo: Photo) -> Sequence[RenditionLike]:
-    """A photo's renditions, smallest first: the rows read with its listing page or card
-    (rendition_rows_attach), else its prefetched (or queried) Rendition rows."""
+def renditions_of(photo: Photo | CardRow) -> Sequence[RenditionLike]:
+    """A photo's renditions, smallest first: a grid's CardRow's, the rows read with its listing
+    page or card (rendition_rows_attach), else its prefetched (or queried) Rendition rows."""
+    if isinstance(photo, CardRow):
+        return photo.rendition_rows
     rows: list[RenditionRow] | None = getattr(photo, "rendition_rows", None)
     if rows is not None:
         return rows
@@ -194,13 +196,30 @@ def _with_owner(photos: QuerySet[Photo]) -> QuerySet[Photo]:
 
 
 def _with_page_extras(photos: QuerySet[Photo]) -> QuerySet[Photo]:
-    """What the photo page shows besides the image: its tags and the albums it is in.
+    """What the photo page shows besides the image: its tags (and the albums it is in, _photo_card).
 
     Part of the cached card, so album and tag changes forget the card (caching.photo_cards_forget).
     """
-    return photos.prefetch_related(
-        "tags", Prefetch("album_entries", queryset=AlbumEntry.objects.select_related("album").order_by("album__title"))
-    )
+    return photos.prefetch_related("tags")
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumLink:
+    """An album a photo is in, as its page links it: read with the card as plain values (the
+    prefetch of entries and their albums, two sets of model instances, cost more than the query)."""
+
+    pk: int
+    title: str
+    visibility: str
+
+
+def photo_albums_of(photo: Photo) -> list[AlbumLink]:
+    """The albums the photo is in, by title: those read with its card (_photo_card), else its entries."""
+    links: list[AlbumLink] | None = getattr(photo, "album_links", None)
+    if links is None:  # a card kept before album_links were: its prefetched entries
+        entries = sorted(photo.album_entries.all(), key=lambda entry: entry.album.title)
+        links = [AlbumLink(entry.album.pk, entry.album.title, entry.album.visibility) for entry in entries]
+    return links
 
 
 def _public(photos: QuerySet[Photo]) -> QuerySet[Photo]:
@@ -939,6 +958,9 @@ def _photo_card(photo_id: int) -> Photo | None:
     photo = _with_page_extras(_with_owner(Photo.objects.filter(pk=photo_id))).first()
     if photo is not None:
         rendition_rows_attach([photo])
+        albums = AlbumEntry.objects.filter(photo_id=photo_id).order_by("album__title", "album_id")
+        fields = ("album_id", "album__title", "album__visibility")
+        photo.album_links = [AlbumLink(*row) for row in albums.values_list(*fields)]  # type: ignore[attr-defined]
     return photo
 
 

@@ -159,9 +159,7 @@ def photo_detail(request: HttpRequest, photo_id: int) -> HttpResponse:
         # The albums it is in that the viewer may see listed: a private or unlisted album's
         # name (and link) is its owner's to hand out.
         "albums": [
-            entry.album
-            for entry in photo.album_entries.all()
-            if is_owner or entry.album.visibility == Visibility.PUBLIC
+            album for album in selectors.photo_albums_of(photo) if is_owner or album.visibility == Visibility.PUBLIC
         ],
         # The owner as a User: when is_owner, request.user is the photo's (already loaded) owner.
         "my_albums": album_choices_for_owner(owner=photo.owner, without_photo=photo) if is_owner else [],
