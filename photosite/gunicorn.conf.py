@@ -47,6 +47,7 @@ def when_ready(server: object) -> None:
     connection the import opened, so no worker inherits a socket another process also uses."""
     if preload_app:
         # Imported here: gunicorn reads this file before it loads the site (wsgi_app above).
-        from photosite.wsgi import process_connections_close
+        from photosite.wsgi import process_connections_close, site_import
 
+        site_import()
         process_connections_close()

@@ -58,6 +58,14 @@ class VisitorPages:
 application = VisitorPages(get_wsgi_application())
 
 
+def site_import() -> None:
+    """Import every view, form and serializer the URLconf names (Django does it on the first
+    request): in gunicorn's master, so each forked worker starts with them loaded."""
+    from django.urls import get_resolver
+
+    get_resolver().check()  # walks every pattern, which imports its view module
+
+
 def process_connections_close() -> None:
     """Close the connections this process opened that a forked child would otherwise share
     (gunicorn's master after loading the site, before it forks workers: gunicorn.conf.py).

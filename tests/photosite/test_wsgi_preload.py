@@ -69,6 +69,8 @@ def test_workers_replaced_after_their_requests_are_forks_that_watch_replicas_and
     # The site was loaded in the master, before any fork: the imaging library that apps/photos
     # loads when the site starts is mapped into it (without preload_app only workers load it).
     assert "/PIL/_imaging" in Path(f"/proc/{master}/maps").read_text()
+    # The site answers once one worker is up; the other's boot line may follow a moment later.
+    wait_for(lambda: len(_booted(server.log_path)) >= 2, timeout=30, what="both workers to boot")
     first = set(_booted(server.log_path))
     assert len(first) == 2
 
