@@ -54,11 +54,11 @@ def notifications_read(request: AuthenticatedHttpRequest) -> HttpResponse:
             return JsonResponse({"error": message}, status=400)
         refusal = {"title": gettext("Not marked read"), "message": message, "back_url": reverse("notifications")}
         return render(request, "error.html", refusal, status=400)
-    if form.cleaned_data["ids"]:
-        services.notifications_mark_read(user=request.user, ids=form.cleaned_data["ids"])
-    else:
-        now = timezone.now()
-        services.notifications_mark_read(user=request.user, through=min(form.cleaned_data["through"] or now, now))
+    # Never past when the page was made: a grouped notification that someone new reopened since
+    # (a second like on the same photo) is news the reader has not seen, even under a shown id.
+    now = timezone.now()
+    through = min(form.cleaned_data["through"] or now, now)
+    services.notifications_mark_read(user=request.user, ids=form.cleaned_data["ids"] or None, through=through)
     if wants_json(request):
         return JsonResponse({"unread": request.user.unread_notification_count})
     messages.success(request, gettext("All notifications marked read."))

@@ -195,3 +195,26 @@ def test_the_pages_script_marks_only_the_unread_ones_it_showed(client, db, bucke
     assert client.post(seen.group(1), {"ids": ["1x"]}, HTTP_ACCEPT="application/json").status_code == 400
     after = client.get(reverse("notifications")).content.decode()
     assert badge(after) == "1" and 'class="notification unread"' not in after and "data-mark-seen" not in after
+
+
+def test_a_group_someone_reopened_after_the_page_was_shown_stays_unread_when_the_script_marks_it(
+    client, db, bucket
+) -> None:
+    ann, bea, cal = UserFactory(), UserFactory(display_name="Bea"), UserFactory(display_name="Cal")
+    photo = ready_photo(ann, title="Pier")
+    like_set(user=bea, photo=photo, liked=True)
+    run_queued_notifications()
+    client.force_login(ann)
+    page = client.get(reverse("notifications")).content.decode()
+    seen = re.search(r'<form method="post" action="([^"]+)" data-mark-seen hidden>(.*?)</form>', page, re.S)
+    assert seen is not None
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', seen.group(2)):
+        fields.setdefault(name, []).append(value)
+    like_set(user=cal, photo=photo, liked=True)  # the same group, reopened while the tab was in the background
+    run_queued_notifications()
+
+    marked = client.post(seen.group(1), fields, HTTP_ACCEPT="application/json")
+    assert marked.status_code == 200 and marked.json() == {"unread": 1}  # Cal's like: not seen yet
+    after = client.get(reverse("notifications")).content.decode()
+    assert badge(after) == "1" and re.search(r'class="notification unread">.*?Cal', after, re.S)
