@@ -40,12 +40,22 @@ class _CompiledLookup:
         marker = -7_349_113  # a value no compiler folds into the SQL text
         compiler = User._default_manager.filter(pk=marker).query.get_compiler(using=alias)
         self.sql, params = compiler.as_sql()
-        self.usable = list(params) == [marker] and compiler.klass_info is not None
+        query = compiler.query
         columns = [column for column, _, _ in compiler.select]
-        self.attnames = [column.target.attname for column in columns]
+        # Plain columns of the row and nothing else: a manager that annotates, joins
+        # (select_related) or defers would need the ORM's own row handling.
+        self.usable = (
+            list(params) == [marker]
+            and compiler.klass_info is not None
+            and not query.annotations
+            and not query.select_related
+            and [getattr(getattr(column, "target", None), "attname", None) for column in columns]
+            == [field.attname for field in User._meta.concrete_fields]
+        )
+        self.attnames = [field.attname for field in User._meta.concrete_fields]
         # {position: (converters, column)}; each converter is called with the connection of the
         # thread that reads, as the compiler calls it
-        self.converters = compiler.get_converters(columns)
+        self.converters = compiler.get_converters(columns) if self.usable else {}
 
 
 _compiled: dict[str, _CompiledLookup] = {}
