@@ -75,6 +75,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import salted_hmac
 from prometheus_client import Counter
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
 from photosite import cache, purge, requestlog
@@ -313,8 +314,13 @@ class _Store:
         connection = self._connection()
         try:
             try:
-                connection.send_packed_command([command], check_health=False)
-                found = connection.read_response()
+                try:
+                    connection.send_packed_command([command], check_health=False)
+                    found = connection.read_response()
+                except RedisConnectionError:  # an idle connection Redis or a proxy closed: once more
+                    connection.disconnect()
+                    connection.send_packed_command([command], check_health=False)
+                    found = connection.read_response()
             except NoScriptError:  # Redis restarted or its scripts were flushed: load it, once
                 found = self.hit_script(
                     keys=[entry], args=["gzip" if gzipped else "body", repr(time.time()), PAGE_GRACE]

@@ -10,6 +10,7 @@ miss included, goes to Django unchanged; the environ then says the lookup was ma
 the middleware renders and keeps the page without looking it up again.
 """
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "photosite.settings")
 
+logger = logging.getLogger(__name__)
 WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -47,8 +49,12 @@ class VisitorPages:
             gzipped = pagecache.accepts_gzip(environ)
             found = pagecache.page_lookup(key, gzipped=gzipped)
             if found is not None:
+                try:
+                    status, headers, body = pagecache.hit_answer(visitor, found, gzipped=gzipped, started=started)
+                except Exception:  # a bug here must not be a bare 500 Sentry never sees: Django renders it
+                    logger.exception("kept page not answered, rendered instead")
+                    return self.django(environ, start_response)
                 pagecache.page_cache_count("hit")
-                status, headers, body = pagecache.hit_answer(visitor, found, gzipped=gzipped, started=started)
                 start_response(pagecache.STATUS_LINES[status], headers)
                 return [body]
         environ[pagecache.LOOKED_UP] = key

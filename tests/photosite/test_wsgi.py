@@ -226,3 +226,17 @@ def test_the_edge_generation_is_still_answered_to_nginx(served, db) -> None:
     assert answer.status == "200 OK" and answer.header["x-edge-generation"]
     assert answer.header["cache-control"] == "public, max-age=0, s-maxage=1"
     assert Client().get("/-/edge-generation")["X-Edge-Generation"] == answer.header["x-edge-generation"]
+
+
+def test_a_hit_survives_redis_closing_the_idle_connection_it_was_looked_up_on(served, user, bucket) -> None:
+    ready_photo(user, title="Idle pier")
+    served("/")
+    assert not served("/").django_ran
+    redis = get_redis_connection("default")
+    lookups = [client["id"] for client in redis.client_list() if client.get("cmd") == "evalsha"]
+    assert lookups
+    for number in lookups:  # as Redis' timeout or a proxy drops an idle client
+        redis.client_kill_filter(_id=number)
+
+    again = served("/")
+    assert not again.django_ran and again.header["x-page-cache"] == "hit"  # not a render of a kept page
