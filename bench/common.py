@@ -37,7 +37,11 @@ def bench_environment(*, redis_db: int = 13, database: str = BENCH_DB) -> Iterat
 
     Benchmarks that may run at the same time as another need their own `database` and
     `redis_db` (and `redis_db - 1`, the broker's): each run drops and flushes both first.
+    BENCH_REDIS_DB and BENCH_DB_SUFFIX override them, so two runs of one benchmark can share
+    the machine.
     """
+    redis_db = int(os.environ.get("BENCH_REDIS_DB", redis_db))
+    database += os.environ.get("BENCH_DB_SUFFIX", "")
     import psycopg
 
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
