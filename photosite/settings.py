@@ -336,6 +336,15 @@ DRAMATIQ_CRONTAB = {
 # A photo still processing this long after its last change lost its job (a broker flushed,
 # a message removed by hand): the reaper, every minute, queues it again.
 PHOTOS_STUCK_AFTER_SECONDS = env.int("PHOTOS_STUCK_AFTER_SECONDS", default=600)
+# How long a re-render's superseded rendition files stay after the new ones are recorded, for
+# pages that still link them; then the hourly `sweep_superseded_files` removes them. A day is
+# far beyond every copy of a page the site keeps or lets others keep: kept pages 15 s
+# (pagecache.PAGE_TTL + PAGE_GRACE), the edge 6 s (s-maxage=1, stale-while-revalidate=5),
+# grids and photo cards 5 min (caching.py), browsers' private copies 5 min, signed URLs an
+# hour (S3_SIGNED_URL_SECONDS). What it is for is a tab left open overnight. Keep it well
+# above a renditions job's 5-minute limit: a job storing a key again (a pipeline version
+# rolled back mid-deploy) is safe from the sweep because nothing falls due that soon.
+PHOTOS_SUPERSEDED_GRACE_SECONDS = env.int("PHOTOS_SUPERSEDED_GRACE_SECONDS", default=24 * 60 * 60)
 
 # --- Probes -----------------------------------------------------------------------
 READYZ_REQUIRED = env.list("READYZ_REQUIRED", default=["database"])

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from apps.photos import services
-from apps.photos.models import Photo, Rendition, Tag
+from apps.photos.models import Photo, Rendition, SupersededFile, Tag
 from photosite.http import AuthenticatedHttpRequest
 
 if TYPE_CHECKING:
@@ -128,3 +128,22 @@ class PhotoAdmin(admin.ModelAdmin):
             )  # tags are left as they are: the admin form does not show them
         else:
             super().save_model(request, obj, form, change)
+
+
+@admin.register(SupersededFile)
+class SupersededFileAdmin(admin.ModelAdmin):
+    """What a re-render replaced and the hourly sweep removes when its grace period is up:
+    for operators to see, not to edit (the photo services and the sweep own these rows)."""
+
+    list_display = ("name", "photo_id", "delete_after", "created_at")
+    search_fields = ("name",)
+    ordering = ("delete_after", "id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SupersededFile | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: SupersededFile | None = None) -> bool:
+        return False

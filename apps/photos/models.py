@@ -242,6 +242,25 @@ class Rendition(models.Model):
         return media_url(stored_name(self.file))
 
 
+class SupersededFile(models.Model):
+    """A rendition file a re-render replaced, kept until `delete_after` for the pages that still
+    link it: one open in a browser, or kept by a cache, from before the rebuild committed.
+
+    The photo by id, not a foreign key: deleting a photo (or an account's photos at once)
+    needs no cascade here, and a row whose photo is gone is still swept when it is due.
+    A takedown does not wait for it: the photo services delete a photo's rows with its
+    public objects at once (photo_delete, a switch to private, a hide).
+    """
+
+    photo_id = models.BigIntegerField(db_index=True)
+    name = models.CharField(max_length=300, unique=True)  # the storage key, as Rendition.file names it
+    delete_after = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class PhotoTag(models.Model):
     """A photo filed under a tag. It carries the photo's upload time (which never changes),
     so a tag page is one index range scan on (tag, time) instead of a walk through

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
 from typing import cast
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
@@ -43,6 +44,7 @@ from apps.photos.models import (
     PhotoStatus,
     PhotoTag,
     Rendition,
+    SupersededFile,
     Tag,
     Visibility,
     stored_name,
@@ -459,7 +461,8 @@ def _renditions_move_to_match_visibility(photo: Photo) -> None:
 
     Call while holding the photo's row lock. Copy first, delete later: a failure
     midway leaves every recorded file in place. The job that deletes the old objects
-    also purges their public URLs from the caches in front (a takedown).
+    also purges their public URLs from the caches in front (a takedown), and on the way
+    out of public it takes the files a rebuild superseded too, without their grace period.
     """
     old_names = []
     for rendition in photo.renditions.all():
@@ -471,6 +474,8 @@ def _renditions_move_to_match_visibility(photo: Photo) -> None:
         old_names.append(old_name)
         rendition.file.name = new_name
         rendition.save(update_fields=["file"])
+    if not renditions_are_public(photo):
+        old_names += superseded_files_take(photo_ids=[photo.pk])
     if old_names:
         stored_files_delete_later(names=old_names)
 
@@ -523,7 +528,11 @@ def photo_delete(*, photo_id: int) -> None:
         photo = Photo.objects.select_for_update().filter(pk=photo_id).first()
         if photo is None:
             return
-        names = [photo.original.name, *photo.renditions.values_list("file", flat=True)]
+        names = [
+            photo.original.name,
+            *photo.renditions.values_list("file", flat=True),
+            *superseded_files_take(photo_ids=[photo_id]),  # now, not after their grace period
+        ]
         scopes_before = listing_scopes_of(photo)
         _listing_counts_move(_listing_counts_of(photo), set())
         if photo.status != PhotoStatus.READY:
@@ -537,7 +546,8 @@ def stored_files_delete_later(*, names: list[str], purge: bool = True) -> None:
     """Queue a job that removes these objects, in the transaction that removes the rows naming them.
 
     With `purge` (a takedown: delete, hide, private), the job also purges the public ones'
-    URLs from nginx's cache or the CDN; a rebuild's superseded files need no purge.
+    URLs from nginx's cache or the CDN. A rebuild's superseded files wait for their grace
+    period instead (superseded_files_keep).
     """
     from apps.photos.tasks import delete_stored_files  # tasks import this module
 
@@ -565,6 +575,88 @@ def stored_files_delete(*, names: list[str], purge: bool = True) -> None:
             object_delete(name)
     if purge:
         media_purge(keys=gone)
+
+
+# --- Superseded renditions: kept a while for the pages that still link them ----------
+
+SUPERSEDED_SWEEP_BATCH = 200  # rows locked, and objects removed, per transaction
+
+
+def superseded_files_keep(*, photo_id: int, names: list[str]) -> None:
+    """Remove these files after PHOTOS_SUPERSEDED_GRACE_SECONDS, not now: a re-render replaced
+    them, and pages made before it (open in a browser, kept by a cache) still link them.
+
+    Call in the transaction that stops the photo's rows naming them, holding its row lock.
+    A name already waiting waits again from now: it was linked until this commits.
+    """
+    delete_after = timezone.now() + timedelta(seconds=settings.PHOTOS_SUPERSEDED_GRACE_SECONDS)
+    SupersededFile.objects.bulk_create(
+        [SupersededFile(photo_id=photo_id, name=name, delete_after=delete_after) for name in names],
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["photo_id", "delete_after"],
+    )
+
+
+def _superseded_files_forget(*, names: list[str]) -> None:
+    """These keys are a rendition's again: they are no longer due."""
+    SupersededFile.objects.filter(name__in=names).delete()
+
+
+def superseded_files_take(*, photo_ids: Sequence[int]) -> list[str]:
+    """The superseded files of these photos, no longer waiting for their grace period: for a
+    takedown or a delete, which remove them at once with the photos' other objects (and purge
+    the public ones). Call holding the photos' row locks, in the transaction that queues that
+    removal. A name a sweep is removing right now is returned too: the purge still applies."""
+    waiting = SupersededFile.objects.filter(photo_id__in=photo_ids)
+    names = list(waiting.values_list("name", flat=True))
+    waiting.filter(name__in=names).delete()
+    return names
+
+
+def superseded_files_sweep(*, now: datetime | None = None, batch_size: int = SUPERSEDED_SWEEP_BATCH) -> int:
+    """Remove superseded files past their grace period, a batch per transaction; returns how
+    many it removed (or handed to a takedown's job).
+
+    Safe with several sweeps at once: each locks its batch with SKIP LOCKED, so two never
+    take the same row, and the rows go in the transaction that removed their objects (a
+    failure leaves the batch for the next run; removing an object twice is harmless). A
+    file a rendition row names again (a rebuild made the same key) is kept, its row dropped.
+    """
+    due_at = now or timezone.now()
+    removed = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                SupersededFile.objects.select_for_update(skip_locked=True)
+                .filter(delete_after__lte=due_at)
+                .order_by("delete_after", "pk")
+                .values_list("pk", "photo_id", "name")[:batch_size]
+            )
+            if not due:
+                return removed
+            in_use = set(Rendition.objects.filter(file__in=[name for _, _, name in due]).values_list("file", flat=True))
+            public_photo_ids = {
+                photo.pk
+                for photo in Photo.objects.filter(pk__in={photo_id for _, photo_id, _ in due}).only(
+                    "pk", "visibility", "hidden_at"
+                )
+                if renditions_are_public(photo)
+            }
+            taken_down = []
+            for _, photo_id, name in due:
+                if name in in_use:
+                    continue
+                if name.startswith(PUBLIC_PREFIX) and photo_id not in public_photo_ids:
+                    # Its photo went since (an account deletion does not take these rows):
+                    # its public URLs also leave the caches in front, as any takedown's do.
+                    taken_down.append(name)
+                else:
+                    object_delete(name)  # no purge: an old key of a public photo, nothing secret
+                removed += 1
+            if taken_down:
+                stored_files_delete_later(names=taken_down)
+            SupersededFile.objects.filter(pk__in=[pk for pk, _, _ in due]).delete()
 
 
 # A photo's storage key (a UUID) inside its objects' keys.
@@ -688,9 +780,12 @@ def rendition_make_all(*, photo_id: int) -> None:
     except RenditionFailed as error:
         photo_mark_failed(photo_id=photo_id, reason=str(error))
         return
-    names = objects_save(
-        [(rendition_key_for(photo=photo, size=item.size, fmt=item.format), item.data) for item in rendered]
-    )
+    keys = [rendition_key_for(photo=photo, size=item.size, fmt=item.format) for item in rendered]
+    # Before storing: a key an earlier rebuild superseded (a pipeline version rolled back) is
+    # no longer due. A sweep removing it right now holds its row, so this waits for that and
+    # the file is stored again after; once this returns, no sweep takes it.
+    _superseded_files_forget(names=keys)
+    names = objects_save([(key, item.data) for key, item in zip(keys, rendered, strict=True)])
 
     with transaction.atomic():
         locked = Photo.objects.select_for_update().filter(pk=photo_id).first()
@@ -702,6 +797,7 @@ def rendition_make_all(*, photo_id: int) -> None:
             # store where it now belongs, and purge what was briefly public.
             wrong_place = names
             names = [rendition_key_for(photo=locked, size=item.size, fmt=item.format) for item in rendered]
+            _superseded_files_forget(names=names)
             for wrong_name, right_name in zip(wrong_place, names, strict=True):
                 object_copy(wrong_name, right_name)
             stored_files_delete_later(names=wrong_place)
@@ -717,9 +813,9 @@ def rendition_make_all(*, photo_id: int) -> None:
         locked.renditions.exclude(file__in=names).delete()  # sizes or formats the pipeline no longer makes
         superseded = sorted(previous - set(names))
         if superseded:
-            # An older pipeline's files, removed once this commits (pages link the new ones by
-            # then): nothing to purge while the photo is public.
-            stored_files_delete_later(names=superseded, purge=not renditions_are_public(locked))
+            # An older pipeline's files: pages made before this commits, still open or kept by
+            # a cache, link them for a while yet. Removed after PHOTOS_SUPERSEDED_GRACE_SECONDS.
+            superseded_files_keep(photo_id=photo_id, names=superseded)
         counts_before = _listing_counts_of(locked)
         if locked.status != PhotoStatus.READY:
             _unfinished_count_add(locked.owner_id, -1)

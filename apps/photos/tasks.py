@@ -82,3 +82,20 @@ def requeue_stuck_photos() -> None:
 def sweep_storage() -> None:
     """Daily: remove objects no row names, re-render photos whose files went missing."""
     call_command("storage_sweep", "--delete")  # by name: the sweep lives in the command for now
+
+
+@periodic("41 * * * *")
+@dramatiq.actor(queue_name=MAINTENANCE_QUEUE, max_retries=0, time_limit=60 * 60 * 1000)
+def sweep_superseded_files() -> None:
+    """Hourly: remove the files re-renders replaced, once PHOTOS_SUPERSEDED_GRACE_SECONDS are up.
+
+    A job the scheduler sends, not a message delayed in the broker until the files are due:
+    RabbitMQ gives up on a message a consumer holds for more than 30 minutes, and a day's
+    delay would outlive a broker flush. Two at once (a slow one overlapping the next hour's)
+    split the rows between them; a failed one leaves its batch to the next hour.
+    """
+    removed = services.superseded_files_sweep()
+    if removed:
+        logger.info(
+            "removed %d superseded rendition file(s)", removed, extra={"event.action": "superseded-files-swept"}
+        )

@@ -2,12 +2,14 @@
 or PIPELINE_VERSION is bumped), without taking any photo off the site.
 
 In place: a photo stays ready and listed with its old renditions until its job has made
-the new ones, which replace the old rows in one transaction (the old files are removed
-after). The photos are scanned in id order, a batch at a time; at most `--window` jobs
-are outstanding, so the broker never holds a million messages and uploads' own queue is
-untouched (the jobs go to `maintenance`). Resumable: a photo whose renditions are all of
-the current pipeline is skipped, so running it again after a stop continues where the
-last run got to; `--start-after` skips the ids a run already looked at.
+the new ones, which replace the old rows in one transaction. The old files stay for
+PHOTOS_SUPERSEDED_GRACE_SECONDS (a day), for pages made before that still link them; the
+hourly sweep_superseded_files removes them after. The photos are scanned in id order, a
+batch at a time; at most `--window` jobs are outstanding, so the broker never holds a
+million messages and uploads' own queue is untouched (the jobs go to `maintenance`).
+Resumable: a photo whose renditions are all of the current pipeline is skipped, so running
+it again after a stop continues where the last run got to; `--start-after` skips the ids a
+run already looked at.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ of the next 500 photos by key are the next stretch of each listing. Objects in t
 stretch that no row of the window names are orphans; rows of the window whose object
 is not in it are missing. People's pictures are looked up a listing page at a time, and
 abandoned direct uploads need no lookup (S3 also expires them: storage_init).
+
+Files a re-render superseded are not orphans while they wait for their grace period
+(SupersededFile, looked up a listing page of candidates at a time): pages may still link
+them. With --delete, those past it are removed first, as the hourly job does.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.photos import services
-from apps.photos.models import Photo, Rendition
+from apps.photos.models import Photo, Rendition, SupersededFile
 from photosite.storage import (
     AVATAR_PREFIX,
     PRIVATE_PREFIX,
@@ -79,6 +83,10 @@ class Command(BaseCommand):
         self.missing_originals: list[int] = []  # reported, never acted on: ids only, few
         self.missing_renditions = 0
         self.requeued = 0
+        self.superseded_waiting = 0
+        if self.delete:
+            swept = services.superseded_files_sweep()
+            self.stdout.write(f"Superseded files past their grace period, removed: {swept}")
         self.stdout.write("Orphaned objects (no row), as found:")
         self._sweep_photos()
         self._sweep_avatars()
@@ -88,6 +96,7 @@ class Command(BaseCommand):
             if modified_at < self.cutoff:
                 self._orphan(key)
         self.stdout.write(f"Orphaned objects (no row): {self.orphans}")
+        self.stdout.write(f"Superseded files kept for pages that may still link them: {self.superseded_waiting}")
         self.stdout.write(
             f"Photos whose original is missing: {len(self.missing_originals)} {self.missing_originals or ''}"
         )
@@ -99,6 +108,15 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Removed {self.orphans} orphan(s); queued {self.requeued} photo(s) to render again.")
         )
+
+    def _orphans_unless_superseded(self, keys: list[str]) -> None:
+        """Orphans, but for the files a re-render superseded that still wait for their grace
+        period (sweep_superseded_files removes them when it is up)."""
+        waiting = set(SupersededFile.objects.filter(name__in=keys).values_list("name", flat=True))
+        self.superseded_waiting += len(waiting)
+        for key in keys:
+            if key not in waiting:
+                self._orphan(key)
 
     def _orphan(self, key: str) -> None:
         self.orphans += 1
@@ -124,12 +142,17 @@ class Command(BaseCommand):
             )
             named = {original for _, _, original, _ in photos} | {file for _, _, file, _ in files}
             stored = set()  # of the window's named objects only: a stretch may hold any number of orphans
+            unnamed: list[str] = []  # looked up a page at a time
             for listing in (originals, *renditions):
                 for key, modified_at in listing.take_through(bound):
                     if key in named:
                         stored.add(key)
                     elif modified_at < self.cutoff:
-                        self._orphan(key)
+                        unnamed.append(key)
+                        if len(unnamed) == PAGE:
+                            self._orphans_unless_superseded(unnamed)
+                            unnamed = []
+            self._orphans_unless_superseded(unnamed)
             self._rows_without_objects(photos, files, stored)
             if bound is None:
                 return

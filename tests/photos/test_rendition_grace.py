@@ -1,0 +1,224 @@
+"""A re-render's superseded rendition files stay for PHOTOS_SUPERSEDED_GRACE_SECONDS, for pages
+made before it (open in a browser, kept by a cache), and the hourly sweep removes them after;
+takedowns and deletes do not wait. Real PostgreSQL and SeaweedFS; a real worker where a job runs.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import Client
+from django.utils import timezone
+
+from apps.accounts.services import account_delete
+from apps.photos import services
+from apps.photos.imaging import PIPELINE_VERSION
+from apps.photos.models import Photo, SupersededFile, Visibility
+from apps.photos.services import rendition_make_all, superseded_files_sweep
+from tests.conftest import WorkerProcess, wait_for
+from tests.factories import UserFactory, ready_photo
+from tests.photos.test_rebuild import NEW, OLD, as_made_by_the_previous_pipeline
+
+RENDITION_URL = re.compile(r"https?://[^\"'\s,]+/renditions/[^\"'\s,]+")
+
+
+def rebuilt(photo: Photo) -> list[str]:
+    """Give the photo an older pipeline's renditions, rebuild it in place; the old URLs."""
+    old_urls = as_made_by_the_previous_pipeline(photo)
+    rendition_make_all(photo_id=photo.pk)
+    assert all(NEW in str(name) for name in photo.renditions.values_list("file", flat=True))
+    return old_urls
+
+
+def gone(url: str) -> bool:
+    return requests.get(url, timeout=10).status_code in (403, 404)
+
+
+def answers(url: str) -> bool:
+    return requests.get(url, timeout=10).status_code == 200
+
+
+def past_grace(settings) -> datetime:
+    return timezone.now() + timedelta(seconds=settings.PHOTOS_SUPERSEDED_GRACE_SECONDS + 1)
+
+
+def test_a_page_made_before_a_rebuild_still_shows_its_pictures_until_the_grace_period_is_up(
+    user, bucket, broker_redis, settings, django_capture_on_commit_callbacks
+) -> None:
+    photo = ready_photo(user, title="Sunset")
+    as_made_by_the_previous_pipeline(photo)
+    page = Client().get(f"/photos/{photo.pk}/").content.decode()  # a visitor opens it ...
+    linked = sorted(set(RENDITION_URL.findall(page)))
+    assert linked and all(OLD in url for url in linked)
+
+    before = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):  # its cached page is dropped on commit
+        rendition_make_all(photo_id=photo.pk)  # ... and the photo is re-rendered meanwhile
+    assert NEW in Client().get(f"/photos/{photo.pk}/").content.decode()
+
+    # Every picture of the open page still loads; the files wait a day, by name.
+    assert all(answers(url) for url in linked)
+    waiting = list(SupersededFile.objects.filter(photo_id=photo.pk))
+    assert {row.name for row in waiting} == {
+        str(name).replace(NEW, OLD) for name in photo.renditions.values_list("file", flat=True)
+    }
+    grace = timedelta(seconds=settings.PHOTOS_SUPERSEDED_GRACE_SECONDS)
+    assert grace >= timedelta(days=1) and all(row.delete_after >= before + grace for row in waiting)
+
+    # An hour's sweep before it is up removes nothing.
+    assert superseded_files_sweep(now=timezone.now() + grace - timedelta(minutes=1)) == 0
+    assert all(answers(url) for url in linked)
+
+    # After it, the files are gone and so are their rows; the new ones stay.
+    assert superseded_files_sweep(now=past_grace(settings)) == len(waiting)
+    assert all(gone(url) for url in linked)
+    assert not SupersededFile.objects.exists()
+    assert all(answers(rendition.url) for rendition in photo.renditions.all())
+    assert superseded_files_sweep(now=past_grace(settings)) == 0  # a second run finds nothing
+
+
+def test_two_sweeps_at_once_remove_each_file_once_without_errors(
+    user, bucket, broker_redis, transactional_db, settings
+) -> None:
+    old_urls = [url for index in range(4) for url in rebuilt(ready_photo(user, title=f"Photo {index}"))]
+    due = SupersededFile.objects.count()
+    assert due == len(old_urls) >= 8
+    when = past_grace(settings)
+    start = threading.Barrier(2)
+    removed: list[int] = []
+    errors: list[BaseException] = []
+
+    def sweep() -> None:
+        try:
+            start.wait(timeout=10)
+            removed.append(superseded_files_sweep(now=when, batch_size=1))  # many small transactions
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    sweepers = [threading.Thread(target=sweep) for _ in range(2)]
+    for sweeper in sweepers:
+        sweeper.start()
+    for sweeper in sweepers:
+        sweeper.join(timeout=120)
+    assert not errors, errors
+    assert len(removed) == 2 and sum(removed) == due  # every row taken by exactly one of them
+    assert all(gone(url) for url in old_urls)
+    assert not SupersededFile.objects.exists()
+
+
+def test_a_sweep_passes_over_rows_another_sweep_holds_and_leaves_them_to_it(
+    user, bucket, broker_redis, transactional_db, settings
+) -> None:
+    old_urls = rebuilt(ready_photo(user, title="Held"))
+    held_names = list(SupersededFile.objects.order_by("pk").values_list("name", flat=True)[:2])
+    holding, release = threading.Event(), threading.Event()
+
+    def another_sweep_mid_batch() -> None:
+        try:
+            with transaction.atomic():
+                list(SupersededFile.objects.select_for_update().filter(name__in=held_names))
+                holding.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=another_sweep_mid_batch)
+    other.start()
+    try:
+        assert holding.wait(timeout=10)
+        # Does not wait for the held rows (it would only return after the 60 s above, with them).
+        removed = superseded_files_sweep(now=past_grace(settings))
+    finally:
+        release.set()
+        other.join(timeout=70)
+    assert removed == len(old_urls) - 2
+    assert sorted(SupersededFile.objects.values_list("name", flat=True)) == sorted(held_names)
+    assert superseded_files_sweep(now=past_grace(settings)) == 2
+    assert all(gone(url) for url in old_urls)
+
+
+def test_a_file_a_rendition_names_again_is_never_removed_by_the_sweep(
+    user, bucket, broker_redis, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photo = ready_photo(user, title="Rolled back")
+    old_urls = rebuilt(photo)  # the older pipeline's files now wait for their grace period
+    assert SupersededFile.objects.filter(photo_id=photo.pk).count() == len(old_urls)
+
+    # The operators roll the pipeline back and rebuild: the old keys are the current ones again.
+    monkeypatch.setattr(services, "PIPELINE_VERSION", PIPELINE_VERSION - 1)
+    rendition_make_all(photo_id=photo.pk)
+    current = sorted(rendition.url for rendition in photo.renditions.all())
+    assert current == sorted(old_urls)
+    assert all(NEW in name for name in SupersededFile.objects.values_list("name", flat=True))
+
+    # A row recorded for a key a rendition names (two jobs of different versions racing) is
+    # dropped by the sweep, its file kept.
+    services.superseded_files_keep(photo_id=photo.pk, names=[photo.renditions.values_list("file", flat=True)[0]])
+    superseded_files_sweep(now=past_grace(settings))
+    assert all(answers(url) for url in current)
+    assert not SupersededFile.objects.exists()
+    assert not any(NEW in key for key in bucket.keys("public/renditions/"))
+
+
+def test_a_takedown_during_the_grace_period_removes_the_superseded_files_at_once(
+    user, bucket, worker: WorkerProcess
+) -> None:
+    moderator = UserFactory(is_staff=True)
+    hidden, private, deleted, kept = (
+        ready_photo(user, title=title) for title in ("Hidden", "Private", "Deleted", "Untouched")
+    )
+    old_urls = {photo.title: rebuilt(photo) for photo in (hidden, private, deleted, kept)}
+    assert all(answers(url) for urls in old_urls.values() for url in urls)
+
+    services.photo_hide(photo=hidden, moderator=moderator, reason="Reported")
+    services.photo_update(photo=private, title="Private", caption="", alt_text="", visibility=Visibility.PRIVATE)
+    services.photo_delete(photo_id=deleted.pk)
+
+    taken_down = [url for title in ("Hidden", "Private", "Deleted") for url in old_urls[title]]
+    wait_for(
+        lambda: all(gone(url) for url in taken_down),
+        timeout=30,
+        what=f"the superseded public files to go with the takedown; worker log:\n{worker.log()}",
+    )
+    assert set(SupersededFile.objects.values_list("photo_id", flat=True)) == {kept.pk}
+    assert all(answers(url) for url in old_urls["Untouched"])
+
+
+def test_an_account_deletion_leaves_no_superseded_file_behind(user, bucket, worker: WorkerProcess, settings) -> None:
+    old_urls = rebuilt(ready_photo(user, title="Mine"))
+    account_delete(user_id=user.pk)
+    # The account's own cleanup does not know these rows; the sweep, which finds their photo
+    # gone, hands them to the takedown's job (object removed, public URLs purged).
+    assert superseded_files_sweep(now=past_grace(settings)) == len(old_urls)
+    wait_for(lambda: all(gone(url) for url in old_urls), timeout=30, what=f"the files to go; log:\n{worker.log()}")
+    assert not SupersededFile.objects.exists()
+
+
+def test_the_storage_sweep_counts_waiting_files_as_kept_not_orphans_and_removes_them_when_due(
+    user, bucket, broker_redis, settings
+) -> None:
+    old_urls = rebuilt(ready_photo(user, title="Swept"))
+    out = io.StringIO()
+    call_command("storage_sweep", "--grace-minutes", "0", "--delete", stdout=out)
+    report = out.getvalue()
+    assert "Orphaned objects (no row): 0" in report, report
+    assert f"Superseded files kept for pages that may still link them: {len(old_urls)}" in report
+    assert all(answers(url) for url in old_urls)
+
+    SupersededFile.objects.update(delete_after=timezone.now() - timedelta(seconds=1))  # a day went by
+    out = io.StringIO()
+    call_command("storage_sweep", "--grace-minutes", "0", "--delete", stdout=out)
+    report = out.getvalue()
+    assert f"Superseded files past their grace period, removed: {len(old_urls)}" in report, report
+    assert "Orphaned objects (no row): 0" in report
+    assert all(gone(url) for url in old_urls)
+    assert not SupersededFile.objects.exists()
