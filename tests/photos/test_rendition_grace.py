@@ -222,3 +222,13 @@ def test_the_storage_sweep_counts_waiting_files_as_kept_not_orphans_and_removes_
     assert "Orphaned objects (no row): 0" in report
     assert all(gone(url) for url in old_urls)
     assert not SupersededFile.objects.exists()
+
+
+def test_the_scheduler_sends_the_superseded_files_sweep_every_hour_to_the_maintenance_workers() -> None:
+    from dramatiq_crontab import scheduler
+
+    from apps.photos import tasks  # registers its schedules
+
+    schedules = {job.name: str(job.trigger) for job in scheduler.get_jobs()}
+    assert "minute='41'" in schedules["sweep_superseded_files"] and "hour='*'" in schedules["sweep_superseded_files"]
+    assert tasks.sweep_superseded_files.queue_name == tasks.MAINTENANCE_QUEUE
