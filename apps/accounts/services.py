@@ -24,6 +24,7 @@ from apps.photos.services import (
     listing_counts_recount,
     photo_search_index_update,
     stored_files_delete_later,
+    superseded_files_take,
     tag_ids_of_owners,
 )
 from apps.social.models import Comment, Follow, Like
@@ -331,6 +332,7 @@ def account_delete(*, user_id: int) -> None:
             *Rendition.objects.filter(photo__owner=user).values_list("file", flat=True),
             *DataExport.objects.filter(user=user).exclude(key="").values_list("key", flat=True),
             *([user.avatar_key] if user.avatar_key else []),
+            *superseded_files_take(photo_ids=photo_ids),  # files a rebuild replaced go now too
         ]
 
         # What this person did to other people's things goes through the social services, which
