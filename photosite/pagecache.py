@@ -20,7 +20,14 @@ still checked against every version and stamp: busy pages never all render at on
 A hit is one Redis round trip: the entry is a hash holding the page, its gzipped copy
 and the record, and a small Lua script compares the record with the keys it names in
 Redis itself (the versions' values; each cached value's length and last bytes, where
-its fresh-until stamp is) and returns the page only if nothing moved. Under gunicorn a
+its fresh-until stamp is) and returns the page only if nothing moved. Each web process
+keeps the bytes of the pages it served last (LOCAL_PAGES_BYTES), under the digest of the
+entry they came from; it sends that digest with the lookup, and when the entry Redis
+holds now has the same digest the script answers with the digest alone. Whether a page
+may be served is still decided by the script, every time, against the versions as they
+are now: the process holds bytes, never a verdict, and only the very bytes Redis holds.
+That spares Redis (on the same cores) copying a large page through Lua into its reply,
+and this process reading and parsing it: the home page is about 100 KB. Under gunicorn a
 hit is answered ahead of Django's handler (photosite/wsgi.py, `VisitorPages`): no
 request object, no signals, no middleware. Where Django is called directly (the test
 client) the middleware, listed first, answers it the same way (`hit_answer`). Either
@@ -60,8 +67,9 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.client import responses as reason_phrases
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
@@ -108,15 +116,22 @@ NOT_STORED = frozenset({"x-request-id", "content-length", HIT_HEADER.lower()})
 NOT_MODIFIED_HEADERS = frozenset({"etag", "last-modified", "cache-control", "vary", "content-language"})
 STAMP_TAIL = 24  # bytes: a pickled (value, fresh_until) ends with the stamp (and a compressor's checksum)
 MOST_DEPENDENCIES = 2000  # a page built from more values than this is not kept (the script's MGET)
+# Bytes of kept pages each web process holds (by their entry's digest) so that Redis need not send
+# them again: the home page is ~100 KB, a photo page ~9 KB; past this the oldest are let go.
+LOCAL_PAGES_BYTES = 16 * 1024 * 1024
+MOST_HOSTS = 256  # Host headers whose check against ALLOWED_HOSTS is remembered (any more: start again)
+MOST_KEYS = 4096  # addresses whose page key is remembered (any more: start again)
 
 # KEYS[1]: the entry. ARGV[1]: the body field wanted ("body" or "gzip"); ARGV[2]: the time now;
-# ARGV[3]: how long a renewal may take. Returns {meta, body} when every version and value stamp
-# the page was built from is still the one recorded, unless the entry is past its PAGE_TTL and
-# this caller is the one to render it again (the first to take the renewal lock).
+# ARGV[3]: how long a renewal may take; ARGV[4]: the digest of the entry whose bytes the caller
+# holds ('' for none). When every version and value stamp the page was built from is still the one
+# recorded, returns {digest} if the caller holds this very entry, else {digest, meta, body}; unless
+# the entry is past its PAGE_TTL and this caller is the one to render it again (the first to take
+# the renewal lock). The page's bytes are read only when they are sent.
 HIT_SCRIPT = """
-local entry = redis.call('HMGET', KEYS[1], 'versions', 'versions_seen', 'values', 'values_seen', 'meta', ARGV[1],
+local entry = redis.call('HMGET', KEYS[1], 'versions', 'versions_seen', 'values', 'values_seen', 'digest',
   'fresh_until')
-if not entry[6] then return false end
+if not entry[1] then return false end
 if entry[1] ~= '' then
   local keys = {}
   for key in string.gmatch(entry[1], '[^\\n]+') do keys[#keys + 1] = key end
@@ -131,11 +146,14 @@ if entry[3] ~= '' then
   end
   if table.concat(seen, '\\0') ~= entry[4] then return false end
 end
-local fresh_until = tonumber(entry[7]) or 0
+local fresh_until = tonumber(entry[6]) or 0
 if fresh_until < tonumber(ARGV[2]) and redis.call('SET', KEYS[1] .. ':renewing', '1', 'NX', 'EX', ARGV[3]) then
   return false
 end
-return {entry[5], entry[6]}
+local digest = entry[5] or ''
+if digest ~= '' and digest == ARGV[4] then return {digest} end
+local kept = redis.call('HMGET', KEYS[1], 'meta', ARGV[1])
+return {digest, kept[1], kept[2]}
 """.replace("STAMP_TAIL", str(STAMP_TAIL))
 
 PAGE_CACHE_REQUESTS = Counter(
@@ -156,8 +174,43 @@ def page_cache_count(outcome: str) -> None:
     counter.inc()
 
 
+@dataclass(frozen=True, slots=True)
+class _HitSettings:
+    """What looking a visitor's page up reads of the settings, read once per process: each read
+    of Django's lazy `settings` goes through its proxy, and a hit read about thirteen (a fifth of
+    its key's cost). Read again after any setting changes (`setting_changed`: override_settings)."""
+
+    enabled: bool
+    harmless_cookies: frozenset[str]
+    language_cookie: str
+    use_i18n: bool
+    language_code: str
+    forwarded_host: bool
+    proxy_ssl_header: tuple[str, str] | None
+
+
+_hit_settings_now: list[_HitSettings] = []  # none until the first request, then one
+
+
+def _hit_settings() -> _HitSettings:
+    if _hit_settings_now:
+        return _hit_settings_now[0]
+    proxy_ssl_header = settings.SECURE_PROXY_SSL_HEADER
+    now = _HitSettings(
+        enabled=bool(settings.PAGE_CACHE_ENABLED) and cache.cache_is_shared(),
+        harmless_cookies=frozenset({settings.CSRF_COOKIE_NAME, settings.LANGUAGE_COOKIE_NAME}),
+        language_cookie=settings.LANGUAGE_COOKIE_NAME,
+        use_i18n=bool(settings.USE_I18N),
+        language_code=settings.LANGUAGE_CODE,
+        forwarded_host=bool(settings.USE_X_FORWARDED_HOST),
+        proxy_ssl_header=tuple(proxy_ssl_header) if proxy_ssl_header else None,  # type: ignore[arg-type]
+    )
+    _hit_settings_now[:] = [now]
+    return now
+
+
 def page_cache_enabled() -> bool:
-    return bool(settings.PAGE_CACHE_ENABLED) and cache.cache_is_shared()
+    return _hit_settings().enabled
 
 
 def page_cache_allow(request: HttpRequest) -> None:
@@ -168,11 +221,6 @@ def page_cache_allow(request: HttpRequest) -> None:
 def page_cache_refuse(request: HttpRequest) -> None:
     """The page shows something no cache version covers (overrides any allow)."""
     request.META[REFUSED] = True
-
-
-def _visitor_cookies_only(request: HttpRequest) -> bool:
-    harmless = {settings.CSRF_COOKIE_NAME, settings.LANGUAGE_COOKIE_NAME}
-    return all(name in harmless for name in request.COOKIES)
 
 
 def _well_formed(request: HttpRequest) -> bool:
@@ -196,8 +244,15 @@ def _language_for(cookie: str | None, accept_language: str | None) -> str:
     return translation.get_language_from_request(asked)
 
 
+_hosts: dict[str, bool] = {}  # Host header -> whether ALLOWED_HOSTS lets it in (Django's own check)
+_keys: dict[tuple[str, str, str, str, str], str] = {}  # (scheme, host, path, query, language) -> page key
+
+
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
     _language_for.cache_clear()  # tests that override LANGUAGES or LANGUAGE_CODE
+    _hit_settings_now.clear()
+    _hosts.clear()  # ALLOWED_HOSTS, DEBUG
+    _keys.clear()
     if setting == "CACHES":
         _stores.clear()
 
@@ -205,26 +260,71 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_settings_changed)
 
 
+def _allowed_host(request: HttpRequest, now: _HitSettings) -> str | None:
+    """request.get_host(), or None where it raises DisallowedHost; remembered per Host header,
+    the only thing its answer depends on but the settings (a tenth of a hit went to it)."""
+    meta = request.META
+    if now.forwarded_host and "HTTP_X_FORWARDED_HOST" in meta:
+        raw = meta["HTTP_X_FORWARDED_HOST"]
+    else:
+        raw = meta.get("HTTP_HOST")
+    if raw is None:  # no Host header: Django builds it from the server's name and port, each time
+        try:
+            return request.get_host()
+        except DisallowedHost:
+            return None
+    allowed = _hosts.get(raw)
+    if allowed is None:
+        try:
+            request.get_host()
+            allowed = True
+        except DisallowedHost:
+            allowed = False
+        if len(_hosts) >= MOST_HOSTS:  # made-up Host headers cannot grow it without bound
+            _hosts.clear()
+        _hosts[raw] = allowed
+    return raw if allowed else None
+
+
+def _scheme(request: HttpRequest, now: _HitSettings) -> str:
+    """request.scheme, from the settings read once."""
+    if now.proxy_ssl_header is not None:
+        header, secure_value = now.proxy_ssl_header
+        value = request.META.get(header)
+        if value is not None:
+            return "https" if value.split(",", 1)[0].strip() == secure_value else "http"
+    return str(request._get_scheme())  # type: ignore[attr-defined]  # what request.scheme falls back on
+
+
 def page_key_for(request: HttpRequest) -> str | None:
     """The key an anonymous visitor's GET is cached under, None if it must not be."""
-    if request.method != "GET" or "HTTP_AUTHORIZATION" in request.META or not _visitor_cookies_only(request):
+    meta = request.META
+    if request.method != "GET" or "HTTP_AUTHORIZATION" in meta:
+        return None
+    now = _hit_settings()
+    cookies = request.COOKIES
+    if cookies and not now.harmless_cookies.issuperset(cookies):
         return None
     if not _well_formed(request):
         return None
-    try:
-        host = request.get_host()
-    except DisallowedHost:
+    host = _allowed_host(request, now)
+    if host is None:
         return None  # the stack below answers it with a 400
-    if settings.USE_I18N:
-        language = _language_for(
-            request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME), request.META.get("HTTP_ACCEPT_LANGUAGE")
-        )
+    if now.use_i18n:
+        language = _language_for(cookies.get(now.language_cookie), meta.get("HTTP_ACCEPT_LANGUAGE"))
     else:
-        language = settings.LANGUAGE_CODE
-    where = f"{request.scheme}://{host}{request.get_full_path()}"
-    # "pagecache3": entries hold their headers as the list a WSGI server is handed (hit_answer); a
-    # process of the release before, which stored Django's mapping, never reads one of these.
-    return f"pagecache3:{language}:{hashlib.blake2b(where.encode(), digest_size=16).hexdigest()}"
+        language = now.language_code
+    address = (_scheme(request, now), host, request.path, meta.get("QUERY_STRING", ""), language)
+    key = _keys.get(address)
+    if key is None:
+        where = f"{address[0]}://{host}{request.get_full_path()}"
+        # "pagecache3": entries hold their headers as the list a WSGI server is handed (hit_answer);
+        # a process of the release before, which stored Django's mapping, never reads one of these.
+        key = f"pagecache3:{language}:{hashlib.blake2b(where.encode(), digest_size=16).hexdigest()}"
+        if len(_keys) >= MOST_KEYS:
+            _keys.clear()
+        _keys[address] = key
+    return key
 
 
 class Visitor(HttpRequest):
@@ -274,6 +374,24 @@ def _bulk(value: bytes) -> bytes:
     return b"$%d\r\n%s\r\n" % (len(value), value)
 
 
+class KeptPage(NamedTuple):
+    """A kept page as a hit answers it: status, ETag, the headers the stack set, the body asked for."""
+
+    status: int
+    etag: str | None
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+def entry_digest(meta: bytes, body: bytes, packed: bytes) -> bytes:
+    """What names one stored entry's bytes: a process holding a page under it holds those bytes."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (meta, body, packed):
+        digest.update(b"%d:" % len(part))
+        digest.update(part)
+    return digest.hexdigest().encode()
+
+
 class _Store:
     """The Redis side: the hit script, and storing an entry with what it was built from."""
 
@@ -283,12 +401,16 @@ class _Store:
         backend = django_cache.client  # type: ignore[attr-defined]  # django-redis's client
         self.make_key: Callable[[str], Any] = backend.make_key
         self.decode: Callable[[bytes], Any] = backend.decode
-        # The hit's EVALSHA, written out in Redis' protocol but for the entry's key and the time:
-        # redis-py's packing, retry wrapper and pool took a third of a hit's CPU.
-        self.hit_command_head = b"*7\r\n" + _bulk(b"EVALSHA") + _bulk(self.hit_script.sha.encode()) + _bulk(b"1")
-        self.hit_command_tail = {field: _bulk(field.encode()) for field in ("body", "gzip")}
+        # The hit's EVALSHA, written out in Redis' protocol but for the entry's key, the time and the
+        # digest held: redis-py's packing, retry wrapper and pool took a third of a hit's CPU.
+        self.hit_command_head = b"*8\r\n" + _bulk(b"EVALSHA") + _bulk(self.hit_script.sha.encode()) + _bulk(b"1")
+        self.hit_command_field = {field: _bulk(field.encode()) for field in ("body", "gzip")}
         self.renewal = _bulk(str(PAGE_GRACE).encode())
         self.own = threading.local()  # a connection of each thread's own, outside the pool
+        # (page key, field) -> (the entry's digest, the page): the bytes of pages served last.
+        self.held: dict[tuple[str, str], tuple[bytes, KeptPage]] = {}
+        self.held_bytes = 0
+        self.held_lock = threading.Lock()
 
     def _connection(self) -> Any:
         own = getattr(self.own, "connection", None)
@@ -298,17 +420,21 @@ class _Store:
             self.own.pid = os.getpid()
         return own
 
-    def lookup(self, key: str, *, gzipped: bool) -> tuple[bytes, bytes] | None:
+    def lookup(self, key: str, *, gzipped: bool) -> KeptPage | None:
         """The page if every version and stamp it was built from is unchanged: one EVALSHA on this
         thread's own connection, None (render) if Redis is away or slow."""
+        field = "gzip" if gzipped else "body"
         entry = str(self.make_key(key)).encode()
+        held = self.held.get((key, field))  # taken now: another thread may let it go meanwhile
+        held_digest = held[0] if held is not None else b""
         command = b"".join(
             (
                 self.hit_command_head,
                 _bulk(entry),
-                self.hit_command_tail["gzip" if gzipped else "body"],
+                self.hit_command_field[field],
                 _bulk(repr(time.time()).encode()),
                 self.renewal,
+                _bulk(held_digest),
             )
         )
         connection = self._connection()
@@ -322,13 +448,36 @@ class _Store:
                     connection.send_packed_command([command], check_health=False)
                     found = connection.read_response()
             except NoScriptError:  # Redis restarted or its scripts were flushed: load it, once
-                found = self.hit_script(
-                    keys=[entry], args=["gzip" if gzipped else "body", repr(time.time()), PAGE_GRACE]
-                )
+                found = self.hit_script(keys=[entry], args=[field, repr(time.time()), PAGE_GRACE, held_digest])
         except RedisError:
             connection.disconnect()  # reconnects on the next hit
             return None  # Redis is down: render, as every other read does
-        return (found[0], found[1]) if found else None
+        if not found:
+            return None
+        if len(found) == 1:  # the entry is still the one whose bytes this process holds
+            return held[1] if held is not None and found[0] == held_digest else None
+        digest, meta, body = found
+        if meta is None or body is None:
+            return None
+        status, etag, headers = pickle.loads(meta)  # noqa: S301 (our own entry: PageCacheMiddleware made it)
+        page = KeptPage(status, etag, headers, body)
+        if digest:
+            self.hold(key, field, digest, page)
+        return page
+
+    def hold(self, key: str, field: str, digest: bytes, page: KeptPage) -> None:
+        """Keep the page's bytes for the next lookups, within LOCAL_PAGES_BYTES (oldest out first)."""
+        size = len(page.body) + 1024  # and its headers, roughly
+        if size > LOCAL_PAGES_BYTES // 8:
+            return  # one page alone must not push out most of the others
+        with self.held_lock:
+            before = self.held.pop((key, field), None)
+            if before is not None:
+                self.held_bytes -= len(before[1].body) + 1024
+            while self.held and self.held_bytes + size > LOCAL_PAGES_BYTES:
+                self.held_bytes -= len(self.held.pop(next(iter(self.held)))[1].body) + 1024
+            self.held[(key, field)] = (digest, page)
+            self.held_bytes += size
 
     def save(self, key: str, reads: cache.CacheReads, meta: bytes, body: bytes) -> bool:
         """Keep the page if what it was built from is still what Redis holds now (read raw,
@@ -350,6 +499,9 @@ class _Store:
                 if found is None or not isinstance(envelope, tuple) or envelope[1] != stamp:
                     return False
                 value_raws.append(found)
+            # Sent as stored to clients that accept gzip: compressed once, here. No secret is in
+            # a page kept for visitors (no CSRF token), so BREACH has nothing to find.
+            packed = gzip.compress(body, compresslevel=6, mtime=0)
             fields = {
                 "versions": "\n".join(versions),
                 "versions_seen": b"\n".join(version_raws),
@@ -357,9 +509,8 @@ class _Store:
                 "values_seen": b"\0".join(f"{len(found)}:".encode() + found[-STAMP_TAIL:] for found in value_raws),
                 "meta": meta,
                 "body": body,
-                # Sent as stored to clients that accept gzip: compressed once, here. No secret
-                # is in a page kept for visitors (no CSRF token), so BREACH has nothing to find.
-                "gzip": gzip.compress(body, compresslevel=6, mtime=0),
+                "gzip": packed,
+                "digest": entry_digest(meta, body, packed),
                 "fresh_until": repr(time.time() + PAGE_TTL),
             }
             entry = self.make_key(key)
@@ -384,8 +535,8 @@ def _store() -> _Store:
     return store
 
 
-def page_lookup(key: str, *, gzipped: bool) -> tuple[bytes, bytes] | None:
-    """The kept page under `key` (its meta and the body asked for), if it may still be served."""
+def page_lookup(key: str, *, gzipped: bool) -> KeptPage | None:
+    """The kept page under `key` (the body asked for), if it may still be served."""
     return _store().lookup(key, gzipped=gzipped)
 
 
@@ -450,12 +601,11 @@ STATUS_LINES = {status: f"{status} {reason_phrases[status]}" for status in (200,
 
 
 def hit_answer(
-    request: HttpRequest, found: tuple[bytes, bytes], *, gzipped: bool, started: float
+    request: HttpRequest, found: KeptPage, *, gzipped: bool, started: float
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """A kept page's status, headers and body, as Django's WSGIHandler would hand them to the
     server; with this request's id, and its access line logged."""
-    status, etag, kept = pickle.loads(found[0])  # noqa: S301 (our own entry, written by PageCacheMiddleware)
-    body = found[1]
+    status, etag, kept, body = found
     if etag is not None and etag in HEADER_LIST_SEPARATOR.split(request.META.get("HTTP_IF_NONE_MATCH", "").strip()):
         # The client holds this very page (a kept API list or photo, which carry an ETag): a 304,
         # as the view itself would answer, with the validators and caching headers only.
