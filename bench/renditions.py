@@ -367,7 +367,7 @@ def main() -> None:
         "matrix and range. Before, the decoders' RGB frame (72 MB) and the bindings' copy of it",
         "were held too: 252 MB for the HEIC, 280 for the AVIF. Then the memory the decode freed is",
         "returned to the system (malloc_trim) before the encodes, and what the encoders freed at the",
-        "end of the job; glibc maps every block of 1 MB or more by itself (mallopt), so what one job",
+        "end of the job; glibc maps every block of 4 MB or more by itself (mallopt), so what one job",
         "frees is unmapped rather than left in the heap for the next to miss (a worker's peak on",
         "the HEIC drifted from 207 to 233 MB without it), and the workers run with two malloc",
         "arenas instead of one per thread (`MALLOC_ARENA_MAX=2` in start-worker). AVIF is encoded",
