@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import requests
 
 from apps.photos.models import Photo, PhotoStatus
@@ -148,3 +149,53 @@ def test_a_share_links_token_is_masked_in_the_access_log(client, db, caplog) -> 
     (line,) = [record for record in caplog.records if record.name == "photosite.access"]
     assert "/s/HOeP…/12/" in line.getMessage() and token not in line.getMessage()
     assert token not in json.dumps({key: str(value) for key, value in vars(line).items()})
+
+
+def test_json_lines_are_byte_for_byte_the_ones_ecs_logging_writes(rf) -> None:
+    """LOG_FORMAT=json lines are made by photosite's faster formatter: what Filebeat ships and
+    Kibana indexes must not change by a byte, for access lines, job lines, failures and odd extras."""
+    import logging
+    import sys
+
+    from ecs_logging import StdlibFormatter
+
+    from photosite.pagecache import Visitor
+    from photosite.requestlog import EcsFormatter, access_logger, log_access
+
+    kept: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            kept.append(record)
+
+    keeper = Keep()
+    access_logger.addHandler(keeper)
+    level = access_logger.level
+    access_logger.setLevel(logging.INFO)
+    try:
+        visitor = Visitor(rf.get("/s/HOeP9BgSecret/12/", HTTP_X_REQUEST_ID="edge-1").META)
+        log_access(visitor, 200, 0.0042, request_id="edge-1")  # a kept page's line: its own fields
+        log_access(rf.post("/upload/"), 302, 1.5)  # a rendered page's: the context adds the rest
+    finally:
+        access_logger.removeHandler(keeper)
+        access_logger.setLevel(level)
+    job = logging.LogRecord("apps.photos.tasks", logging.WARNING, "/x/tasks.py", 7, "made %d of %s", (3, "ü…"), None)
+    job.__dict__.update({"labels.job": "make_renditions", "event": {"action": "renditions-made"}, "user.id": None})
+    try:
+        raise ValueError("not-a-photo-id")
+    except ValueError:
+        failed = logging.LogRecord("dramatiq", logging.ERROR, "/x/worker.py", 9, "Failed", (), sys.exc_info())
+    with_stack = logging.LogRecord("photosite", logging.INFO, "/x/a.py", 1, "look", (), None, sinfo="Stack (most..)")
+    no_thread = logging.LogRecord("photosite", logging.DEBUG, "/x/a.py", 1, "plain", (), None)
+    no_thread.thread = no_thread.threadName = no_thread.processName = None
+    ours, theirs = EcsFormatter(), StdlibFormatter()
+    for record in [*kept, job, failed, with_stack, no_thread]:
+        assert ours.format(record) == theirs.format(record), record.getMessage()
+    assert '"url":{"path":"/s/HOeP\\u2026/12/"}' in ours.format(kept[0])  # the token masked, as before
+    excluding = ["process"]
+    assert EcsFormatter(exclude_fields=excluding).format(job) == StdlibFormatter(exclude_fields=excluding).format(job)
+    clash = logging.LogRecord("photosite", logging.INFO, "/x/a.py", 1, "clash", (), None)
+    clash.__dict__["log.original.part"] = 1  # an extra field where ecs-logging has one of its own
+    for formatter in (ours, theirs):
+        with pytest.raises(TypeError, match="Type mismatch at key `original`"):
+            formatter.format(clash)
