@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -17,7 +18,8 @@ from tests.pages import parse_page
 def test_request_id_is_echoed_kept_or_made(client, db) -> None:
     assert client.get("/healthz", HTTP_X_REQUEST_ID="lb-7f3a.01")["X-Request-ID"] == "lb-7f3a.01"
     made = client.get("/healthz")["X-Request-ID"]
-    assert len(made) == 32 and int(made, 16) >= 0
+    assert len(made) == 32 and uuid.UUID(made).version == 4 and uuid.UUID(made).hex == made  # as uuid4().hex
+    assert len({client.get("/healthz")["X-Request-ID"] for _ in range(20)}) == 20
     hostile = client.get("/healthz", HTTP_X_REQUEST_ID="x" * 500)["X-Request-ID"]
     assert hostile != "x" * 500 and len(hostile) == 32
 
