@@ -1,6 +1,7 @@
 """Warm-cache vs cache-off throughput of the home page and a photo page.
 
     .venv/bin/python bench/cache.py [--seconds 10] [--write docs/PERFORMANCE.md]
+    .venv/bin/python bench/cache.py --seconds 5 --rows "whole-page cache: home" --rows gzip   # some rows only
     .venv/bin/python bench/cache.py --profile   # where a cold render's time goes (cProfile), no load
     .venv/bin/python bench/cache.py --profile-hit   # where a visitor's cached page's time goes
 
@@ -45,9 +46,17 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="replace this benchmark's section in a Markdown file")
     parser.add_argument("--profile", action="store_true", help="profile cold renders in-process instead")
     parser.add_argument("--profile-hit", action="store_true", help="profile cached hits in-process instead")
+    parser.add_argument(
+        "--rows",
+        action="append",
+        metavar="TEXT",
+        help="only the rows whose 'configuration: page' contains TEXT (repeatable; not with --write)",
+    )
     parser.add_argument("--profile-child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--profile-hit-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rows and args.write:
+        parser.error("--rows measures part of the table: it cannot --write it")
     if args.profile_child:
         profile_in_this_process(args.profile_child)
         return
@@ -95,6 +104,12 @@ def main() -> None:
         )
         # The ceiling is measured again just before each row (its gunicorn idles meanwhile):
         # the box's load moves within a run, and each ratio is then taken at the same load.
+        if args.rows:
+            configurations = tuple(
+                (label, extra, chosen, headers)
+                for label, extra, pages, headers in configurations
+                if (chosen := tuple(page for page in pages if any(text in f"{label}: {page[0]}" for text in args.rows)))
+            )
         with gunicorn(bench.env, app="bench.bare_wsgi:application") as bare_url:
             for label, extra, pages, headers in configurations:
                 with gunicorn({**bench.env, **extra}) as url:
@@ -132,7 +147,10 @@ def main() -> None:
     lines += [
         "",
         "Rows: *whole-page cache* is an anonymous visitor's page answered from Redis ahead of",
-        "Django's handler (photosite/wsgi.py), in one round trip (photosite/pagecache.py); *gzip* is the same with",
+        "Django's handler (photosite/wsgi.py), in one round trip (photosite/pagecache.py): Redis checks the",
+        "page's versions and, when the web process already holds that entry's bytes, answers with its digest",
+        "alone; access lines are off in every row (LOG_LEVEL=WARNING; `--profile-hit` logs at INFO);",
+        "*gzip* is the same with",
         "`Accept-Encoding: gzip`, as browsers send it (the copy gzipped when it was kept);",
         "*fragments only* (PAGE_CACHE_ENABLED=false) renders the page around the cached grid HTML",
         "and photo card; *cache off* (CACHE_ENABLED=false) reads everything from PostgreSQL and",
