@@ -50,8 +50,8 @@ def test_profile_query_count_does_not_grow_and_is_cached(client, user, bucket, d
             ready(user, f"Photo {user.photos.count()}")
         cache.clear()
         # the person; their albums; how many photos; follower and following counts; their
-        # photos with owner; renditions
-        with django_assert_num_queries(6):
+        # photos with owner and renditions
+        with django_assert_num_queries(5):
             assert client.get(url).content.decode().count('class="card"') == count
     with django_assert_num_queries(3):  # warm, at another address: the person, their albums, their follow counts
         client.get(url, {"visit": "2"})

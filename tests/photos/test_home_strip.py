@@ -50,13 +50,13 @@ def test_a_signed_in_home_page_without_unfinished_uploads_asks_no_query_for_the_
     ready_photo(user)
     client.force_login(user)
     cache.clear()
-    # session, user, grid photos with owners, their renditions: no query for the strip
-    with django_assert_num_queries(4):
+    # session, user, grid photos with owners and renditions: no query for the strip
+    with django_assert_num_queries(3):
         assert STRIP not in home_of(client)
     uploaded_photo(owner=user, title="Still processing")
     cache.clear()
     # ... and one more once something is processing
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         assert "Still processing" in home_of(client)
 
 

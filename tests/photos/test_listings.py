@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html import escape
 
 import pytest
 from django.core.cache import cache
@@ -13,9 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.albums.services import album_add_photos, album_create
-from apps.photos.models import Photo, Tag
+from apps.photos.models import Photo, Rendition, Tag
 from apps.social.models import Like
 from apps.social.services import follow_set, like_set
+from photosite.storage import media_url
 from tests.factories import PhotoRowFactory, UserFactory, ready_photo
 from tests.images import jpeg_bytes
 
@@ -178,13 +180,13 @@ def test_listing_pages_query_counts_do_not_grow(client, user, django_assert_num_
     tag = photos[0].tags.get().name
     client.force_login(user)
     cases = [
-        # session, user, then: the photos with owners, their renditions
-        (reverse("explore"), 5),  # + whether a fresh Popular ranking exists (none here: likes are counted)
-        (reverse("feed"), 4),
-        (reverse("search") + "?q=lighthouse", 5),  # + people matching the words
+        # session, user, then: the photos with their owners and renditions
+        (reverse("explore"), 4),  # + whether a fresh Popular ranking exists (none here: likes are counted)
+        (reverse("feed"), 3),
+        (reverse("search") + "?q=lighthouse", 4),  # + people matching the words
         # + the album with its owner; its link preview: the album as a visitor sees it, its cover, renditions
-        (reverse("album_detail", args=[album.pk]), 8),
-        (reverse("tag", args=[tag]), 5),  # + the tag's photo count
+        (reverse("album_detail", args=[album.pk]), 7),
+        (reverse("tag", args=[tag]), 4),  # + the tag's photo count
     ]
     for url, expected in cases:
         cache.clear()
@@ -219,3 +221,36 @@ def test_a_photo_page_from_a_tag_that_cannot_exist_is_a_400_naming_it(client, db
     assert "“a/b” is not a tag: use letters, digits, “-” and “_”." in response.content.decode()
     for meaningless in ("album:²", "album:" + "9" * 5000, "nonsense:1"):  # ignored, as before
         assert client.get(reverse("photo_detail", args=[photo.pk]), {"from": meaningless}).status_code == 200
+
+
+def test_grid_cards_link_every_rendition_read_with_the_photos(client, user, bucket, django_assert_num_queries) -> None:
+    photo = ready_photo(user, title="Dunes")
+    renditions = list(photo.renditions.order_by("size", "id"))
+    cache.clear()
+    with django_assert_num_queries(1):  # the photos with their owners and renditions, in one row each
+        body = client.get(reverse("home")).content.decode()
+    for rendition in renditions:
+        assert f"{escape(rendition.url)} {rendition.width}w" in body, rendition.format
+
+
+def test_a_rendition_key_the_row_cannot_carry_is_still_linked(client, user, bucket) -> None:
+    # The renditions come in the photo's row joined by control characters; a key holding one
+    # (none of ours does) sends the page to a second query instead of a wrong address.
+    photo = ready_photo(user, title="Odd key")
+    odd = photo.renditions.filter(format="jpg").order_by("size")[0]
+    Rendition.objects.filter(pk=odd.pk).update(file=f"public/odd\x1ename-{odd.pk}.jpg")
+    cache.clear()
+    body = client.get(reverse("home")).content.decode()
+    assert escape(media_url(f"public/odd\x1ename-{odd.pk}.jpg")) in body
+    assert titles_in_grid(body) == ["Odd key"]
+
+
+def test_card_words_with_line_breaks_and_markup_are_escaped(client, user, bucket) -> None:
+    # A card's words are escaped together with the page's URLs, split again on line breaks:
+    # a title holding one is escaped on its own, and nothing else on the page moves.
+    ready_photo(user, title="Tide <b>low</b> & high")
+    PhotoRowFactory(owner=user, title="Two\nlines <i>")
+    cache.clear()
+    body = client.get(reverse("home")).content.decode()
+    assert "Two\nlines &lt;i&gt;" in body and "Tide &lt;b&gt;low&lt;/b&gt; &amp; high" in body
+    assert "<b>low" not in body and "<i>" not in body

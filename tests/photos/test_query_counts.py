@@ -29,8 +29,8 @@ def test_home_for_a_signed_in_owner(client, user, bucket, django_assert_num_quer
     uploaded_photo(owner=user, title="Still processing")  # shows in the owner's strip
     client.force_login(user)
     cache.clear()
-    # session, user, owner's unfinished uploads, grid photos with owners, their renditions
-    with django_assert_num_queries(5):
+    # session, user, owner's unfinished uploads, grid photos with owners and their renditions
+    with django_assert_num_queries(4):
         response = client.get(reverse("home"))
     assert response.content.decode().count('class="card"') == photo_count
 

@@ -104,12 +104,12 @@ def test_home_shows_newest_public_ready_photos_only(client, user, other_user, bu
 def test_home_query_count_does_not_grow_with_photos(client, user, bucket, django_assert_num_queries) -> None:
     ready_photo(user)
     cache.clear()
-    with django_assert_num_queries(2):  # photos with their owners; their renditions
+    with django_assert_num_queries(1):  # photos with their owners and their renditions
         client.get(reverse("home"))
     for _ in range(4):
         ready_photo(user)
     cache.clear()
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         response = client.get(reverse("home"))
     assert response.content.decode().count('class="card"') == 5
     with django_assert_num_queries(0):  # warm: the grid comes from Redis

@@ -8,7 +8,7 @@ import requests
 from rest_framework.test import APIClient
 
 from apps.photos.models import Visibility, stored_name
-from photosite.storage import media_url, public_storage
+from photosite.storage import media_url, media_urls, public_storage
 from tests.factories import ready_photo
 
 
@@ -39,3 +39,11 @@ def test_a_private_photos_renditions_never_get_a_public_address(user, bucket) ->
 def test_keys_that_are_not_plain_names_go_through_the_backend(bucket) -> None:
     for key in ("public/a/../b.jpg", "public//b.jpg", "public/a b.jpg", "public/./b.jpg", "public/é.jpg"):
         assert media_url(key) == public_storage().url(key), key
+
+
+def test_a_pages_urls_made_together_are_each_keys_own(bucket) -> None:
+    plain = ["public/ab/photo-v3-320.jpg", "public/ab/photo-v3-640.avif"]
+    odd = ["public/a/../b.jpg", "public/./b.jpg", "public/a b.jpg", "public/..", "public/.hidden/x.jpg"]
+    urls = media_urls([*plain, *odd, "private/ab/original.jpg"])
+    assert urls[: len(plain) + len(odd)] == [public_storage().url(key) for key in [*plain, *odd]]
+    assert "/private/" in urls[-1] and "Signature=" in urls[-1]  # a private key is always signed

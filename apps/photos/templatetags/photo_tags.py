@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from apps.photos.imaging import LEGACY_OUTPUT_FORMATS, OUTPUT_FORMATS
 from apps.photos.models import Photo, Tag, Visibility
 from apps.photos.selectors import CardRow, RenditionLike, renditions_of
+from photosite.storage import media_urls
 
 register = template.Library()
 FALLBACK_FORMAT = "jpg"  # every browser reads it
@@ -143,6 +144,10 @@ def _photo_path(photo_id: int) -> str:
     return path.replace(str(_PHOTO_ID_MARK), str(int(photo_id)))
 
 
+# A rendition as a card uses it: (size, format, width, height, URL escaped for HTML), smallest first.
+_CardImage = tuple[int, str, int, int, str]
+
+
 @register.simple_tag
 def photo_cards(photos: Sequence[Photo | CardRow], from_name: str) -> SafeString:
     """Every card of a grid page (photos/_grid_items.html), the first one loaded eagerly: one
@@ -151,13 +156,46 @@ def photo_cards(photos: Sequence[Photo | CardRow], from_name: str) -> SafeString
     path = escape(_photo_path(_PHOTO_ID_MARK)).split(str(_PHOTO_ID_MARK))
     query = f"?from={quote(from_name, safe='')}"
     cards = (
-        _card(photo, f"{path[0]}{int(photo.pk)}{path[1]}{query}", index == 0) for index, photo in enumerate(photos)
+        _card(photo, images, words, f"{path[0]}{int(photo.pk)}{path[1]}{query}", index == 0)
+        for index, (photo, images, words) in enumerate(zip(photos, *_card_parts(photos), strict=True))
     )
     return SafeString("".join(cards))
 
 
-def _card(photo: Photo | CardRow, link: str, eager: bool) -> str:
-    """A grid card's markup, in one pass over the photo's renditions; `link` is escaped.
+def _card_parts(photos: Sequence[Photo | CardRow]) -> tuple[list[list[_CardImage]], list[list[str]]]:
+    """Each photo's renditions with their URLs, and its words (title, owner, alt text, colour),
+    escaped: a page's URLs made together (media_urls), then everything escaped at once, 300-odd
+    calls of each fewer than one a URL and word."""
+    keys = [rendition[5] for photo in photos if isinstance(photo, CardRow) for rendition in photo.renditions]
+    made = iter(media_urls(keys))
+    found = [
+        [(size, fmt, width, height, next(made)) for size, fmt, width, height, _, _ in photo.renditions]
+        if isinstance(photo, CardRow)
+        else [(r.size, r.format, r.width, r.height, r.url) for r in renditions_of(photo)]
+        for photo in photos
+    ]
+    words = [
+        (photo.title, photo.owner.shown_name, photo.alt_text or photo.title, photo.placeholder_color or "#e5e7eb")
+        for photo in photos
+    ]
+    escaped = iter(
+        _escaped([*(image[4] for images in found for image in images), *(w for four in words for w in four)])
+    )
+    images = [[(size, fmt, width, height, next(escaped)) for size, fmt, width, height, _ in each] for each in found]
+    return images, [[next(escaped) for _ in four] for four in words]
+
+
+def _escaped(texts: list[str]) -> list[str]:
+    """escape() of each text: in one call, unless a text holds the line break that separates them."""
+    joined = "\n".join(texts)
+    if not texts or joined.count("\n") != len(texts) - 1:
+        return [escape(text) for text in texts]
+    return escape(joined).split("\n")
+
+
+def _card(photo: Photo | CardRow, images: list[_CardImage], words: list[str], link: str, eager: bool) -> str:
+    """A grid card's markup from the photo's renditions (`images`) and its words (title,
+    owner, alt text and colour, as _card_parts gives them); these and `link` are escaped.
 
     The same markup as card_shape, viewer_attributes and photo_img (photos/_img.html) make
     in a template, which cost two thirds of a cold grid's render: 48 cards each sorted their
@@ -165,54 +203,45 @@ def _card(photo: Photo | CardRow, link: str, eager: bool) -> str:
     (bench/cache.py --profile; docs/PERFORMANCE.md). Plain f-strings with every value
     escaped here (`escape` is the standard library's, as Django's own escape uses).
     """
-    # Per format, smallest first: the renditions and their srcset entries ("<url> <width>w").
-    by_format: dict[str, list[RenditionLike]] = {}
-    entries: dict[str, list[str]] = {}
-    for rendition in renditions_of(photo):
-        entry = f"{escape(rendition.url)} {rendition.width}w"
-        found = by_format.get(rendition.format)
+    by_format: dict[str, list[_CardImage]] = {}  # per format, smallest first
+    for image in images:
+        found = by_format.get(image[1])
         if found is None:
-            by_format[rendition.format], entries[rendition.format] = [rendition], [entry]
+            by_format[image[1]] = [image]
         else:
-            found.append(rendition)
-            entries[rendition.format].append(entry)
+            found.append(image)
     fallbacks = by_format.get(FALLBACK_FORMAT, [])
     largest = fallbacks[-1] if fallbacks else None
-    width, height = (largest.width, largest.height) if largest else (photo.original_width, photo.original_height)
+    width, height = (largest[2], largest[3]) if largest else (photo.original_width, photo.original_height)
     ratio = min(max(width / height, 0.25), 4.0) if width and height else 4 / 3
     sizes = f"(max-width: 600px) {round(ratio * ROW_HEIGHT_NARROW * 1.5)}px, {round(ratio * ROW_HEIGHT * 1.5)}px"
-    title, owner = escape(photo.title), escape(photo.owner.shown_name)
+    title, owner, alt, colour = words
 
     viewer = ""
     if largest is not None:
-        main = entries.get(VIEWER_FORMAT) or entries[FALLBACK_FORMAT]
-        extra = entries.get(VIEWER_EXTRA_FORMAT)
-        avif = f' data-viewer-avif="{", ".join(extra)}"' if extra else ""
+        main = by_format.get(VIEWER_FORMAT) or fallbacks
+        extra = by_format.get(VIEWER_EXTRA_FORMAT)
+        avif = f' data-viewer-avif="{_card_srcset(extra)}"' if extra else ""
         viewer = (
-            f'data-viewer data-viewer-width="{int(largest.width)}" data-viewer-height="{int(largest.height)}" '
-            f'data-viewer-srcset="{", ".join(main)}"{avif} data-viewer-title="{title}" data-viewer-owner="{owner}"'
+            f'data-viewer data-viewer-width="{int(largest[2])}" data-viewer-height="{int(largest[3])}" '
+            f'data-viewer-srcset="{_card_srcset(main)}"{avif} data-viewer-title="{title}" data-viewer-owner="{owner}"'
         )
     picture = ""
     # What the card offers: each format's renditions up to CARD_MAX_SIZE (a prefix: smallest first).
-    shown = {
-        name: [entry for rendition, entry in zip(found, entries[name], strict=True) if rendition.size <= CARD_MAX_SIZE]
-        for name, found in by_format.items()
-    }
-    card_fallbacks = [rendition for rendition in fallbacks if rendition.size <= CARD_MAX_SIZE]
+    card_fallbacks = [image for image in fallbacks if image[0] <= CARD_MAX_SIZE]
     if card_fallbacks:
         fallback = card_fallbacks[-1]
-        sources = "".join(
-            f'<source type="{output.mime_type}" srcset="{", ".join(shown[output.name])}" sizes="{sizes}">'
-            for output in PICTURE_FORMATS
-            if output.name != FALLBACK_FORMAT and shown.get(output.name)
-        )
+        sources = ""
+        for output in PICTURE_FORMATS:
+            shown = [image for image in by_format.get(output.name, ()) if image[0] <= CARD_MAX_SIZE]
+            if output.name != FALLBACK_FORMAT and shown:
+                sources += f'<source type="{output.mime_type}" srcset="{_card_srcset(shown)}" sizes="{sizes}">'
         lazy = "" if eager else 'loading="lazy" '
         picture = (
-            f'<picture>{sources}<img class="thumb" src="{escape(fallback.url)}" '
-            f'srcset="{", ".join(shown[FALLBACK_FORMAT])}" '
-            f'sizes="{sizes}" width="{int(fallback.width)}" height="{int(fallback.height)}" '
-            f'alt="{escape(photo.alt_text or photo.title)}" {lazy}decoding="async" '
-            f'style="background-color: {escape(photo.placeholder_color or "#e5e7eb")}"></picture>'
+            f'<picture>{sources}<img class="thumb" src="{fallback[4]}" '
+            f'srcset="{_card_srcset(card_fallbacks)}" '
+            f'sizes="{sizes}" width="{int(fallback[2])}" height="{int(fallback[3])}" '
+            f'alt="{alt}" {lazy}decoding="async" style="background-color: {colour}"></picture>'
         )
     # Most cards are public and shown: no badge, and no words to look up for one.
     badge = visibility_badge(photo) if photo.hidden_at is not None or photo.visibility != Visibility.PUBLIC else ""
@@ -222,3 +251,7 @@ def _card(photo: Photo | CardRow, link: str, eager: bool) -> str:
         f'      {badge_html}\n      <span class="card-meta"><span class="card-title">{title}</span>'
         f'<span class="card-owner">{owner}</span></span>\n    </a>\n  </li>'
     )
+
+
+def _card_srcset(images: list[_CardImage]) -> str:
+    return ", ".join([f"{url} {int(width)}w" for _, _, width, _, url in images])
