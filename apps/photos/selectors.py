@@ -155,7 +155,7 @@ class _RenditionsInRow(RawSQL):
     and 0.3-0.5 (two queries: 0.9-1.1, and 0.7-1.0 before the ORM's own work)."""
 
     def __init__(self) -> None:
-        columns = {field.name: field.column for field in Rendition._meta.concrete_fields}
+        columns = _columns(Rendition)
         fields = ", ".join(f'r."{columns[name]}"' for name in RENDITION_FIELDS)
         super().__init__(
             f'SELECT string_agg(concat_ws(chr(31), {fields}), chr(30) ORDER BY r."size", r."id") '  # noqa: S608
@@ -1026,14 +1026,53 @@ def photo_get_for_viewer(*, photo_id: int, viewer: User | AnonymousUser, share_t
 
 
 def _photo_card(photo_id: int) -> Photo | None:
-    """The photo page's card: the photo and its owner, its renditions as rows, its tags and albums."""
-    photo = _with_page_extras(_with_owner(Photo.objects.filter(pk=photo_id))).first()
-    if photo is not None:
-        rendition_rows_attach([photo])
-        albums = AlbumEntry.objects.filter(photo_id=photo_id).order_by("album__title", "album_id")
+    """The photo page's card: the photo and its owner, its renditions as rows, its tags and albums.
+
+    On PostgreSQL the renditions and albums come in the photo's row (_RenditionsInRow,
+    _AlbumsInRow): two queries (the photo, its tags) instead of four."""
+    photos = _with_page_extras(_with_owner(Photo.objects.filter(pk=photo_id)))
+    in_row = connection.vendor == "postgresql"
+    if in_row:
+        photos = photos.annotate(card_renditions=_RenditionsInRow(), card_albums=_AlbumsInRow())
+    photo = photos.first()
+    if photo is None:
+        return None
+    if in_row:
+        # Not kept with the card: it holds them as rendition_rows and album_links below.
+        renditions, albums = (
+            _renditions_from_text(photo.__dict__.pop("card_renditions")),
+            photo.__dict__.pop("card_albums"),
+        )
+        photo.album_links = [AlbumLink(*album) for album in albums or ()]  # type: ignore[attr-defined]
+        if renditions is not None:
+            photo.rendition_rows = [RenditionRow(*values) for values in renditions]  # type: ignore[attr-defined]
+            return photo
+    rendition_rows_attach([photo])
+    if not in_row:
+        entries = AlbumEntry.objects.filter(photo_id=photo_id).order_by("album__title", "album_id")
         fields = ("album_id", "album__title", "album__visibility")
-        photo.album_links = [AlbumLink(*row) for row in albums.values_list(*fields)]  # type: ignore[attr-defined]
+        photo.album_links = [AlbumLink(*row) for row in entries.values_list(*fields)]  # type: ignore[attr-defined]
     return photo
+
+
+class _AlbumsInRow(RawSQL):
+    """The albums a photo is in, by title, as one JSON array in its row (PostgreSQL): AlbumLink's
+    values [id, title, visibility] each (JSON: a title may hold any character)."""
+
+    def __init__(self) -> None:
+        album, entry = _columns(Album), _columns(AlbumEntry)
+        link = ", ".join(f'a."{album[name]}"' for name in ("id", "title", "visibility"))
+        super().__init__(
+            f'SELECT json_agg(json_build_array({link}) ORDER BY a."{album["title"]}", a."{album["id"]}") '  # noqa: S608
+            f'FROM "{AlbumEntry._meta.db_table}" e JOIN "{Album._meta.db_table}" a '
+            f'ON a."{album["id"]}" = e."{entry["album"]}" WHERE e."{entry["photo"]}" = "{Photo._meta.db_table}"."id"',
+            (),
+        )
+
+
+def _columns(model: type[Any]) -> dict[str, str]:
+    """A model's column names by field name."""
+    return {field.name: field.column for field in model._meta.concrete_fields}
 
 
 def photo_get_for_owner(*, photo_id: int, owner: User | AnonymousUser) -> Photo:

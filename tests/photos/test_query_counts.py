@@ -39,9 +39,9 @@ def test_home_for_a_signed_in_owner(client, user, bucket, django_assert_num_quer
 def test_photo_page_for_a_visitor(client, user, bucket, django_assert_num_queries, photo_count) -> None:
     photos = ready_photos(user, photo_count)
     cache.clear()
-    # the photo with its owner; its renditions; its tags; the albums it is in; its like and
+    # the photo with its owner, renditions and the albums it is in; its tags; its like and
     # comment counts (from their counters, never from the card: a like does not forget the card)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(3):
         assert client.get(reverse("photo_detail", args=[photos[-1].pk])).status_code == 200
     # opened from a grid, its card now cached: the counts; the previous and the next photo in it
     with django_assert_num_queries(3):
@@ -98,8 +98,8 @@ def _people_world(user, count: int):
         ("following", 4, "session, user, the person, whom they follow"),
         (
             "photo_signed_in",
-            11,
-            "session, user, the photo, renditions, tags, albums, like and comment counts, "
+            9,
+            "session, user, the photo with renditions and albums, tags, like and comment counts, "
             "comments with authors, liked?, the owner's albums for the menu, their live share links",
         ),
         ("album_edit", 7, "session, user, the album, its photos, their renditions, photos to add, their renditions"),

@@ -275,3 +275,23 @@ def test_a_nul_byte_in_the_url_is_a_400_not_a_database_error(client, db) -> None
         response = client.get(url)
         assert response.status_code == 400, url
         assert b"NUL" in response.content
+
+
+def test_a_photo_page_names_the_albums_it_is_in_that_the_viewer_may_see_by_title(
+    client, user, other_user, bucket, django_assert_num_queries
+) -> None:
+    from apps.albums.services import album_create
+
+    photo = ready_photo(user, title="Ridge")
+    for title, visibility in (("Zebra <b>", Visibility.PUBLIC), ("Alps", Visibility.PUBLIC), ("Diary", "private")):
+        album_create(owner=user, title=title, visibility=visibility, photo_ids=[photo.pk])
+    cache.clear()
+    url = reverse("photo_detail", args=[photo.pk])
+    with django_assert_num_queries(3):  # the photo with renditions and albums; its tags; its counts
+        body = client.get(url).content.decode()
+    albums = body[body.index('class="in-albums"') :].split("</p>")[0]
+    assert albums.index(">Alps</a>") < albums.index(">Zebra &lt;b&gt;</a>") and "Diary" not in albums
+    for rendition in photo.renditions.filter(format="jpg"):  # the sizes offered for download
+        assert f'href="{rendition.url}" data-size="{rendition.size}"' in body
+    client.force_login(user)  # the owner sees their private album too
+    assert ">Diary</a>" in client.get(url).content.decode()
