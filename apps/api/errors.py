@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from apps.accounts.services import TokenRefused
 from apps.albums.services import AlbumRefused
+from apps.api.error_pages import error_body
 from apps.moderation.services import ReportRefused
 from apps.photos.tags import TagsRejected
 from apps.photos.uploads import DuplicateUpload, UploadRejected
@@ -32,17 +33,6 @@ def _first_message(detail: Any) -> str:
     if isinstance(detail, list) and detail:
         return _first_message(detail[0])
     return str(detail)
-
-
-def error_body(status_code: int, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"status": status_code, "message": message, "fields": fields or {}}}
-
-
-def error_page(request: HttpRequest, status_code: int, message: str) -> JsonResponse:
-    """Django's own error handlers for /api/ paths (registered in ApiConfig.ready()): errors
-    no API view caught, such as a bug (500) or a route that does not exist (404), in the
-    API's format instead of the site's HTML page."""
-    return JsonResponse(error_body(status_code, message), status=status_code)
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

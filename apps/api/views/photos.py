@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from apps.accounts.models import User
 from apps.albums import selectors as album_selectors
 from apps.api import serializers as s
-from apps.api.errors import error_body
+from apps.api.error_pages import error_body
 from apps.api.views.common import (
     ERRORS,
     PAGE_PARAMETERS,

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.api import serializers as s
-from apps.api.errors import error_body
+from apps.api.error_pages import error_body
 from apps.api.views.common import (
     ERRORS,
     THROTTLES,
