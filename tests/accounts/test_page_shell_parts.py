@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from django.template import Context, Template
+import pytest
+from django.template import Context, Template, TemplateSyntaxError
 from django.test import Client
 from django.urls import reverse
 
@@ -125,3 +126,42 @@ def test_a_kept_stretch_sees_only_the_values_it_names(db) -> None:
     assert template.render(Context({"n": 1, "user": ann})) == "[1|]"  # the user never reaches it
     assert template.render(Context({"n": 2, "user": ann})) == "[2|]"
     assert template.render(Context({"n": 1, "user": ann})) == "[1|]"
+
+
+def test_every_signed_in_page_carries_a_new_token_that_only_its_session_can_post(db) -> None:
+    ann, bob = UserFactory(username="ann"), UserFactory(username="bob")
+    clients = {}
+    for person in (ann, bob):
+        clients[person] = Client(enforce_csrf_checks=True)
+        clients[person].force_login(person)
+    tokens = [shell_of(clients[ann], reverse("home")).fields["csrfmiddlewaretoken"] for _ in range(3)]
+    bobs = shell_of(clients[bob], reverse("home")).fields["csrfmiddlewaretoken"]
+    assert len(set(tokens)) == 3 and bobs not in tokens  # masked afresh on each page (BREACH)
+    assert all(len(token) == 64 and token.isalnum() for token in [*tokens, bobs])
+    # Ann's token is no good with Bob's cookie, nor is a token altered by one character.
+    assert clients[bob].post(reverse("logout"), {"csrfmiddlewaretoken": tokens[0]}).status_code == 403
+    altered = tokens[1][:40] + ("a" if tokens[1][40] != "a" else "b") + tokens[1][41:]
+    assert clients[ann].post(reverse("logout"), {"csrfmiddlewaretoken": altered}).status_code == 403
+    assert "_auth_user_id" in clients[ann].session
+    # Any of the pages' tokens signs Ann out.
+    assert clients[ann].post(reverse("logout"), {"csrfmiddlewaretoken": tokens[0]}).status_code == 302
+    assert "_auth_user_id" not in clients[ann].session
+
+
+def test_a_signed_in_page_without_a_csrf_cookie_sets_one_its_form_can_post_with(db) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(UserFactory())
+    assert "csrftoken" not in client.cookies
+    response = client.get(reverse("home"))
+    assert response.cookies["csrftoken"].value  # the page's token is of the secret in this new cookie
+    shell = _Shell()
+    shell.feed(response.content.decode())
+    assert (
+        client.post(reverse("logout"), {"csrfmiddlewaretoken": shell.fields["csrfmiddlewaretoken"]}).status_code == 302
+    )
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_kept_stretch_cannot_hold_a_block() -> None:
+    with pytest.raises(TemplateSyntaxError, match="cannot hold a"):
+        Template("{% load shell_tags %}{% once %}{% block title %}{% endblock %}{% endonce %}")
