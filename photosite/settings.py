@@ -103,7 +103,7 @@ MIDDLEWARE = [
     "photosite.requestlog.RequestIdMiddleware",
     "photosite.db.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",  # CONTENT_SECURITY_POLICY below
+    "photosite.csp.CSPMiddleware",  # django-csp's, its header built once: CONTENT_SECURITY_POLICY below
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",  # LANGUAGES below; after sessions, before common
@@ -129,7 +129,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
+                "django.contrib.auth.context_processors.auth",  # the admin's check asks for it by name
+                "apps.accounts.context_processors.auth",  # after it: the same user itself, not a lazy stand-in
                 "django.contrib.messages.context_processors.messages",
                 "apps.photos.context_processors.upload_limits",
             ],

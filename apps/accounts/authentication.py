@@ -138,3 +138,22 @@ def session_user(request: HttpRequest) -> Any:
                         session.flush()
                         user = None
     return user or AnonymousUser()
+
+
+def cached_session_user(request: HttpRequest) -> Any:
+    """`session_user`, read once a request (apps.accounts.middleware's `request.user` reads it)."""
+    if not hasattr(request, "_cached_user"):  # where Django's own middleware keeps it (allauth clears it)
+        request._cached_user = session_user(request)  # type: ignore[attr-defined]
+    return request._cached_user  # type: ignore[attr-defined]
+
+
+def request_user(request: HttpRequest) -> Any:
+    """`request.user` itself rather than the lazy stand-in apps.accounts.middleware puts there:
+    the same person, read from the session once a request as the stand-in reads it. Every
+    attribute read through the stand-in goes through Django's LazyObject machinery (and raises
+    and catches an AttributeError on the way), and a page's templates read the user about ten
+    times. A user set later in the request (`login`, `logout`, DRF) is returned as it is."""
+    user = request.user
+    if user is getattr(request, "_session_user_stand_in", None):
+        return cached_session_user(request)
+    return user

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy
 
-from apps.accounts.authentication import session_user
+from apps.accounts.authentication import cached_session_user
 from apps.accounts.models import User
 
 SETUP_MESSAGE = gettext_lazy(
@@ -41,13 +41,8 @@ class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
 
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)  # its checks and `request.auser`
-        request.user = SimpleLazyObject(lambda: _cached_session_user(request))  # type: ignore[assignment]
-
-
-def _cached_session_user(request: HttpRequest) -> object:
-    if not hasattr(request, "_cached_user"):  # where Django's own middleware keeps it (allauth clears it)
-        request._cached_user = session_user(request)  # type: ignore[attr-defined]
-    return request._cached_user  # type: ignore[attr-defined]
+        stand_in = SimpleLazyObject(lambda: cached_session_user(request))
+        request.user = request._session_user_stand_in = stand_in  # type: ignore[assignment, attr-defined]
 
 
 class StaffSecondFactorMiddleware:

@@ -6,11 +6,16 @@ every web process."""
 from __future__ import annotations
 
 import requests
+from django.contrib.auth import login
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import connection
 from django.db.models import F
+from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.accounts import context_processors
+from apps.accounts.middleware import AuthenticationMiddleware
 from apps.accounts.models import User
 from apps.accounts.services import account_delete, users_deactivate
 from tests.conftest import staff_login
@@ -113,3 +118,20 @@ def test_the_user_row_is_read_with_the_orms_own_query_from_the_database(client, 
         assert "Log out" in client.get(reverse("home")).content.decode()
     orm = str(User.objects.filter(pk=user.pk).query)
     assert [query["sql"] for query in queries.captured_queries if 'FROM "accounts_user"' in query["sql"]] == [orm]
+
+
+def test_templates_see_the_requests_person_and_whoever_signs_in_during_the_request(rf, db) -> None:
+    ann, bob = UserFactory(username="ann"), UserFactory(username="bob")
+    request = rf.get("/")
+    SessionMiddleware(lambda request: HttpResponse()).process_request(request)
+    AuthenticationMiddleware(lambda request: HttpResponse()).process_request(request)
+    assert context_processors.auth(request)["user"].is_anonymous  # no one in the session yet
+    login(request, ann, backend="django.contrib.auth.backends.ModelBackend")
+    assert context_processors.auth(request)["user"] == ann
+    # A later request of that session: its person is read from the session, as request.user is.
+    later = rf.get("/")
+    later.session = request.session
+    AuthenticationMiddleware(lambda request: HttpResponse()).process_request(later)
+    assert context_processors.auth(later)["user"] == ann == later.user
+    login(later, bob, backend="django.contrib.auth.backends.ModelBackend")
+    assert context_processors.auth(later)["user"] == bob
