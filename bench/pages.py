@@ -1,6 +1,7 @@
 """Cold renders, the API and signed-in pages (issue 16), each beside a bare view of the same run.
 
     .venv/bin/python bench/pages.py [--seconds 8] [--write docs/PERFORMANCE.md]
+    .venv/bin/python bench/pages.py --rows cold   # the bare views and the cold rows only (an A/B)
     .venv/bin/python bench/pages.py --profile   # cProfile: cold home and photo page (bench/cache.py's),
                                                 # then warm signed-in home and feed, API list and detail
 
@@ -37,9 +38,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--write", type=Path, help="replace this benchmark's section in a Markdown file")
     parser.add_argument("--profile", action="store_true", help="profile cold renders, signed-in pages and the API")
+    parser.add_argument(
+        "--rows",
+        help="only the rows naming one of these comma-separated words, e.g. 'cold' (and the bare views)",
+    )
     parser.add_argument("--setup-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.rows and args.write:
+        parser.error("--rows measures part of the table: it is not written")
     if args.setup_child:
         print(json.dumps(follows_and_session()))
         return
@@ -61,7 +68,8 @@ def main() -> None:
             child = [sys.executable, "bench/pages.py", "--profile-child", setup["cookie"], *paths]
             subprocess.run(child, cwd=ROOT, env={**bench.env, **UNTHROTTLED}, check=True)
             return
-        rows = measure(bench.env, setup["cookie"], photo_path, api_detail, seconds=args.seconds)
+        wanted = [word.strip() for word in args.rows.split(",")] if args.rows else None
+        rows = measure(bench.env, setup["cookie"], photo_path, api_detail, seconds=args.seconds, wanted=wanted)
     section = render_section(rows, seconds=args.seconds)
     print(section)
     if args.write:
@@ -77,10 +85,17 @@ def run_child(env: dict[str, str], *command: str) -> str:
 Row = tuple[str, str, WrkResult, float]  # (page, configuration, result, load average before it)
 
 
-def measure(env: dict[str, str], cookie: str, photo_path: str, api_detail: str, *, seconds: int) -> list[Row]:
+def measure(
+    env: dict[str, str], cookie: str, photo_path: str, api_detail: str, *, seconds: int, wanted: list[str] | None = None
+) -> list[Row]:
+    """Every row, or (`wanted`) the bare views and the rows whose page or configuration names
+    one of those words: an A/B of one change needs only its own rows, back to back."""
     rows: list[Row] = []
 
     def run(page: str, configuration: str, url: str, headers: dict[str, str] | None = None) -> None:
+        ceiling = "bare" in page
+        if wanted and not ceiling and not any(word in f"{page} {configuration}" for word in wanted):
+            return
         for _ in range(3):  # warm the cache and the processes
             request = urllib.request.Request(url, headers=headers or {})
             urllib.request.urlopen(request, timeout=10).read()
