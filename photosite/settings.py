@@ -346,6 +346,8 @@ PHOTOS_STUCK_AFTER_SECONDS = env.int("PHOTOS_STUCK_AFTER_SECONDS", default=600)
 # above a renditions job's 5-minute limit: a job storing a key again (a pipeline version
 # rolled back mid-deploy) is safe from the sweep because nothing falls due that soon.
 PHOTOS_SUPERSEDED_GRACE_SECONDS = env.int("PHOTOS_SUPERSEDED_GRACE_SECONDS", default=24 * 60 * 60)
+if PHOTOS_SUPERSEDED_GRACE_SECONDS < 30 * 60:
+    raise ImproperlyConfigured("PHOTOS_SUPERSEDED_GRACE_SECONDS must be at least 1800 (30 minutes; see settings.py)")
 
 # --- Probes -----------------------------------------------------------------------
 READYZ_REQUIRED = env.list("READYZ_REQUIRED", default=["database"])

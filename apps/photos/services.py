@@ -470,6 +470,7 @@ def _renditions_move_to_match_visibility(photo: Photo) -> None:
         new_name = rendition_key_for(photo=photo, size=rendition.size, fmt=_extension(old_name))
         if new_name == old_name:
             continue
+        _superseded_files_forget(names=[new_name])  # live again, under this photo's lock
         object_copy(old_name, new_name)
         old_names.append(old_name)
         rendition.file.name = new_name
@@ -579,7 +580,7 @@ def stored_files_delete(*, names: list[str], purge: bool = True) -> None:
 
 # --- Superseded renditions: kept a while for the pages that still link them ----------
 
-SUPERSEDED_SWEEP_BATCH = 200  # rows locked, and objects removed, per transaction
+SUPERSEDED_SWEEP_BATCH = 200  # photos looked up at a time; each is its own transaction
 
 
 def superseded_files_keep(*, photo_id: int, names: list[str]) -> None:
@@ -615,48 +616,72 @@ def superseded_files_take(*, photo_ids: Sequence[int]) -> list[str]:
 
 
 def superseded_files_sweep(*, now: datetime | None = None, batch_size: int = SUPERSEDED_SWEEP_BATCH) -> int:
-    """Remove superseded files past their grace period, a batch per transaction; returns how
-    many it removed (or handed to a takedown's job).
+    """Remove superseded files past their grace period, one photo per transaction; returns
+    how many it removed (or handed to a takedown's job).
 
-    Safe with several sweeps at once: each locks its batch with SKIP LOCKED, so two never
-    take the same row, and the rows go in the transaction that removed their objects (a
-    failure leaves the batch for the next run; removing an object twice is harmless). A
-    file a rendition row names again (a rebuild made the same key) is kept, its row dropped.
+    Each photo's files go under its row lock, the lock every writer of its files holds (a
+    rendition job, a visibility move, a takedown), so none of them can put a live file under
+    a name this is removing; it is taken with SKIP LOCKED, and a busy photo waits for the
+    next run. A takedown waiting for that lock waits for one photo's few deletes, never a
+    batch's. Two sweeps at once never take the same rows; a failure leaves the photo's rows
+    for the next run (removing an object twice is harmless). A file a rendition row names
+    again (a rebuild made the same key) is kept, its row dropped.
     """
     due_at = now or timezone.now()
     removed = 0
+    passed_over: set[int] = set()  # photos another transaction holds: the next run's
     while True:
-        with transaction.atomic():
-            due = list(
-                SupersededFile.objects.select_for_update(skip_locked=True)
-                .filter(delete_after__lte=due_at)
-                .order_by("delete_after", "pk")
-                .values_list("pk", "photo_id", "name")[:batch_size]
-            )
-            if not due:
-                return removed
-            in_use = set(Rendition.objects.filter(file__in=[name for _, _, name in due]).values_list("file", flat=True))
-            public_photo_ids = {
-                photo.pk
-                for photo in Photo.objects.filter(pk__in={photo_id for _, photo_id, _ in due}).only(
-                    "pk", "visibility", "hidden_at"
-                )
-                if renditions_are_public(photo)
-            }
-            taken_down = []
-            for _, photo_id, name in due:
-                if name in in_use:
-                    continue
-                if name.startswith(PUBLIC_PREFIX) and photo_id not in public_photo_ids:
-                    # Its photo went since (an account deletion does not take these rows):
-                    # its public URLs also leave the caches in front, as any takedown's do.
-                    taken_down.append(name)
-                else:
-                    object_delete(name)  # no purge: an old key of a public photo, nothing secret
-                removed += 1
-            if taken_down:
-                stored_files_delete_later(names=taken_down)
-            SupersededFile.objects.filter(pk__in=[pk for pk, _, _ in due]).delete()
+        photo_ids = list(
+            SupersededFile.objects.filter(delete_after__lte=due_at)
+            .exclude(photo_id__in=passed_over)
+            .order_by("photo_id")
+            .values_list("photo_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not photo_ids:
+            return removed
+        for photo_id in photo_ids:
+            taken = _superseded_files_of_photo_remove(photo_id=photo_id, due_at=due_at)
+            if taken is None:
+                passed_over.add(photo_id)
+            else:
+                removed += taken
+
+
+def _superseded_files_of_photo_remove(*, photo_id: int, due_at: datetime) -> int | None:
+    """One photo's due files, removed under its row lock; None if another holds it or them."""
+    with transaction.atomic():
+        photo = (
+            Photo.objects.select_for_update(skip_locked=True)
+            .filter(pk=photo_id)
+            .only("pk", "visibility", "hidden_at")
+            .first()
+        )
+        if photo is None and Photo.objects.filter(pk=photo_id).exists():
+            return None  # a job, a move or a takedown has it now
+        due = list(
+            SupersededFile.objects.select_for_update(skip_locked=True)
+            .filter(photo_id=photo_id, delete_after__lte=due_at)
+            .values_list("pk", "name")
+        )
+        if not due:
+            return None
+        names = [name for _, name in due]
+        in_use = set(Rendition.objects.filter(file__in=names).values_list("file", flat=True))
+        taken_down = []
+        for name in names:
+            if name in in_use:
+                continue
+            if name.startswith(PUBLIC_PREFIX) and (photo is None or not renditions_are_public(photo)):
+                # Its photo went since, or left public: its public URLs also leave the caches
+                # in front, as any takedown's do.
+                taken_down.append(name)
+            else:
+                object_delete(name)  # no purge: an old key of a public photo, nothing secret
+        if taken_down:
+            stored_files_delete_later(names=taken_down)
+        SupersededFile.objects.filter(pk__in=[pk for pk, _ in due]).delete()
+        return len(names) - len(in_use & set(names))
 
 
 # A photo's storage key (a UUID) inside its objects' keys.

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta
 
@@ -22,7 +24,7 @@ from apps.photos import services
 from apps.photos.imaging import PIPELINE_VERSION
 from apps.photos.models import Photo, SupersededFile, Visibility
 from apps.photos.services import rendition_make_all, superseded_files_sweep
-from tests.conftest import WorkerProcess, wait_for
+from tests.conftest import ROOT, WorkerProcess, subprocess_env_for_test_database, wait_for
 from tests.factories import UserFactory, ready_photo
 from tests.photos.test_rebuild import NEW, OLD, as_made_by_the_previous_pipeline
 
@@ -146,6 +148,55 @@ def test_a_sweep_passes_over_rows_another_sweep_holds_and_leaves_them_to_it(
     assert all(gone(url) for url in old_urls)
 
 
+def test_a_sweep_passes_over_a_photo_a_writer_holds_and_takes_its_files_on_the_next_run(
+    user, bucket, broker_redis, transactional_db, settings
+) -> None:
+    """A job, a visibility move or a takedown holds the photo's row while it puts files under
+    its names: the sweep never removes a file from under it, and never makes it wait."""
+    photo = ready_photo(user, title="Busy")
+    old_urls = rebuilt(photo)
+    photo_id = photo.pk
+    holding, release = threading.Event(), threading.Event()
+
+    def a_writer_holding_the_photo() -> None:
+        try:
+            with transaction.atomic():
+                list(Photo.objects.select_for_update().filter(pk=photo_id))
+                holding.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=a_writer_holding_the_photo)
+    writer.start()
+    try:
+        assert holding.wait(timeout=10)
+        assert superseded_files_sweep(now=past_grace(settings)) == 0  # returns without waiting
+        assert all(answers(url) for url in old_urls)
+    finally:
+        release.set()
+        writer.join(timeout=70)
+    assert superseded_files_sweep(now=past_grace(settings)) == len(old_urls)
+    assert all(gone(url) for url in old_urls)
+
+
+def test_a_move_into_a_name_still_waiting_makes_it_live_again(user, bucket, broker_redis, settings) -> None:
+    """A private photo's rebuild left its old private keys waiting; rolled back while public,
+    those keys are its public ones. Made private again, its files move onto the waiting
+    private names: the sweep must not remove them."""
+    photo = ready_photo(user, title="Back and forth")
+    services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
+    private_names = list(photo.renditions.values_list("file", flat=True))
+    services.superseded_files_keep(photo_id=photo.pk, names=private_names)  # as a rebuild records them
+    services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PUBLIC)
+    assert not SupersededFile.objects.exclude(name__in=private_names).exists()
+    services.photo_update(photo=photo, title=photo.title, caption="", alt_text="", visibility=Visibility.PRIVATE)
+    assert sorted(photo.renditions.values_list("file", flat=True)) == sorted(private_names)
+    assert not SupersededFile.objects.filter(name__in=private_names).exists()  # live again
+    superseded_files_sweep(now=past_grace(settings))
+    assert set(bucket.keys("private/renditions/")) >= set(private_names)
+
+
 def test_a_file_a_rendition_names_again_is_never_removed_by_the_sweep(
     user, bucket, broker_redis, settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -231,3 +282,27 @@ def test_the_scheduler_sends_the_superseded_files_sweep_every_hour_to_the_mainte
     schedules = {job.name: str(job.trigger) for job in scheduler.get_jobs()}
     assert "minute='41'" in schedules["sweep_superseded_files"] and "hour='*'" in schedules["sweep_superseded_files"]
     assert tasks.sweep_superseded_files.queue_name == tasks.MAINTENANCE_QUEUE
+
+
+def test_a_grace_period_shorter_than_half_an_hour_is_refused_at_start_up() -> None:
+    """Anything near a renditions job's 5 minutes lets a sweep remove a key a job is storing
+    again (a pipeline rolled back): the site refuses to start rather than lose pictures."""
+    env = subprocess_env_for_test_database()
+    refused = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**env, "PHOTOS_SUPERSEDED_GRACE_SECONDS": "60"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode != 0 and "PHOTOS_SUPERSEDED_GRACE_SECONDS must be at least 1800" in refused.stderr
+    accepted = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**env, "PHOTOS_SUPERSEDED_GRACE_SECONDS": "3600"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert accepted.returncode == 0, accepted.stderr
