@@ -121,6 +121,7 @@ MOST_DEPENDENCIES = 2000  # a page built from more values than this is not kept 
 LOCAL_PAGES_BYTES = 16 * 1024 * 1024
 MOST_HOSTS = 256  # Host headers whose check against ALLOWED_HOSTS is remembered (any more: start again)
 MOST_KEYS = 4096  # addresses whose page key is remembered (any more: start again)
+LONGEST_KEPT_ADDRESS = 512  # characters; a longer address's key is made afresh each time
 
 # KEYS[1]: the entry. ARGV[1]: the body field wanted ("body" or "gzip"); ARGV[2]: the time now;
 # ARGV[3]: how long a renewal may take; ARGV[4]: the digest of the entry whose bytes the caller
@@ -321,9 +322,10 @@ def page_key_for(request: HttpRequest) -> str | None:
         # "pagecache3": entries hold their headers as the list a WSGI server is handed (hit_answer);
         # a process of the release before, which stored Django's mapping, never reads one of these.
         key = f"pagecache3:{language}:{hashlib.blake2b(where.encode(), digest_size=16).hexdigest()}"
-        if len(_keys) >= MOST_KEYS:
-            _keys.clear()
-        _keys[address] = key
+        if len(where) <= LONGEST_KEPT_ADDRESS:  # made-up long queries must not pin memory
+            if len(_keys) >= MOST_KEYS:
+                _keys.clear()
+            _keys[address] = key
     return key
 
 
@@ -455,7 +457,12 @@ class _Store:
         if not found:
             return None
         if len(found) == 1:  # the entry is still the one whose bytes this process holds
-            return held[1] if held is not None and found[0] == held_digest else None
+            if held is None or found[0] != held_digest:
+                return None
+            with self.held_lock:  # used now: the last to be let go (a crawler's pages go first)
+                if (still := self.held.pop((key, field), None)) is not None:
+                    self.held[(key, field)] = still
+            return held[1]
         digest, meta, body = found
         if meta is None or body is None:
             return None
@@ -466,7 +473,8 @@ class _Store:
         return page
 
     def hold(self, key: str, field: str, digest: bytes, page: KeptPage) -> None:
-        """Keep the page's bytes for the next lookups, within LOCAL_PAGES_BYTES (oldest out first)."""
+        """Keep the page's bytes for the next lookups, within LOCAL_PAGES_BYTES (least recently
+        used out first)."""
         size = len(page.body) + 1024  # and its headers, roughly
         if size > LOCAL_PAGES_BYTES // 8:
             return  # one page alone must not push out most of the others

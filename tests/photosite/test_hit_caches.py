@@ -78,3 +78,41 @@ def test_a_page_this_process_held_is_not_answered_once_its_photo_is_private(
             assert answer.header["x-page-cache"] == "hit", headers
             body = gzip.decompress(answer.body) if "content-encoding" in answer.header else answer.body
             assert body == rendered.body, headers
+
+
+def test_the_pages_served_most_recently_are_the_ones_held(served, user, bucket, monkeypatch):
+    """A crawler walking many pages lets go of the pages it walked, not of the page every
+    other visitor asks for."""
+    from photosite import pagecache
+
+    photos = [ready_photo(user, title=f"Photo {index}") for index in range(9)]
+    paths = [f"/photos/{photo.pk}/" for photo in photos]
+    for path in paths:
+        served(path)  # kept in Redis
+    store = pagecache._store()
+    with store.held_lock:  # what earlier tests in this process left held
+        store.held.clear()
+        store.held_bytes = 0
+    for path in paths[:8]:
+        assert served(path).header["x-page-cache"] == "hit"  # and these held by this process
+
+    def held_titles() -> set[bytes]:
+        return {page.body.split(b"<title>")[1].split(b" ")[1] for _, page in pagecache._store().held.values()}
+
+    assert held_titles() == {str(index).encode() for index in range(8)}
+    largest = max(len(page.body) for _, page in pagecache._store().held.values())
+    monkeypatch.setattr(pagecache, "LOCAL_PAGES_BYTES", 8 * (largest + 1024) + 50)  # room for eight
+
+    assert served(paths[0]).header["x-page-cache"] == "hit"  # asked for again: the most recent
+    assert served(paths[8]).header["x-page-cache"] == "hit"  # a ninth held: one must go
+    assert held_titles() == {b"0", *(str(index).encode() for index in range(2, 9))}  # the least recent
+
+
+def test_a_very_long_address_is_answered_but_its_key_not_remembered(served, user, bucket):
+    from photosite import pagecache
+
+    ready_photo(user, title="Tall ship")
+    served("/?" + "&".join(f"x{index}=y" for index in range(200)))
+    served("/")
+    assert any(address[2] == "/" and address[3] == "" for address in pagecache._keys)
+    assert not any(len(address[3]) > 500 for address in pagecache._keys)
