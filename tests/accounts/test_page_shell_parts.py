@@ -11,6 +11,7 @@ import pytest
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from apps.accounts.models import User
 from tests.factories import UserFactory
@@ -165,3 +166,22 @@ def test_a_signed_in_page_without_a_csrf_cookie_sets_one_its_form_can_post_with(
 def test_a_kept_stretch_cannot_hold_a_block() -> None:
     with pytest.raises(TemplateSyntaxError, match="cannot hold a"):
         Template("{% load shell_tags %}{% once %}{% block title %}{% endblock %}{% endonce %}")
+
+
+def test_a_kept_stretch_follows_a_language_changed_within_the_page(db) -> None:
+    template = Template(
+        "{% load i18n shell_tags %}{% once %}{% translate 'Log in' %}{% endonce %}|"
+        "{% language other %}{% once %}{% translate 'Log in' %}{% endonce %}{% endlanguage %}"
+    )
+    with translation.override("en"):  # the page's language stays; the inner one changes
+        assert template.render(Context({"other": "de"})) == "Log in|Anmelden"
+        assert template.render(Context({"other": "en"})) == "Log in|Log in"
+        assert template.render(Context({"other": "de"})) == "Log in|Anmelden"
+
+
+def test_a_kept_stretch_is_made_again_when_a_setting_changes(db, settings) -> None:
+    template = Template("{% load static shell_tags %}{% once %}{% static 'css/site.css' %}{% endonce %}")
+    settings.STATIC_URL = "/first/"
+    assert template.render(Context({})).startswith("/first/")
+    settings.STATIC_URL = "/second/"
+    assert template.render(Context({})).startswith("/second/")

@@ -20,9 +20,12 @@ system's random source instead of 32 (see `csrf_token_masked`).
 from __future__ import annotations
 
 import os
+import weakref
 
 from django import template
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.middleware import csrf
 from django.template.base import FilterExpression, NodeList, Parser, Token
@@ -36,7 +39,17 @@ from django.utils.translation import get_language
 register = template.Library()
 
 KEPT_PER_STRETCH = 64  # distinct (language, prefix, values) a stretch keeps; more means a named value varies too much
-SHELL_KEY = "shell_tags.language_and_prefix"  # in a render's render_context: looked up once a page
+SHELL_KEY = "shell_tags.script_prefix"  # in a render's render_context: looked up once a page
+
+
+_stretches: weakref.WeakSet[OnceNode] = weakref.WeakSet()
+
+
+@receiver(setting_changed)
+def _stretches_forget(**kwargs: object) -> None:
+    """A stretch may hold any setting's effect (STATIC_URL in a link, LANGUAGES in a menu)."""
+    for stretch in list(_stretches):
+        stretch.kept.clear()
 
 
 class OnceNode(template.Node):
@@ -49,13 +62,15 @@ class OnceNode(template.Node):
         self.nodelist = nodelist
         self.named = named
         self.kept: dict[tuple[object, ...], SafeString] = {}
+        _stretches.add(self)
 
     def render(self, context: Context) -> SafeString:
         values = {name: expression.resolve(context) for name, expression in self.named.items()}
-        language_and_prefix = context.render_context.get(SHELL_KEY)
-        if language_and_prefix is None:
-            language_and_prefix = context.render_context[SHELL_KEY] = (get_language(), get_script_prefix())
-        key = (*language_and_prefix, *values.values())
+        prefix = context.render_context.get(SHELL_KEY)
+        if prefix is None:
+            prefix = context.render_context[SHELL_KEY] = get_script_prefix()
+        # The language each time: a `{% language %}` block may change it within one page.
+        key = (get_language(), prefix, *values.values())
         rendered = self.kept.get(key)
         if rendered is None or settings.DEBUG:
             # A context of its own: only the named values reach the stretch (no context processors).
