@@ -118,7 +118,7 @@ def test_a_private_photo_cached_for_its_owner_is_never_served_to_others(client, 
 def test_photo_page_is_served_from_cache_when_warm(client, user, bucket, django_assert_num_queries) -> None:
     photo = uploaded_photo(owner=user)
     services.rendition_make_all(photo_id=photo.pk)
-    with django_assert_num_queries(5):  # the photo with its owner; its renditions, tags and albums; its counts
+    with django_assert_num_queries(3):  # the photo with its owner, renditions and albums; its tags; its counts
         client.get(reverse("photo_detail", args=[photo.pk]))
     url = reverse("photo_detail", args=[photo.pk])
     with django_assert_num_queries(1):  # another address: the card from the cache; the live like and comment counts

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,15 @@ def test_workers_replaced_after_their_requests_are_forks_that_watch_replicas_and
     for page in ("/", "/explore/"):
         assert requests.get(server.url + page, timeout=30).status_code == 200  # database, cache, replica reads
 
+    def each_worker_connected() -> bool:
+        # Sync workers take requests in no fixed order, and a worker connects on its first
+        # request: two at once, so that both serve one (a worker may have just been replaced).
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            pages = list(pool.map(lambda page: requests.get(server.url + page, timeout=30), ["/explore/"] * 2))
+        assert all(page.status_code == 200 for page in pages)
+        return all(_sockets(pid) - _sockets(master) for pid in _workers(master))
+
+    wait_for(each_worker_connected, timeout=60, what="each worker to have served a page")
     workers = _workers(master)
     listening = _sockets(master)
     assert len(listening) == 1, "the master holds nothing but the listening socket"
