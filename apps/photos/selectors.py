@@ -340,7 +340,8 @@ class Listing:
 
     def card_page(self, *, cursor: str | None, limit: int | None = None) -> CardPage:
         """One page of grid cards as CardRows: the same photos, order and cursors as `page`,
-        in two queries (the photos' card columns with their owners' names, their renditions)."""
+        in one query on PostgreSQL (the photos' card columns with their owners' names and
+        their renditions), two elsewhere."""
         limit = limit or settings.PHOTOS_PAGE_SIZE
         start = cursor_decode(cursor, length=len(self.ordering)) if cursor else None
         queryset = self.queryset if self.page_queryset is None else self.page_queryset(start, limit + 1)

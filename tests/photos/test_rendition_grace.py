@@ -10,12 +10,16 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.test import Client
 from django.utils import timezone
 
@@ -45,6 +49,30 @@ def gone(url: str) -> bool:
 
 def answers(url: str) -> bool:
     return requests.get(url, timeout=10).status_code == 200
+
+
+@contextmanager
+def rows_held_elsewhere(rows: QuerySet[Any]) -> Iterator[None]:
+    """These rows locked FOR UPDATE by another connection (a thread) while the block runs."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                list(rows.select_for_update())
+                holding.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(timeout=10)
+        yield
+    finally:
+        release.set()
+        holder.join(timeout=70)
 
 
 def past_grace(settings) -> datetime:
@@ -122,26 +150,9 @@ def test_a_sweep_passes_over_rows_another_sweep_holds_and_leaves_them_to_it(
 ) -> None:
     old_urls = rebuilt(ready_photo(user, title="Held"))
     held_names = list(SupersededFile.objects.order_by("pk").values_list("name", flat=True)[:2])
-    holding, release = threading.Event(), threading.Event()
-
-    def another_sweep_mid_batch() -> None:
-        try:
-            with transaction.atomic():
-                list(SupersededFile.objects.select_for_update().filter(name__in=held_names))
-                holding.set()
-                release.wait(timeout=60)
-        finally:
-            connection.close()
-
-    other = threading.Thread(target=another_sweep_mid_batch)
-    other.start()
-    try:
-        assert holding.wait(timeout=10)
-        # Does not wait for the held rows (it would only return after the 60 s above, with them).
+    with rows_held_elsewhere(SupersededFile.objects.filter(name__in=held_names)):  # another sweep mid-batch
+        # Does not wait for the held rows (it would only return after the 60 s they are held, with them).
         removed = superseded_files_sweep(now=past_grace(settings))
-    finally:
-        release.set()
-        other.join(timeout=70)
     assert removed == len(old_urls) - 2
     assert sorted(SupersededFile.objects.values_list("name", flat=True)) == sorted(held_names)
     assert superseded_files_sweep(now=past_grace(settings)) == 2
@@ -155,27 +166,9 @@ def test_a_sweep_passes_over_a_photo_a_writer_holds_and_takes_its_files_on_the_n
     its names: the sweep never removes a file from under it, and never makes it wait."""
     photo = ready_photo(user, title="Busy")
     old_urls = rebuilt(photo)
-    photo_id = photo.pk
-    holding, release = threading.Event(), threading.Event()
-
-    def a_writer_holding_the_photo() -> None:
-        try:
-            with transaction.atomic():
-                list(Photo.objects.select_for_update().filter(pk=photo_id))
-                holding.set()
-                release.wait(timeout=60)
-        finally:
-            connection.close()
-
-    writer = threading.Thread(target=a_writer_holding_the_photo)
-    writer.start()
-    try:
-        assert holding.wait(timeout=10)
+    with rows_held_elsewhere(Photo.objects.filter(pk=photo.pk)):  # a writer holding the photo
         assert superseded_files_sweep(now=past_grace(settings)) == 0  # returns without waiting
         assert all(answers(url) for url in old_urls)
-    finally:
-        release.set()
-        writer.join(timeout=70)
     assert superseded_files_sweep(now=past_grace(settings)) == len(old_urls)
     assert all(gone(url) for url in old_urls)
 
