@@ -116,6 +116,19 @@ def cache_is_shared() -> bool:
 # --- Versions: families of keys forgotten at once ------------------------------------
 
 
+_writes_here = [0]  # how many writes this process has made to the shared cache
+
+
+def writes_here() -> int:
+    """How many writes this process has made to the shared cache: a web process that answers
+    kept pages without asking Redis (photosite/pagecache.py) asks again after any of its own."""
+    return _writes_here[0]
+
+
+def _wrote() -> None:
+    _writes_here[0] += 1
+
+
 def versions_get(*names: str) -> str:
     """The current versions of some key families, as one key fragment (one round trip).
 
@@ -128,6 +141,7 @@ def versions_get(*names: str) -> str:
     for key in missing:
         cache.add(key, time.time_ns(), timeout=None)
     if missing:
+        _wrote()
         found.update(cache.get_many(missing))
     reads = _recording.get()
     if reads is not None:
@@ -158,6 +172,7 @@ def versions_bump(names: Iterable[str], *, edge: bool = False) -> None:
     if edge:
         values[EDGE_GENERATION_KEY] = now
     cache.set_many(values, timeout=None)
+    _wrote()
     if edge:
         purge.page_purge(keys=names)
 
@@ -165,6 +180,7 @@ def versions_bump(names: Iterable[str], *, edge: bool = False) -> None:
 def edge_forget() -> None:
     """Purge every visitor's page at the edge: for a change no version names (a removed comment)."""
     cache.set(EDGE_GENERATION_KEY, time.time_ns(), timeout=None)
+    _wrote()
     purge.page_purge(keys=())
 
 
@@ -426,6 +442,7 @@ def _compute_and_store(key: str, compute: Callable[[], T], lock: _Lock, *, ttl: 
         else:
             fresh_until = time.time() + ttl
             cache.set(key, (value, fresh_until), timeout=ttl + stale_ttl)
+            _wrote()
             _record_value(key, fresh_until)
         return value
     finally:
@@ -436,6 +453,7 @@ def delete(*keys: str) -> None:
     """Forget these values (the pages kept whole from them check their stamps and go too; the
     edge is purged only by `versions_bump(..., edge=True)` or `edge_forget`)."""
     cache.delete_many(list(keys))
+    _wrote()
 
 
 def get_many(keys: Iterable[str]) -> dict[str, Any]:
@@ -445,3 +463,4 @@ def get_many(keys: Iterable[str]) -> dict[str, Any]:
 def set_value(key: str, value: Any, *, ttl: int) -> None:
     """Store a plain value (not read through get_or_compute): a marker others only look at."""
     cache.set(key, value, timeout=ttl)
+    _wrote()

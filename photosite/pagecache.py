@@ -7,17 +7,18 @@ response is a plain 200 that sets no cookie, varies on nothing but Cookie and
 Accept-Language, and used no CSRF token, and every cached value the page was built
 from went through the shared cache (photosite/cache.py, `reads_recorded`).
 
-The entry keeps that record: the versions and value stamps the page was built from. It
-is served again only while every one is unchanged, so any invalidation its fragments
-honour (a listing's scope bumped, a photo's card forgotten) empties the page on every
-web process at once; so does a like, a comment or a follow (photosite/counters.py
-versions each count a page reads). PAGE_TTL bounds the rest, what no version covers (a
-person's bio, edits made in the admin): it lags that long, plus the time one request takes
-to render the page again. When a page's PAGE_TTL is up, that one request renders it (it
-takes a short lock in Redis) while the others are still answered from the entry, which is
-still checked against every version and stamp: busy pages never all render at once.
+The entry keeps that record: the versions and value stamps the page was built from. It is served
+again only while every one is unchanged, so any invalidation its fragments honour (a listing's
+scope bumped, a photo's card forgotten) empties the page on every web process at once (within
+the moment Redis takes to tell each, below); so does a like, a comment or a follow
+(photosite/counters.py versions each count a page reads). PAGE_TTL bounds the rest, what no
+version covers (a person's bio, edits made in the admin): it lags that long, plus the time one
+request takes to render the page again and up to a second a web process answers it from memory
+(below). When a page's PAGE_TTL is up, that one request renders it (it takes a short lock in
+Redis) while the others are still answered from the entry, which is still checked against every
+version and stamp: busy pages never all render at once.
 
-A hit is one Redis round trip: the entry is a hash holding the page, its gzipped copy
+A lookup is one Redis round trip: the entry is a hash holding the page, its gzipped copy
 and the record, and a small Lua script compares the record with the keys it names in
 Redis itself (the versions' values; each cached value's length and last bytes, where
 its fresh-until stamp is) and returns the page only if nothing moved. Each web process
@@ -27,7 +28,19 @@ holds now has the same digest the script answers with the digest alone. Whether 
 may be served is still decided by the script, every time, against the versions as they
 are now: the process holds bytes, never a verdict, and only the very bytes Redis holds.
 That spares Redis (on the same cores) copying a large page through Lua into its reply,
-and this process reading and parsing it: the home page is about 100 KB. Under gunicorn a
+and this process reading and parsing it: the home page is about 100 KB.
+
+A busy page need not ask at all (`_Watch`): when the process holds a page's bytes, its lookup
+names the keys the entry was checked against, and Redis, asked to track them for this process
+(client-side caching, `CLIENT TRACKING ... REDIRECT`), sends the name of each one to the process's
+invalidation connection the moment anyone writes, deletes, expires or evicts it. Until one does,
+the process answers the page from memory for up to PAGE_CACHE_VERDICT_SECONDS (1 s): thousands
+of hits a second cost Redis one lookup a second per page and process. Redis sends the message
+as it runs the write, so a request that reaches another process in the instant between the
+writer's reply and the message (well under a millisecond on one machine) may still get the page
+as it was; a lost message, a lost connection or a Redis that will not track costs at most that
+second, and every hit then asks Redis as before. This process's own cache writes (a photo made
+private here) make it ask again at once (photosite/cache.py, `writes_here`). Under gunicorn a
 hit is answered ahead of Django's handler (photosite/wsgi.py, `VisitorPages`): no
 request object, no signals, no middleware. Where Django is called directly (the test
 client) the middleware, listed first, answers it the same way (`hit_answer`). Either
@@ -64,12 +77,14 @@ import hashlib
 import os
 import pickle
 import re
+import select
+import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import responses as reason_phrases
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
@@ -84,7 +99,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.crypto import salted_hmac
 from prometheus_client import Counter
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from photosite import cache, purge, requestlog
 
@@ -123,12 +138,14 @@ MOST_HOSTS = 256  # Host headers whose check against ALLOWED_HOSTS is remembered
 MOST_KEYS = 4096  # addresses whose page key is remembered (any more: start again)
 LONGEST_KEPT_ADDRESS = 512  # characters; a longer address's key is made afresh each time
 
-# KEYS[1]: the entry. ARGV[1]: the body field wanted ("body" or "gzip"); ARGV[2]: the time now;
-# ARGV[3]: how long a renewal may take; ARGV[4]: the digest of the entry whose bytes the caller
-# holds ('' for none). When every version and value stamp the page was built from is still the one
-# recorded, returns {digest} if the caller holds this very entry, else {digest, meta, body}; unless
-# the entry is past its PAGE_TTL and this caller is the one to render it again (the first to take
-# the renewal lock). The page's bytes are read only when they are sent.
+# KEYS[1]: the entry; KEYS[2...]: the keys its record names, when the caller holds the entry (named
+# only so that Redis tracks them for the caller: _Watch). ARGV[1]: the body field wanted ("body" or
+# "gzip"); ARGV[2]: the time now; ARGV[3]: how long a renewal may take; ARGV[4]: the digest of the
+# entry whose bytes the caller holds ('' for none). When every version and value stamp the page was
+# built from is still the one recorded, returns {digest} if the caller holds this very entry, else
+# {digest, meta, body, versions, values}; unless the entry is past its PAGE_TTL and this caller is
+# the one to render it again (the first to take the renewal lock). The page's bytes are read only
+# when they are sent, with the record's keys.
 HIT_SCRIPT = """
 local entry = redis.call('HMGET', KEYS[1], 'versions', 'versions_seen', 'values', 'values_seen', 'digest',
   'fresh_until')
@@ -154,7 +171,7 @@ end
 local digest = entry[5] or ''
 if digest ~= '' and digest == ARGV[4] then return {digest} end
 local kept = redis.call('HMGET', KEYS[1], 'meta', ARGV[1])
-return {digest, kept[1], kept[2]}
+return {digest, kept[1], kept[2], entry[1], entry[3]}
 """.replace("STAMP_TAIL", str(STAMP_TAIL))
 
 PAGE_CACHE_REQUESTS = Counter(
@@ -188,6 +205,7 @@ class _HitSettings:
     language_code: str
     forwarded_host: bool
     proxy_ssl_header: tuple[str, str] | None
+    verdict_seconds: float
 
 
 _hit_settings_now: list[_HitSettings] = []  # none until the first request, then one
@@ -205,6 +223,7 @@ def _hit_settings() -> _HitSettings:
         language_code=settings.LANGUAGE_CODE,
         forwarded_host=bool(settings.USE_X_FORWARDED_HOST),
         proxy_ssl_header=tuple(proxy_ssl_header) if proxy_ssl_header else None,  # type: ignore[arg-type]
+        verdict_seconds=float(settings.PAGE_CACHE_VERDICT_SECONDS),
     )
     _hit_settings_now[:] = [now]
     return now
@@ -394,6 +413,197 @@ def entry_digest(meta: bytes, body: bytes, packed: bytes) -> bytes:
     return digest.hexdigest().encode()
 
 
+INVALIDATIONS = b"__redis__:invalidate"  # the channel Redis sends client-side caching's invalidations on
+WATCH_PING_SECONDS = 1.0  # how often the invalidation connection is asked whether it is still there
+WATCH_RETRY_SECONDS = 1.0  # how soon a lost invalidation connection is opened again
+WATCH_REFUSED_SECONDS = 300.0  # how soon again after Redis refused client-side caching
+_INCOMPLETE = object()
+_MISSING = object()
+
+
+def _resp_item(buffer: bytes, at: int) -> tuple[Any, int]:
+    """One item of Redis' protocol (RESP2 or RESP3, which the connection may have chosen) from
+    buffer[at:], and where the next begins; (_INCOMPLETE, at) when the rest has not arrived yet."""
+    end = buffer.find(b"\r\n", at)
+    if end < 0:
+        return _INCOMPLETE, at
+    kind, line, after = buffer[at : at + 1], buffer[at + 1 : end], end + 2
+    if kind in b"*>~%":  # array, push, set, map (its keys and values in a row)
+        count = int(line) * (2 if kind == b"%" else 1)
+        items: list[Any] | None = None if count < 0 else []
+        for _ in range(max(count, 0)):
+            item, after = _resp_item(buffer, after)
+            if item is _INCOMPLETE:
+                return _INCOMPLETE, at
+            items.append(item)  # type: ignore[union-attr]
+        return items, after
+    if kind in b"$=":
+        length = int(line)
+        if length < 0:
+            return None, after
+        if len(buffer) < after + length + 2:
+            return _INCOMPLETE, at
+        return buffer[after : after + length], after + length + 2
+    if kind == b"-":
+        raise RedisError(line.decode(errors="replace"))
+    if kind == b"_":
+        return None, after
+    return (int(line) if kind == b":" else line), after
+
+
+@dataclass(slots=True)
+class _Held:
+    """A page whose bytes this process holds, under the digest of the entry they came from; the
+    keys that entry was checked against (its own, its record's versions and values); and when
+    Redis last said it may be served (`checked_at`, `checked_seq`: _Watch's count then)."""
+
+    digest: bytes
+    page: KeptPage
+    keys: tuple[bytes, ...]
+    checked_at: float = -1.0
+    checked_seq: int = -1
+    checked_writes: int = -1
+    checked_by: Any = None  # the socket of the hit connection it was checked on
+    changed_seq: int = 0  # the count at the last invalidation of one of its keys
+
+
+class _Watch:
+    """This process's connection for Redis' invalidation messages (client-side caching in RESP2's
+    redirect mode): each hit connection asks Redis to track the keys a kept page was checked
+    against (`CLIENT TRACKING ON REDIRECT`, the keys named in the hit script's KEYS) and Redis sends
+    here the name of every such key as it is written, deleted, expired or evicted, by any process.
+
+    So a page Redis said may be served is answered again from the bytes held, without asking,
+    until one of its keys changes, this process writes to the cache itself, or PAGE_CACHE_VERDICT_SECONDS
+    pass; and never while this connection is not known to be up: not yet subscribed, closed, or
+    silent past its ping. Whatever goes wrong (a Redis without CLIENT TRACKING, a proxy, a lost
+    connection) costs the round trip every hit made before, never a page that should be gone.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.connection: Any = None
+        self.socket: Any = None
+        self.client_id: int | None = None
+        self.subscribed = False
+        self.buffer = b""
+        self.seq = 0  # invalidations read so far
+        self.reset_seq = 0  # pages checked before this count are asked about again (a flush, a loss)
+        self.retry_at = 0.0
+        self.ping_at = 0.0
+        self.pong_due: float | None = None
+        self.lock = threading.Lock()
+        self.on_keys: Callable[[list[bytes]], None] = lambda keys: None  # _Store marks the pages they touch
+
+    def current(self, now: float, checked_by: Any = None) -> tuple[int | None, bool]:
+        """Read what Redis has sent. The count of invalidations now, or None when no page may be
+        answered without asking (this connection is not up, or not yet subscribed); and whether
+        `checked_by`, the hit connection a page was last checked on, is still open and idle (what
+        Redis tracked for a connection it closed is tracked no more): one select() for both."""
+        with self.lock:
+            if self.socket is None:
+                if now >= self.retry_at:
+                    self._open(now)
+                return None, False
+            idle = False
+            try:
+                if checked_by is not None and checked_by.fileno() >= 0:
+                    readable = select.select([self.socket, checked_by], [], [], 0)[0]
+                    idle = checked_by not in readable  # an idle connection has nothing to read but its close
+                else:
+                    readable = select.select([self.socket], [], [], 0)[0]
+                if self.socket in readable:
+                    chunk = self.socket.recv(65536)
+                    if not chunk:
+                        raise RedisConnectionError("the invalidation connection was closed")
+                    self.buffer += chunk
+                self._read_messages()
+                if self.pong_due is not None and now > self.pong_due:
+                    raise RedisConnectionError("the invalidation connection did not answer its ping")
+                if now >= self.ping_at:
+                    self.socket.send(b"*1\r\n$4\r\nPING\r\n")  # a few bytes: the buffer takes them
+                    self.ping_at = now + WATCH_PING_SECONDS
+                    if self.pong_due is None:
+                        self.pong_due = now + 2 * WATCH_PING_SECONDS
+            except (BlockingIOError, ssl.SSLWantReadError):
+                pass
+            except (OSError, RedisError, ValueError):
+                self._lost(now)
+                return None, False
+            return (self.seq if self.subscribed else None), idle
+
+    def _read_messages(self) -> None:
+        at = 0
+        while at < len(self.buffer):
+            message, after = _resp_item(self.buffer, at)
+            if message is _INCOMPLETE:
+                break
+            at = after
+            if message == b"PONG":  # RESP3 answers a ping in subscribed mode as it would elsewhere
+                self.pong_due = None
+                continue
+            if not isinstance(message, list) or not message:
+                continue
+            kind, keys = message[0], cast(Any, _MISSING)
+            if kind == b"message" and len(message) == 3 and message[1] == INVALIDATIONS:
+                keys = message[2]
+            elif kind == b"invalidate" and len(message) == 2:  # RESP3's push
+                keys = message[1]
+            elif kind == b"pong":
+                self.pong_due = None
+            elif kind == b"subscribe":
+                self.subscribed = True
+            if keys is not _MISSING:
+                self.seq += 1
+                if keys is None:  # FLUSHDB, FLUSHALL: every key
+                    self.reset_seq = self.seq
+                else:
+                    self.on_keys(keys)
+        self.buffer = self.buffer[at:]
+
+    def _open(self, now: float) -> None:
+        self.retry_at = now + WATCH_RETRY_SECONDS
+        pool = self.client.connection_pool
+        connection = pool.connection_class(**pool.connection_kwargs)
+        try:
+            connection.connect()
+            connection.send_command("CLIENT", "ID")
+            client_id = int(connection.read_response())
+            connection.send_command("CLIENT", "SETNAME", f"photosite-page-invalidations-{os.getpid()}")
+            connection.read_response()
+            connection.send_command("SUBSCRIBE", INVALIDATIONS)  # its answer is read as a message
+            connection._sock.setblocking(False)  # read without waiting, on each hit (redis-py's own socket)
+        except ResponseError:  # no CLIENT TRACKING here (a proxy): every hit asks Redis, as before
+            connection.disconnect()
+            self.retry_at = now + WATCH_REFUSED_SECONDS
+            return
+        except (OSError, RedisError, ValueError, TypeError):
+            connection.disconnect()
+            return
+        self.connection, self.socket, self.client_id = connection, connection._sock, client_id
+        self.subscribed, self.buffer, self.pong_due, self.ping_at = False, b"", None, now + WATCH_PING_SECONDS
+        self.reset_seq = self.seq = self.seq + 1
+
+    def _lost(self, now: float) -> None:
+        if self.connection is not None:
+            self.connection.disconnect()
+        self.connection = self.socket = self.client_id = None
+        self.subscribed, self.buffer = False, b""
+        self.reset_seq = self.seq = self.seq + 1
+        self.retry_at = now + WATCH_RETRY_SECONDS
+
+    def refused(self) -> None:
+        """Redis would not track a hit connection's reads: close, and do not ask again for a while."""
+        with self.lock:
+            self._lost(time.monotonic())
+            self.retry_at += WATCH_REFUSED_SECONDS
+
+    def forget_all(self) -> None:
+        """Every page is asked about again (a hit connection was replaced: what Redis tracked for it is gone)."""
+        with self.lock:
+            self.reset_seq = self.seq = self.seq + 1
+
+
 class _Store:
     """The Redis side: the hit script, and storing an entry with what it was built from."""
 
@@ -403,16 +613,20 @@ class _Store:
         backend = django_cache.client  # type: ignore[attr-defined]  # django-redis's client
         self.make_key: Callable[[str], Any] = backend.make_key
         self.decode: Callable[[bytes], Any] = backend.decode
-        # The hit's EVALSHA, written out in Redis' protocol but for the entry's key, the time and the
-        # digest held: redis-py's packing, retry wrapper and pool took a third of a hit's CPU.
-        self.hit_command_head = b"*8\r\n" + _bulk(b"EVALSHA") + _bulk(self.hit_script.sha.encode()) + _bulk(b"1")
+        # The hit's EVALSHA, written out in Redis' protocol but for its keys and arguments:
+        # redis-py's packing, retry wrapper and pool took a third of a hit's CPU.
+        self.hit_command_name = _bulk(b"EVALSHA") + _bulk(self.hit_script.sha.encode())
         self.hit_command_field = {field: _bulk(field.encode()) for field in ("body", "gzip")}
         self.renewal = _bulk(str(PAGE_GRACE).encode())
         self.own = threading.local()  # a connection of each thread's own, outside the pool
-        # (page key, field) -> (the entry's digest, the page): the bytes of pages served last.
-        self.held: dict[tuple[str, str], tuple[bytes, KeptPage]] = {}
+        # (page key, field) -> the bytes of a page served last, with what they were checked against.
+        self.held: dict[tuple[str, str], _Held] = {}
         self.held_bytes = 0
         self.held_lock = threading.Lock()
+        # A tracked key -> the held pages checked against it (for _Watch's messages).
+        self.dependents: dict[bytes, set[tuple[str, str]]] = {}
+        self.watch = _Watch(self.client)
+        self.watch.on_keys = self._keys_changed
 
     def _connection(self) -> Any:
         own = getattr(self.own, "connection", None)
@@ -420,37 +634,84 @@ class _Store:
             pool = self.client.connection_pool
             own = self.own.connection = pool.connection_class(**pool.connection_kwargs)
             self.own.pid = os.getpid()
+            self.own.tracked = None
         return own
 
+    def _tracked(self, connection: Any, client_id: int | None) -> bool:
+        """Whether Redis tracks what this connection reads for the invalidation connection
+        `client_id`: asked once per connection and invalidation connection."""
+        if client_id is None:
+            return False
+        if self.own.tracked is not None and self.own.tracked != (client_id, connection._sock):
+            self.watch.forget_all()  # reconnected since: what the old one read is tracked no more
+            self.own.tracked = None
+        if self.own.tracked is None:
+            connection.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", client_id)
+            try:
+                connection.read_response()
+            except ResponseError:  # a Redis before 6, or a proxy: every hit asks, as before
+                self.watch.refused()
+                return False
+            self.own.tracked = (client_id, connection._sock)
+        return True
+
+    def _keys_changed(self, keys: list[bytes]) -> None:
+        seq = self.watch.seq
+        with self.held_lock:
+            for name in keys:
+                for page in self.dependents.get(name, ()):
+                    if (held := self.held.get(page)) is not None:
+                        held.changed_seq = seq
+
     def lookup(self, key: str, *, gzipped: bool) -> KeptPage | None:
-        """The page if every version and stamp it was built from is unchanged: one EVALSHA on this
-        thread's own connection, None (render) if Redis is away or slow."""
+        """The page if every version and stamp it was built from is unchanged: answered from the
+        bytes held while Redis has said so and nothing has changed since (_Watch), else one EVALSHA
+        on this thread's own connection; None (render) if Redis is away or slow."""
         field = "gzip" if gzipped else "body"
-        entry = str(self.make_key(key)).encode()
+        now = time.monotonic()
+        watch = self.watch
+        writes = cache.writes_here()
         held = self.held.get((key, field))  # taken now: another thread may let it go meanwhile
-        held_digest = held[0] if held is not None else b""
+        verdict_seconds = _hit_settings().verdict_seconds
+        if held is not None and held.checked_writes == writes and now - held.checked_at < verdict_seconds:
+            seq, idle = watch.current(now, held.checked_by)
+            if idle and seq is not None and held.checked_seq >= max(held.changed_seq, watch.reset_seq):
+                self._used(key, field)
+                return held.page
+        else:
+            seq, _ = watch.current(now)
+        entry = str(self.make_key(key)).encode()
+        keys = held.keys if held is not None else (entry,)
+        held_digest = held.digest if held is not None else b""
+        moment = repr(time.time()).encode()
         command = b"".join(
             (
-                self.hit_command_head,
-                _bulk(entry),
+                b"*%d\r\n" % (7 + len(keys)),
+                self.hit_command_name,
+                _bulk(b"%d" % len(keys)),
+                *(_bulk(name) for name in keys),
                 self.hit_command_field[field],
-                _bulk(repr(time.time()).encode()),
+                _bulk(moment),
                 self.renewal,
                 _bulk(held_digest),
             )
         )
         connection = self._connection()
+        tracked = False
         try:
             try:
                 try:
+                    tracked = seq is not None and held is not None and self._tracked(connection, watch.client_id)
                     connection.send_packed_command([command], check_health=False)
                     found = connection.read_response()
                 except RedisConnectionError:  # an idle connection Redis or a proxy closed: once more
                     connection.disconnect()
+                    tracked = False
                     connection.send_packed_command([command], check_health=False)
                     found = connection.read_response()
             except NoScriptError:  # Redis restarted or its scripts were flushed: load it, once
-                found = self.hit_script(keys=[entry], args=[field, repr(time.time()), PAGE_GRACE, held_digest])
+                found = self.hit_script(keys=list(keys), args=[field, moment, PAGE_GRACE, held_digest])
+                tracked = False
         except RedisError:
             connection.disconnect()  # reconnects on the next hit
             return None  # Redis is down: render, as every other read does
@@ -459,33 +720,51 @@ class _Store:
         if len(found) == 1:  # the entry is still the one whose bytes this process holds
             if held is None or found[0] != held_digest:
                 return None
-            with self.held_lock:  # used now: the last to be let go (a crawler's pages go first)
-                if (still := self.held.pop((key, field), None)) is not None:
-                    self.held[(key, field)] = still
-            return held[1]
-        digest, meta, body = found
+            if tracked:  # Redis now tracks every key it was checked against, for this process
+                held.checked_at, held.checked_seq, held.checked_writes = now, seq, writes  # type: ignore[assignment]
+                held.checked_by = connection._sock
+            self._used(key, field)
+            return held.page
+        digest, meta, body, versions, values = found
         if meta is None or body is None:
             return None
         status, etag, headers = pickle.loads(meta)  # noqa: S301 (our own entry: PageCacheMiddleware made it)
         page = KeptPage(status, etag, headers, body)
         if digest:
-            self.hold(key, field, digest, page)
+            names = (entry, *(name for name in b"\n".join((versions or b"", values or b"")).split(b"\n") if name))
+            self.hold(key, field, _Held(digest, page, names))
         return page
 
-    def hold(self, key: str, field: str, digest: bytes, page: KeptPage) -> None:
+    def _used(self, key: str, field: str) -> None:
+        with self.held_lock:  # used now: the last to be let go (a crawler's pages go first)
+            if (still := self.held.pop((key, field), None)) is not None:
+                self.held[(key, field)] = still
+
+    def _let_go(self, page: tuple[str, str]) -> None:
+        held = self.held.pop(page)
+        self.held_bytes -= len(held.page.body) + 1024
+        for name in held.keys:
+            dependents = self.dependents.get(name)
+            if dependents is not None:
+                dependents.discard(page)
+                if not dependents:
+                    del self.dependents[name]
+
+    def hold(self, key: str, field: str, held: _Held) -> None:
         """Keep the page's bytes for the next lookups, within LOCAL_PAGES_BYTES (least recently
         used out first)."""
-        size = len(page.body) + 1024  # and its headers, roughly
+        size = len(held.page.body) + 1024  # and its headers, roughly
         if size > LOCAL_PAGES_BYTES // 8:
             return  # one page alone must not push out most of the others
         with self.held_lock:
-            before = self.held.pop((key, field), None)
-            if before is not None:
-                self.held_bytes -= len(before[1].body) + 1024
+            if (key, field) in self.held:
+                self._let_go((key, field))
             while self.held and self.held_bytes + size > LOCAL_PAGES_BYTES:
-                self.held_bytes -= len(self.held.pop(next(iter(self.held)))[1].body) + 1024
-            self.held[(key, field)] = (digest, page)
+                self._let_go(next(iter(self.held)))
+            self.held[(key, field)] = held
             self.held_bytes += size
+            for name in held.keys:
+                self.dependents.setdefault(name, set()).add((key, field))
 
     def save(self, key: str, reads: cache.CacheReads, meta: bytes, body: bytes) -> bool:
         """Keep the page if what it was built from is still what Redis holds now (read raw,

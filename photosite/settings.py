@@ -244,6 +244,10 @@ if not env.bool("CACHE_ENABLED", default=True):
 # Whole pages for anonymous visitors (photosite/pagecache.py), with a shared cache only; off:
 # every page is rendered (from the cached fragments), to measure or rule the page cache out.
 PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE_ENABLED", default=True)
+# How long a web process may answer a kept page from memory once Redis said it may, while no
+# invalidation message came (photosite/pagecache.py, `_Watch`): the bound on a change reaching a
+# process whose message was lost. 0: every hit asks Redis.
+PAGE_CACHE_VERDICT_SECONDS = env.float("PAGE_CACHE_VERDICT_SECONDS", default=1.0)
 
 # --- Files ----------------------------------------------------------------------
 MEDIA_ROOT = VAR_DIR / "media"
