@@ -114,7 +114,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.accounts.middleware.StaffSecondFactorMiddleware",  # STAFF_MFA_REQUIRED below; after messages
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "photosite.metrics.PrometheusAfterMiddleware",  # django-prometheus's, its labelled metrics looked up once
     "photosite.db.ReplicaFailoverMiddleware",  # last: its retry re-runs only the view
 ]
 
@@ -134,6 +134,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.photos.context_processors.upload_limits",
             ],
+            # `{% extends %}` finding the root template's blocks once, not on every render
+            "builtins": ["photosite.template_extends"],
         },
     },
 ]
