@@ -116,12 +116,14 @@ def cache_is_shared() -> bool:
 # --- Versions: families of keys forgotten at once ------------------------------------
 
 
-_writes_here = [0]  # how many writes this process has made to the shared cache
+_writes_here = [0]  # how many invalidations this process has made in the shared cache
 
 
 def writes_here() -> int:
-    """How many writes this process has made to the shared cache: a web process that answers
-    kept pages without asking Redis (photosite/pagecache.py) asks again after any of its own."""
+    """How many invalidations this process has made in the shared cache (versions bumped, the
+    edge moved, values forgotten): a web process that answers kept pages without asking Redis
+    (photosite/pagecache.py) asks again after any of its own. A value stored where none was, or
+    stored again, reaches it as Redis' invalidation message, as every other process's write does."""
     return _writes_here[0]
 
 
@@ -140,8 +142,6 @@ def versions_get(*names: str) -> str:
     missing = [key for key in keys if found.get(key) is None]
     for key in missing:
         cache.add(key, time.time_ns(), timeout=None)
-    if missing:
-        _wrote()
         found.update(cache.get_many(missing))
     reads = _recording.get()
     if reads is not None:
@@ -442,7 +442,6 @@ def _compute_and_store(key: str, compute: Callable[[], T], lock: _Lock, *, ttl: 
         else:
             fresh_until = time.time() + ttl
             cache.set(key, (value, fresh_until), timeout=ttl + stale_ttl)
-            _wrote()
             _record_value(key, fresh_until)
         return value
     finally:
@@ -463,4 +462,3 @@ def get_many(keys: Iterable[str]) -> dict[str, Any]:
 def set_value(key: str, value: Any, *, ttl: int) -> None:
     """Store a plain value (not read through get_or_compute): a marker others only look at."""
     cache.set(key, value, timeout=ttl)
-    _wrote()

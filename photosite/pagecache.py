@@ -404,10 +404,12 @@ class KeptPage(NamedTuple):
     body: bytes
 
 
-def entry_digest(meta: bytes, body: bytes, packed: bytes) -> bytes:
-    """What names one stored entry's bytes: a process holding a page under it holds those bytes."""
+def entry_digest(meta: bytes, body: bytes, packed: bytes, versions: bytes, values: bytes) -> bytes:
+    """What names one stored entry: a process holding a page under it holds those bytes, and
+    the names of the keys it was built from (the same bytes saved again from other keys, a
+    version bumped that changed nothing shown, is another entry: its new keys must be tracked)."""
     digest = hashlib.blake2b(digest_size=16)
-    for part in (meta, body, packed):
+    for part in (meta, body, packed, versions, values):
         digest.update(b"%d:" % len(part))
         digest.update(part)
     return digest.hexdigest().encode()
@@ -465,6 +467,16 @@ class _Held:
     checked_writes: int = -1
     checked_by: Any = None  # the socket of the hit connection it was checked on
     changed_seq: int = 0  # the count at the last invalidation of one of its keys
+    # What is answered from memory: the page, telling nginx to keep it no later than a second
+    # after the check (its s-maxage counts from when it fetched), so that a page answered from
+    # memory to nginx's fetch right after a purge cannot outlive the privacy promise's second.
+    from_memory: KeptPage | None = None
+
+
+def _held_size(held: _Held) -> int:
+    """What holding a page costs, roughly: its body, its headers, and the names of its keys with
+    their entries in `dependents` (a page may have been built from 2,000 values)."""
+    return len(held.page.body) + 1024 + sum(len(name) + 150 for name in held.keys)
 
 
 class _Watch:
@@ -499,7 +511,7 @@ class _Watch:
         """Read what Redis has sent. The count of invalidations now, or None when no page may be
         answered without asking (this connection is not up, or not yet subscribed); and whether
         `checked_by`, the hit connection a page was last checked on, is still open and idle (what
-        Redis tracked for a connection it closed is tracked no more): one select() for both."""
+        Redis tracked for a connection it closed is tracked no more): one poll() for both."""
         with self.lock:
             if self.socket is None:
                 if now >= self.retry_at:
@@ -507,16 +519,16 @@ class _Watch:
                 return None, False
             idle = False
             try:
-                if checked_by is not None and checked_by.fileno() >= 0:
-                    readable = select.select([self.socket, checked_by], [], [], 0)[0]
-                    idle = checked_by not in readable  # an idle connection has nothing to read but its close
-                else:
-                    readable = select.select([self.socket], [], [], 0)[0]
-                if self.socket in readable:
-                    chunk = self.socket.recv(65536)
-                    if not chunk:
-                        raise RedisConnectionError("the invalidation connection was closed")
-                    self.buffer += chunk
+                poller = select.poll()  # not select(): descriptors past 1024
+                watched = self.socket.fileno()
+                poller.register(watched, select.POLLIN)
+                checked = checked_by.fileno() if checked_by is not None else -1
+                if checked >= 0:
+                    poller.register(checked, select.POLLIN)
+                ready = {fd for fd, _ in poller.poll(0)}  # a closed one answers too (POLLNVAL, POLLHUP)
+                idle = checked >= 0 and checked not in ready  # an idle connection has nothing to read but its close
+                if watched in ready:
+                    self._drain()
                 self._read_messages()
                 if self.pong_due is not None and now > self.pong_due:
                     raise RedisConnectionError("the invalidation connection did not answer its ping")
@@ -531,6 +543,17 @@ class _Watch:
                 self._lost(now)
                 return None, False
             return (self.seq if self.subscribed else None), idle
+
+    def _drain(self) -> None:
+        """Read all that came, not one buffer's worth: the close may be behind a backlog."""
+        while True:
+            try:
+                chunk = self.socket.recv(65536)
+            except (BlockingIOError, ssl.SSLWantReadError):
+                return
+            if not chunk:
+                raise RedisConnectionError("the invalidation connection was closed")
+            self.buffer += chunk
 
     def _read_messages(self) -> None:
         at = 0
@@ -598,10 +621,14 @@ class _Watch:
             self._lost(time.monotonic())
             self.retry_at += WATCH_REFUSED_SECONDS
 
-    def forget_all(self) -> None:
-        """Every page is asked about again (a hit connection was replaced: what Redis tracked for it is gone)."""
+    def forget_all(self, *, lost: bool = False) -> None:
+        """Every page is asked about again (a hit connection was replaced: what Redis tracked for it
+        is gone); `lost`: Redis no longer knows this invalidation connection, so open another."""
         with self.lock:
-            self.reset_seq = self.seq = self.seq + 1
+            if lost:
+                self._lost(time.monotonic())
+            else:
+                self.reset_seq = self.seq = self.seq + 1
 
 
 class _Store:
@@ -649,8 +676,11 @@ class _Store:
             connection.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", client_id)
             try:
                 connection.read_response()
-            except ResponseError:  # a Redis before 6, or a proxy: every hit asks, as before
-                self.watch.refused()
+            except ResponseError as refusal:
+                if "does not exist" in str(refusal):  # the invalidation connection is gone: open another
+                    self.watch.forget_all(lost=True)
+                else:  # a Redis before 6, or a proxy: every hit asks, as before, for a while
+                    self.watch.refused()
                 return False
             self.own.tracked = (client_id, connection._sock)
         return True
@@ -675,9 +705,10 @@ class _Store:
         verdict_seconds = _hit_settings().verdict_seconds
         if held is not None and held.checked_writes == writes and now - held.checked_at < verdict_seconds:
             seq, idle = watch.current(now, held.checked_by)
-            if idle and seq is not None and held.checked_seq >= max(held.changed_seq, watch.reset_seq):
+            fresh = idle and seq is not None and held.checked_seq >= max(held.changed_seq, watch.reset_seq)
+            if fresh and held.from_memory is not None:
                 self._used(key, field)
-                return held.page
+                return held.from_memory
         else:
             seq, _ = watch.current(now)
         entry = str(self.make_key(key)).encode()
@@ -723,6 +754,9 @@ class _Store:
             if tracked:  # Redis now tracks every key it was checked against, for this process
                 held.checked_at, held.checked_seq, held.checked_writes = now, seq, writes  # type: ignore[assignment]
                 held.checked_by = connection._sock
+                page = held.page
+                until = ("X-Accel-Expires", f"@{int(float(moment)) + EDGE_SECONDS}")
+                held.from_memory = page._replace(headers=(*page.headers, until))
             self._used(key, field)
             return held.page
         digest, meta, body, versions, values = found
@@ -742,7 +776,7 @@ class _Store:
 
     def _let_go(self, page: tuple[str, str]) -> None:
         held = self.held.pop(page)
-        self.held_bytes -= len(held.page.body) + 1024
+        self.held_bytes -= _held_size(held)
         for name in held.keys:
             dependents = self.dependents.get(name)
             if dependents is not None:
@@ -753,7 +787,7 @@ class _Store:
     def hold(self, key: str, field: str, held: _Held) -> None:
         """Keep the page's bytes for the next lookups, within LOCAL_PAGES_BYTES (least recently
         used out first)."""
-        size = len(held.page.body) + 1024  # and its headers, roughly
+        size = _held_size(held)
         if size > LOCAL_PAGES_BYTES // 8:
             return  # one page alone must not push out most of the others
         with self.held_lock:
@@ -789,15 +823,16 @@ class _Store:
             # Sent as stored to clients that accept gzip: compressed once, here. No secret is in
             # a page kept for visitors (no CSRF token), so BREACH has nothing to find.
             packed = gzip.compress(body, compresslevel=6, mtime=0)
+            version_names, value_names = "\n".join(versions).encode(), "\n".join(values).encode()
             fields = {
-                "versions": "\n".join(versions),
+                "versions": version_names,
                 "versions_seen": b"\n".join(version_raws),
-                "values": "\n".join(values),
+                "values": value_names,
                 "values_seen": b"\0".join(f"{len(found)}:".encode() + found[-STAMP_TAIL:] for found in value_raws),
                 "meta": meta,
                 "body": body,
                 "gzip": packed,
-                "digest": entry_digest(meta, body, packed),
+                "digest": entry_digest(meta, body, packed, version_names, value_names),
                 "fresh_until": repr(time.time() + PAGE_TTL),
             }
             entry = self.make_key(key)

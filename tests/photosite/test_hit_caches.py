@@ -100,8 +100,8 @@ def test_the_pages_served_most_recently_are_the_ones_held(served, user, bucket, 
         return {held.page.body.split(b"<title>")[1].split(b" ")[1] for held in pagecache._store().held.values()}
 
     assert held_titles() == {str(index).encode() for index in range(8)}
-    largest = max(len(held.page.body) for held in pagecache._store().held.values())
-    monkeypatch.setattr(pagecache, "LOCAL_PAGES_BYTES", 8 * (largest + 1024) + 50)  # room for eight
+    largest = max(pagecache._held_size(held) for held in pagecache._store().held.values())
+    monkeypatch.setattr(pagecache, "LOCAL_PAGES_BYTES", 8 * largest + 50)  # room for eight
 
     assert served(paths[0]).header["x-page-cache"] == "hit"  # asked for again: the most recent
     assert served(paths[8]).header["x-page-cache"] == "hit"  # a ninth held: one must go

@@ -41,6 +41,12 @@ class Answer:
         self.header = {name.lower(): value for name, value in self.headers}
 
 
+def _for_clients(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The headers a client gets: X-Accel-Expires is nginx's alone (it never passes it on), and a
+    page answered from a web process's memory carries it, one checked in Redis not."""
+    return [(name, value) for name, value in headers if name != "X-Accel-Expires"]
+
+
 def _environ(path: str, **extra: Any) -> dict[str, Any]:
     """What gunicorn hands the application for a GET on loopback (the test client's host)."""
     return {
@@ -143,7 +149,8 @@ def test_the_gzipped_copy_and_a_304_come_from_the_wsgi_path_as_from_the_middlewa
     assert int(packed.header["content-length"]) == len(packed.body)
     assert gzip.decompress(packed.body) == served("/").body
     by_middleware = client.get("/", HTTP_ACCEPT_ENCODING="gzip, deflate, br", HTTP_X_REQUEST_ID="same")
-    assert served("/", HTTP_ACCEPT_ENCODING="gzip", HTTP_X_REQUEST_ID="same").headers == list(by_middleware.items())
+    by_wsgi = served("/", HTTP_ACCEPT_ENCODING="gzip", HTTP_X_REQUEST_ID="same")
+    assert _for_clients(by_wsgi.headers) == _for_clients(list(by_middleware.items()))
 
     api = f"/api/v1/photos/{photo.pk}/"  # an API photo, kept for visitors with its ETag
     kept = served(api)
