@@ -32,14 +32,16 @@ and this process reading and parsing it: the home page is about 100 KB.
 
 A busy page need not ask at all (`_Watch`): when the process holds a page's bytes, its lookup
 names the keys the entry was checked against, and Redis, asked to track them for this process
-(client-side caching, `CLIENT TRACKING ... REDIRECT`), sends the name of each one to the process's
-invalidation connection the moment anyone writes, deletes, expires or evicts it. Until one does,
-the process answers the page from memory for up to PAGE_CACHE_VERDICT_SECONDS (1 s): thousands
-of hits a second cost Redis one lookup a second per page and process. Redis sends the message
-as it runs the write, so a request that reaches another process in the instant between the
-writer's reply and the message (well under a millisecond on one machine) may still get the page
-as it was; a lost message, a lost connection or a Redis that will not track costs at most that
-second, and every hit then asks Redis as before. This process's own cache writes (a photo made
+(client-side caching, `CLIENT TRACKING ... REDIRECT`), sends the name of each one to the
+process's invalidation connection the moment anyone writes, deletes, expires or evicts it. Until
+one does, the process answers the page from memory for up to PAGE_CACHE_VERDICT_SECONDS (1 s):
+thousands of hits a second cost Redis one lookup a second per page and process. Redis sends the
+message as it runs the write, so a request that reaches another process in the instant between
+the writer's reply and the message (well under a millisecond on one machine) may still get the
+page as it was; a lost message, a lost connection or a Redis that will not track costs at most
+that second, and every hit then asks Redis as before. A page answered from memory tells nginx to
+keep it no later than a second after its check (`X-Accel-Expires`), so nginx's fetch right after
+a purge cannot add its own second to that one. This process's own cache writes (a photo made
 private here) make it ask again at once (photosite/cache.py, `writes_here`). Under gunicorn a
 hit is answered ahead of Django's handler (photosite/wsgi.py, `VisitorPages`): no
 request object, no signals, no middleware. Where Django is called directly (the test
