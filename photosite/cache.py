@@ -142,6 +142,7 @@ def versions_get(*names: str) -> str:
     missing = [key for key in keys if found.get(key) is None]
     for key in missing:
         cache.add(key, time.time_ns(), timeout=None)
+    if missing:
         found.update(cache.get_many(missing))
     reads = _recording.get()
     if reads is not None:

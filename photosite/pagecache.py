@@ -711,10 +711,12 @@ class _Store:
             if fresh and held.from_memory is not None:
                 self._used(key, field)
                 return held.from_memory
-        else:
+        elif verdict_seconds > 0:
             seq, _ = watch.current(now)
+        else:  # verdicts off: no invalidation connection, nothing for Redis to track
+            seq = None
         entry = str(self.make_key(key)).encode()
-        keys = held.keys if held is not None else (entry,)
+        keys = held.keys if held is not None and seq is not None else (entry,)
         held_digest = held.digest if held is not None else b""
         moment = repr(time.time()).encode()
         command = b"".join(

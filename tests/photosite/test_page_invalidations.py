@@ -111,6 +111,9 @@ def test_a_page_is_asked_about_again_after_a_second(served, commands_sent, user,
     before = _lookups(commands_sent)
     assert served("/").header["x-page-cache"] == "hit"
     assert _lookups(commands_sent) == before + 1
+    # and, with verdicts off, nothing is left for Redis to track: the entry is the one key named
+    lookup = [command for command in commands_sent if b"EVALSHA" in command][-1]
+    assert lookup.startswith(b"*8\r\n"), lookup[:60]
 
 
 def test_a_lost_invalidation_connection_means_asking_every_time_until_it_is_back(
